@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test project of the solution once (one Release build, then `dotnet test --no-build`)
+# and ends with one line: "N passed, N failed, N skipped", summed over all test projects.
+# Root-only tests (network namespaces) run when this is run as root; with CI set they fail, never
+# skip, when a prerequisite is missing.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! dotnet build Egress.sln -c Release -nologo -v q -clp:NoSummary; then
+  echo "build failed"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test Egress.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+
+# "Passed!  - Failed:     0, Passed:    85, Skipped:     0, Total:    85, ..." per test project.
+read -r passed failed skipped projects < <(awk '
+  /(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/ {
+    line = $0
+    gsub(/[^0-9,]/, " ", line)
+    split(line, f, ",")
+    failed += f[1]; passed += f[2]; skipped += f[3]; projects++
+  }
+  END { printf "%d %d %d %d\n", passed, failed, skipped, projects }' "$log")
+
+expected=$(find tests -name '*.Tests.csproj' | wc -l)
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # a test host crashed or a project did not report: count it, never hide it
+fi
+if [ "$projects" -ne "$expected" ]; then
+  echo "only $projects of $expected test projects reported results"
+  [ "$failed" -eq 0 ] && failed=1
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]

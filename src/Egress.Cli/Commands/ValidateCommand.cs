@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Text.Json;
+using Egress.Core.Topology;
+
+namespace Egress.Cli.Commands;
+
+/// <summary>egress validate: every error in the topology at once; exit 0 valid, 2 invalid.</summary>
+internal sealed class ValidateCommand : Command
+{
+    public ValidateCommand(CliContext context)
+        : base("validate", "Check a topology file and list every problem with its line, path and fix. Exit 0 when valid, 2 otherwise.")
+    {
+        var file = TopologyFile.Option();
+        var output = OutputFormatOption.Create(OutputFormat.Text);
+        Options.Add(file);
+        Options.Add(output);
+
+        SetAction(parse =>
+        {
+            var path = parse.GetValue(file)!;
+            var result = TopologyFile.Read(context, path);
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                var json = JsonSerializer.Serialize(new
+                {
+                    file = path,
+                    valid = result.Succeeded,
+                    diagnostics = result.Diagnostics.Select(d => new
+                    {
+                        severity = d.IsError ? "error" : "warning",
+                        line = d.Line,
+                        column = d.Column,
+                        path = d.Path,
+                        message = d.Message,
+                        fix = d.Hint,
+                    }),
+                }, JsonDefaults.Indented);
+                context.Output.WriteLine(json);
+            }
+            else
+            {
+                TopologyFile.Print(context, result.Diagnostics);
+            }
+
+            if (!result.Succeeded)
+            {
+                var count = result.Errors.Count();
+                context.Error.WriteLine($"{path}: {count} error{(count == 1 ? string.Empty : "s")}.");
+                return ExitCodes.BadInput;
+            }
+
+            var topology = result.Topology!;
+            context.Error.WriteLine(
+                $"{path}: valid. Stack '{topology.Stack}': {topology.Regions.Count} regions, {topology.Hosts.Count()} hosts, " +
+                $"{TunnelPairs.Of(topology).Count} tunnels ({topology.Overlay.Mode.ToString().ToLowerInvariant()}, MTU {topology.Overlay.TunnelMtu}).");
+            return ExitCodes.Ok;
+        });
+    }
+}

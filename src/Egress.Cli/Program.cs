@@ -1,0 +1,3 @@
+using Egress.Cli;
+
+return await EgressCli.RunAsync(args, CliContext.FromProcess());
