@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! dotnet build Egress.sln -c Release -nologo -v q -clp:NoSummary; then
+if ! dotnet build Egress.slnx -c Release -nologo -v q -clp:NoSummary; then
   echo "build failed"
   echo "0 passed, 1 failed, 0 skipped"
   exit 1
@@ -14,7 +14,7 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-dotnet test Egress.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
+dotnet test Egress.slnx -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
 # "Passed!  - Failed:     0, Passed:    85, Skipped:     0, Total:    85, ..." per test project.
