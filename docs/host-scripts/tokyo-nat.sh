@@ -44,7 +44,7 @@ sysctl_set() {
   [ "$v" = "$2" ] && return 0
   mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
   grep -q "^$1 " "$RUN_DIR/sysctl" 2>/dev/null || printf '%s %s\n' "$1" "$v" >>"$RUN_DIR/sysctl"
-  if printf '%s\n' "$2" 2>/dev/null >"$f"; then log "$1: $v -> $2"; else
+  if printf '%s\n' "$2" 2>/dev/null >"$f"; then log "sysctl $1: $v -> $2"; else
     [ -n "$ft" ] || abort "cannot set $1=$2"
     warn "$ft not available: cannot set $1=$2"
   fi
@@ -125,6 +125,7 @@ nft_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$NFT_ID" "$UPLINK"
 nft_apply() {
   if nft list table ip egress 2>/dev/null | grep -qF "comment \"$(nft_id)\""; then cat >/dev/null; return 0; fi
   { printf 'table ip egress {}\ndelete table ip egress\n'; cat; } | nft -f - || abort "nft rejected table ip egress"
+  log "table ip egress replaced"
 }
 # c_nft A B: a line of table ip egress contains A and B.
 c_nft() {
