@@ -116,7 +116,10 @@ tunnel() {
     ip link add "$1" type ipip local "$2" remote "$3" ttl 64 dev "$UPLINK" || abort "cannot create $1: does this kernel have ipip? (ip link add ... type ipip failed; choose another overlay mode)"
   fi
   run ip link set dev "$1" mtu "$6"
-  run ip addr replace "$5" dev "$1"
+  if [ "$(ip -o -4 addr show dev "$1" | awk '{ print $4 }')" != "$5" ]; then
+    run ip addr flush dev "$1"
+    run ip addr add "$5" dev "$1"
+  fi
   run ip link set dev "$1" up
 }
 NFT_ID='355c7e749f72'

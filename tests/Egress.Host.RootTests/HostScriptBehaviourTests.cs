@@ -176,6 +176,29 @@ public sealed class HostScriptBehaviourTests
         AssertSameDump(before, await world.DumpAsync(world.Client), "client after a failed apply");
     }
 
+    [RootFact]
+    public async Task Apply_IpipScript_WorksWhereTheKernelHasIpipElseFailsClearlyAndLeavesNothing()
+    {
+        var seed = Examples.Load(Examples.Seed); // ipip
+        await using var world = await NetnsWorld.CreateAsync(seed);
+        var probe = await world.Exec(world.Router, "ip", "link", "add", "ehprobe0", "type", "ipip", "remote", "192.0.2.9");
+        var before = await world.DumpAsync(world.Client);
+
+        var apply = await world.ScriptAsync(world.ClientHost.Name, "apply");
+
+        if (probe.Succeeded)
+        {
+            Assert.True(apply.Succeeded, $"this kernel has ipip, so apply must work: {apply.StandardError}");
+        }
+        else
+        {
+            Assert.Equal(1, apply.ExitCode);
+            Assert.Contains("does this kernel have ipip?", apply.StandardError, StringComparison.Ordinal);
+            Assert.Contains("rolling back", apply.StandardError, StringComparison.Ordinal);
+            AssertSameDump(before, await world.DumpAsync(world.Client), "client after apply failed for want of ipip");
+        }
+    }
+
     private static async Task<string> ApplyBothAsync(NetnsWorld world)
     {
         var log = new System.Text.StringBuilder();

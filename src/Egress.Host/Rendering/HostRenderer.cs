@@ -39,7 +39,7 @@ public static class HostRenderer
 {
     /// <summary>The host's ordered, typed steps. Throws <see cref="ArgumentException"/> for an unknown host,
     /// overlay mode auto, or a host without a tunnel peer.</summary>
-    public static HostPlan Plan(Core.Topology.TopologyModel topology, string hostName) => HostPlanner.Build(topology, hostName);
+    public static HostPlan Plan(TopologyModel topology, string hostName) => HostPlanner.Build(topology, hostName);
 
     public static string Render(TopologyModel topology, string hostName, RenderFormat format)
     {

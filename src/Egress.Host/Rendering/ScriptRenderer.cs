@@ -196,7 +196,10 @@ internal static class ScriptRenderer
                 {{add.TrimEnd()}} || abort "cannot create $1: does this kernel have {{kind}}? (ip link add ... type {{kind}} failed; choose another overlay mode)"
               fi
               run ip link set dev "$1" mtu "$6"
-              run ip addr replace "$5" dev "$1"
+              if [ "$(ip -o -4 addr show dev "$1" | awk '{ print $4 }')" != "$5" ]; then
+                run ip addr flush dev "$1"
+                run ip addr add "$5" dev "$1"
+              fi
               run ip link set dev "$1" up
             }
 
