@@ -35,6 +35,24 @@ public sealed class CloudInitTests
     }
 
     [Fact]
+    public void Render_CloudInitOverTheLimit_ThrowsSayingTheSize()
+    {
+        var seed = Topologies.Seed();
+        var singapore = seed.Regions[0];
+        var clients = Enumerable.Range(0, 12).Select(i => singapore.Hosts[0] with
+        {
+            Name = $"client-{i}",
+            PrivateIp = Core.Net.Ipv4Address.Parse($"10.0.1.{20 + i}"),
+        }).ToList();
+        var crowded = seed with { Regions = [singapore with { Hosts = clients }, seed.Regions[1]] };
+
+        var ex = Assert.Throws<ArgumentException>(() => HostRenderer.Render(crowded, "tokyo-nat", RenderFormat.CloudInit));
+
+        Assert.Contains("EC2 allows 16384", ex.Message, StringComparison.Ordinal);
+        Assert.NotEmpty(HostRenderer.Render(crowded, "tokyo-nat", RenderFormat.Script)); // the script itself has no limit
+    }
+
+    [Fact]
     public void Render_CloudInit_InstallsPackagesWritesScriptAndUnitAndStartsIt()
     {
         var topology = Topologies.Seed();

@@ -48,9 +48,20 @@ public static class HostRenderer
         {
             RenderFormat.Script => ScriptRenderer.Render(plan),
             RenderFormat.Systemd => Unit(plan),
-            RenderFormat.CloudInit => CloudInit(plan),
+            RenderFormat.CloudInit => FitUserData(plan, CloudInit(plan)),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
         };
+    }
+
+    /// <summary>EC2 rejects user data over 16 KB; say so here rather than at launch.</summary>
+    private static string FitUserData(HostPlan plan, string cloudInit)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(cloudInit);
+        return bytes < HostScript.UserDataLimit
+            ? cloudInit
+            : throw new ArgumentException(
+                $"The cloud-init user data for '{plan.Host}' is {bytes} bytes; EC2 allows {HostScript.UserDataLimit}. " +
+                "A gateway grows by about 600 bytes per client: split its clients over more gateways.", nameof(plan));
     }
 
     private static string Unit(HostPlan plan) =>

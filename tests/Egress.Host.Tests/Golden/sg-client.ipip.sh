@@ -32,7 +32,7 @@ require() {
 find_uplink() {
   UPLINK=$(ip -o -4 addr show | awk -v ip="$PRIVATE_IP" '{ split($4, a, "/"); if (a[1] == ip) { sub(/@.*/, "", $2); print $2; exit } }')
 }
-# sysctl PATH VALUE SCOPE FEATURE: PATH is under /proc/sys; the value it replaces is saved once for down.
+# sysctl_set PATH VALUE [SCOPE [FEATURE]]: PATH is under /proc/sys; the value it replaces is saved once for down.
 sysctl_set() {
   f=/proc/sys/$1 s=${3:-ns} ft=${4:-}
   if [ "$s" = machine ] && [ "$NETNS_ONLY" = 1 ]; then warn "skipped $1 (machine-wide; EGRESS_NETNS_ONLY=1)"; return 0; fi
