@@ -140,15 +140,6 @@ do_apply() {
   [ -n "$UPLINK" ] || die "no interface holds $PRIVATE_IP (is this host $HOST_NAME?); nothing was changed"
   log 'tunnel eg1 (ipip) to sg-client 10.0.1.10, 192.168.250.1/30, mtu 1480'
   tunnel eg1 10.1.1.10 10.0.1.10 1 192.168.250.1/30 1480
-  log 'sysctls (a changed value is saved for down)'
-  sysctl_set net/ipv4/ip_forward 1
-  sysctl_set net/ipv4/conf/all/rp_filter 0
-  sysctl_set net/ipv4/conf/default/rp_filter 0
-  sysctl_set net/ipv4/conf/"$UPLINK"/rp_filter 0
-  sysctl_set net/ipv4/conf/eg1/rp_filter 0
-  sysctl_set net/ipv4/tcp_congestion_control bbr ns bbr
-  sysctl_set net/core/default_qdisc fq machine fq
-  sysctl_set net/ipv4/tcp_slow_start_after_idle 0
   log 'nftables table ip egress: forward and masquerade sg-client, drop the rest'
   nft_apply <<EOF
 table ip egress {
@@ -167,14 +158,22 @@ table ip egress {
 }
 EOF
   log 'sysctls (a changed value is saved for down)'
+  sysctl_set net/ipv4/ip_forward 1
+  sysctl_set net/ipv4/conf/all/rp_filter 0
+  sysctl_set net/ipv4/conf/default/rp_filter 0
+  sysctl_set net/ipv4/conf/"$UPLINK"/rp_filter 0
+  sysctl_set net/ipv4/conf/eg1/rp_filter 0
+  sysctl_set net/ipv4/tcp_congestion_control bbr ns bbr
+  sysctl_set net/core/default_qdisc fq machine fq
+  sysctl_set net/ipv4/tcp_slow_start_after_idle 0
   sysctl_set net/netfilter/nf_conntrack_max 131072 machine
   log "applied: $HOST_NAME egresses via its tunnel; run check to verify"
 }
 
 do_down() {
+  sysctl_restore
   if nft list table ip egress >/dev/null 2>&1; then nft delete table ip egress || log "error: cannot delete table ip egress"; fi
   if ip link show dev eg1 >/dev/null 2>&1; then ip link del dev eg1; fi
-  sysctl_restore
   log 'down: removed what egress configured'
 }
 

@@ -49,6 +49,16 @@ public sealed class HostPlanTests
     }
 
     [Fact]
+    public void Plan_Gateway_FirewallBeforeIpForward()
+    {
+        var steps = HostRenderer.Plan(Topologies.Seed(), "tokyo-nat").Steps.ToList();
+
+        var firewall = steps.FindIndex(s => s is GatewayFirewall);
+        var forward = steps.FindIndex(s => s is SetSysctl { Key: "net.ipv4.ip_forward" });
+        Assert.InRange(firewall, 0, forward - 1);
+    }
+
+    [Fact]
     public void Plan_Gateway_ConntrackSizedFromInstanceMemoryUnlessTuned()
     {
         var seed = Topologies.Seed();

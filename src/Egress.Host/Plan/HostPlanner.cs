@@ -67,6 +67,12 @@ public static class HostPlanner
             new FindUplink(host.PrivateIp),
         };
         steps.AddRange(tunnels);
+        if (host.Role == HostRole.Gateway)
+        {
+            // The firewall exists before ip_forward turns on, so the gateway is never an open relay, not even briefly.
+            steps.Add(new GatewayFirewall([.. pairs.Select(p => new ForwardClient(TunnelName(p), p.ClientAddress, p.Client.Name))], TunnelMark));
+        }
+
         steps.AddRange(Sysctls(topology, host, tunnels));
         if (host.Role == HostRole.Client)
         {
@@ -91,7 +97,6 @@ public static class HostPlanner
         }
         else
         {
-            steps.Add(new GatewayFirewall([.. pairs.Select(p => new ForwardClient(TunnelName(p), p.ClientAddress, p.Client.Name))], TunnelMark));
             var conntrack = topology.Tunings.ConntrackMax ?? InstanceTypes.MemoryOf(host.InstanceType) * ConntrackEntriesPerMiB;
             if (conntrack is { } max)
             {

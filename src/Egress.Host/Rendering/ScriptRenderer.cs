@@ -295,13 +295,14 @@ internal static class ScriptRenderer
             s.Line(Invariant($"  ip route flush table {r.Table} proto \"$PROTO\" 2>/dev/null"));
         }
 
+        // Sysctls first: ip_forward goes back to its old value before the gateway's firewall goes away.
+        s.Line("  sysctl_restore");
         s.Line("  if nft list table ip egress >/dev/null 2>&1; then nft delete table ip egress || log \"error: cannot delete table ip egress\"; fi");
         foreach (var t in plan.StepsOf<CreateTunnel>())
         {
             s.Line($"  if ip link show dev {t.Name} >/dev/null 2>&1; then ip link del dev {t.Name}; fi");
         }
 
-        s.Line("  sysctl_restore");
         s.Line("  log 'down: removed what egress configured'");
         s.Line("}");
         s.Line();

@@ -183,9 +183,9 @@ do_down() {
   ip route flush proto "$PROTO" 2>/dev/null
   while ip rule del priority 1010 fwmark 0x1 lookup 1010 2>/dev/null; do :; done
   ip route flush table 1010 proto "$PROTO" 2>/dev/null
+  sysctl_restore
   if nft list table ip egress >/dev/null 2>&1; then nft delete table ip egress || log "error: cannot delete table ip egress"; fi
   if ip link show dev eg1 >/dev/null 2>&1; then ip link del dev eg1; fi
-  sysctl_restore
   log 'down: removed what egress configured'
 }
 
