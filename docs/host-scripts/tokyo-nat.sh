@@ -122,7 +122,7 @@ tunnel() {
   fi
   run ip link set dev "$1" up
 }
-NFT_ID='355c7e749f72'
+NFT_ID='be435fbaa369'
 nft_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$NFT_ID" "$UPLINK"; }
 # nft_apply: replaces table ip egress atomically with the definition on stdin, unless it is already current.
 nft_apply() {
@@ -148,12 +148,12 @@ table ip egress {
     type filter hook forward priority filter; policy drop;
     tcp flags syn tcp option maxseg size set rt mtu comment "clamp MSS to the path MTU"
     ct state established,related counter accept
-    iifname "eg1" oifname "$UPLINK" ip saddr 192.168.250.2 meta mark set 0x00004547 counter accept comment "sg-client"
+    iifname "eg1" oifname "$UPLINK" ip saddr 192.168.250.2 counter accept comment "sg-client"
     counter drop comment "not from a configured client"
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "$UPLINK" meta mark 0x00004547 counter masquerade comment "every source that came through a tunnel"
+    iifname "eg1" oifname "$UPLINK" counter masquerade comment "every source from the tunnel of sg-client"
   }
 }
 EOF
@@ -194,8 +194,7 @@ do_check() {
   c_nft "comment \"$(nft_id)\"" ''
   end
   begin nat.masquerade-covers-tunnel
-  c_nft "oifname \"$UPLINK\" meta mark 0x00004547" masquerade
-  c_nft "iifname \"eg1\" oifname \"$UPLINK\"" 'meta mark set 0x00004547'
+  c_nft "iifname \"eg1\" oifname \"$UPLINK\" counter" masquerade
   end
   begin forward.only-clients
   c_nft 'hook forward' 'policy drop;'

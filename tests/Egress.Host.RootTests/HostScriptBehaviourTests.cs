@@ -89,6 +89,27 @@ public sealed class HostScriptBehaviourTests
     }
 
     [RootFact]
+    public async Task Apply_ClientTrafficFromAnotherSource_IsCountedAndDroppedNeverLeaksUnNated()
+    {
+        await using var world = await NetnsWorld.CreateAsync(Seed());
+        await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
+        await ApplyBothAsync(world);
+        await world.ExecOk(world.Internet, "nft", "add", "table", "ip", "watch");
+        await world.ExecOk(world.Internet, "nft", "add", "chain", "ip", "watch", "in", "{ type filter hook input priority 0; policy accept; }");
+        await world.ExecOk(world.Internet, "nft", "add", "rule", "ip", "watch", "in", "ip", "saddr", "!=", world.GatewayHost.PrivateIp.ToString(), "counter");
+
+        // The client's private IP as source, sent into the tunnel: not a configured client source.
+        var fetched = await world.FetchAsync(world.Client, EchoUrl, world.ClientHost.PrivateIp.ToString(), seconds: 2);
+        var leaked = (await world.ExecOk(world.Internet, "nft", "list", "chain", "ip", "watch", "in")).StandardOutput;
+        var gateway = (await world.ExecOk(world.Gateway, "nft", "list", "chain", "ip", "egress", "forward")).StandardOutput;
+
+        Assert.False(fetched.Succeeded, $"traffic from {world.ClientHost.PrivateIp} must not get through: {fetched.StandardOutput}");
+        Assert.Contains("counter packets 0 ", leaked, StringComparison.Ordinal);
+        var drop = gateway.Split('\n').Single(l => l.Contains("not from a configured client", StringComparison.Ordinal));
+        Assert.DoesNotContain("counter packets 0 ", drop, StringComparison.Ordinal);
+    }
+
+    [RootFact]
     public async Task Check_BeforeApply_FailsOnBothHosts()
     {
         await using var world = await NetnsWorld.CreateAsync(Seed());

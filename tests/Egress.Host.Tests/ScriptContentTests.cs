@@ -45,17 +45,18 @@ public sealed class ScriptContentTests
     }
 
     [Fact]
-    public void Render_Gateway_MasqueradesByTunnelMarkNotByClientCidr()
+    public void Render_Gateway_MasqueradesByTunnelInterfaceNotByClientCidr()
     {
         var script = HostRenderer.Render(Topologies.ThreeRegion(), "tokyo-nat", RenderFormat.Script);
 
-        Assert.Contains("iifname \"eg1\" oifname \"$UPLINK\" ip saddr 192.168.250.2 meta mark set 0x00004547 counter accept", script, StringComparison.Ordinal);
-        Assert.Contains("iifname \"eg2\" oifname \"$UPLINK\" ip saddr 192.168.250.6 meta mark set 0x00004547 counter accept", script, StringComparison.Ordinal);
-        Assert.Contains("oifname \"$UPLINK\" meta mark 0x00004547 counter masquerade", script, StringComparison.Ordinal);
+        Assert.Contains("iifname \"eg1\" oifname \"$UPLINK\" ip saddr 192.168.250.2 counter accept comment \"sg-client\"", script, StringComparison.Ordinal);
+        Assert.Contains("iifname \"eg2\" oifname \"$UPLINK\" ip saddr 192.168.250.6 counter accept comment \"syd-client\"", script, StringComparison.Ordinal);
+        Assert.Contains("iifname \"eg1\" oifname \"$UPLINK\" counter masquerade", script, StringComparison.Ordinal);
+        Assert.Contains("iifname \"eg2\" oifname \"$UPLINK\" counter masquerade", script, StringComparison.Ordinal);
+        Assert.DoesNotMatch(new Regex("saddr [0-9./]+ [^\n]*masquerade"), script);
         Assert.Contains("type filter hook forward priority filter; policy drop;", script, StringComparison.Ordinal);
         Assert.Contains("counter drop comment \"not from a configured client\"", script, StringComparison.Ordinal);
         Assert.Contains("tcp flags syn tcp option maxseg size set rt mtu", script, StringComparison.Ordinal);
-        Assert.DoesNotContain("10.0.0.0/16 masquerade", script, StringComparison.Ordinal);
         // Atomic replacement: create-if-missing, delete, define, in one nft -f.
         Assert.Contains("printf 'table ip egress {}\\ndelete table ip egress\\n'; cat; } | nft -f -", script, StringComparison.Ordinal);
     }

@@ -112,10 +112,10 @@ public sealed record ReplyViaUplink(uint Mark, int Table, int Priority, Ipv4Addr
 }
 
 /// <summary>The gateway's firewall: <c>table ip egress</c>, replaced atomically. Forward only from each client's
-/// tunnel to the uplink (plus established/related back), mark what it forwards and masquerade every marked packet
-/// out of the uplink (the source the client's kernel picked does not matter: DESIGN ruling 5), count and drop the
-/// rest, clamp the MSS of forwarded SYNs to the route MTU.</summary>
-public sealed record GatewayFirewall(IReadOnlyList<ForwardClient> Clients, uint Mark) : PlanStep
+/// tunnel to the uplink (plus established/related back), count and drop the rest, masquerade out of the uplink
+/// everything that arrived through a tunnel (matched by input interface, so whatever source the client's kernel
+/// picked is covered: DESIGN ruling 5), clamp the MSS of forwarded SYNs to the route MTU.</summary>
+public sealed record GatewayFirewall(IReadOnlyList<ForwardClient> Clients) : PlanStep
 {
     public override string Summary => $"nftables table ip egress: forward and masquerade {string.Join(", ", Clients.Select(c => c.Client))}, drop the rest";
 }

@@ -15,9 +15,6 @@ public static class HostPlanner
 
     public const int ManagementRulePriority = 1010;
 
-    /// <summary>Mark the gateway puts on what it forwards from a tunnel; postrouting masquerades marked packets.</summary>
-    public const uint TunnelMark = 0x4547;
-
     /// <summary>AWS link-local services every client keeps on the uplink: IMDS, the Route 53 resolver, Time Sync.</summary>
     public static readonly IReadOnlyList<(Ipv4Cidr Cidr, string Why)> LinkLocalServices =
     [
@@ -70,7 +67,7 @@ public static class HostPlanner
         if (host.Role == HostRole.Gateway)
         {
             // The firewall exists before ip_forward turns on, so the gateway is never an open relay, not even briefly.
-            steps.Add(new GatewayFirewall([.. pairs.Select(p => new ForwardClient(TunnelName(p), p.ClientAddress, p.Client.Name))], TunnelMark));
+            steps.Add(new GatewayFirewall([.. pairs.Select(p => new ForwardClient(TunnelName(p), p.ClientAddress, p.Client.Name))]));
         }
 
         steps.AddRange(Sysctls(topology, host, tunnels));

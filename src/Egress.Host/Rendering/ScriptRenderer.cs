@@ -376,15 +376,13 @@ internal static class ScriptRenderer
 
         foreach (var fw in plan.StepsOf<GatewayFirewall>())
         {
-            var mark = Invariant($"0x{fw.Mark:x8}");
             s.Line("  begin nat.table");
             s.Line("  c_nft \"comment \\\"$(nft_id)\\\"\" ''");
             s.Line("  end");
             s.Line("  begin nat.masquerade-covers-tunnel");
-            s.Line($"  c_nft \"oifname \\\"$UPLINK\\\" meta mark {mark}\" masquerade");
             foreach (var c in fw.Clients)
             {
-                s.Line($"  c_nft \"iifname \\\"{c.Tunnel}\\\" oifname \\\"$UPLINK\\\"\" 'meta mark set {mark}'");
+                s.Line($"  c_nft \"iifname \\\"{c.Tunnel}\\\" oifname \\\"$UPLINK\\\" counter\" masquerade");
             }
 
             s.Line("  end");
@@ -474,7 +472,6 @@ internal static class ScriptRenderer
 
         if (plan.StepsOf<GatewayFirewall>().FirstOrDefault() is { } fw)
         {
-            var mark = Invariant($"0x{fw.Mark:x8}");
             L("table ip egress {");
             L("  comment \"$(nft_id)\"");
             L("  chain forward {");
@@ -483,14 +480,18 @@ internal static class ScriptRenderer
             L("    ct state established,related counter accept");
             foreach (var c in fw.Clients)
             {
-                L($"    iifname \"{c.Tunnel}\" oifname \"$UPLINK\" ip saddr {c.Source} meta mark set {mark} counter accept comment \"{c.Client}\"");
+                L($"    iifname \"{c.Tunnel}\" oifname \"$UPLINK\" ip saddr {c.Source} counter accept comment \"{c.Client}\"");
             }
 
             L("    counter drop comment \"not from a configured client\"");
             L("  }");
             L("  chain postrouting {");
             L("    type nat hook postrouting priority srcnat; policy accept;");
-            L($"    oifname \"$UPLINK\" meta mark {mark} counter masquerade comment \"every source that came through a tunnel\"");
+            foreach (var c in fw.Clients)
+            {
+                L($"    iifname \"{c.Tunnel}\" oifname \"$UPLINK\" counter masquerade comment \"every source from the tunnel of {c.Client}\"");
+            }
+
             L("  }");
             L("}");
             return b.ToString();
