@@ -38,6 +38,11 @@ public sealed class HostScriptBehaviourTests
             Assert.Equal(host, report.Host);
             Assert.Contains(report.Warnings, w => w.Contains("default_qdisc", StringComparison.Ordinal));
         }
+
+        var status = await world.ScriptAsync(world.GatewayHost.Name, "status");
+        Assert.True(status.Succeeded, status.StandardError);
+        Assert.Contains($"egress-host {world.GatewayHost.Name} (gateway), uplink eth0, overlay vxlan", status.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("chain postrouting", status.StandardOutput, StringComparison.Ordinal);
     }
 
     [RootFact]

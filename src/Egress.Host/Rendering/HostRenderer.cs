@@ -61,7 +61,7 @@ public static class HostRenderer
             ? cloudInit
             : throw new ArgumentException(
                 $"The cloud-init user data for '{plan.Host}' is {bytes} bytes; EC2 allows {HostScript.UserDataLimit}. " +
-                "A gateway grows by about 750 bytes per client: split its clients over more gateways.", nameof(plan));
+                "A gateway grows by about 850 bytes per client: split its clients over more gateways.", nameof(plan));
     }
 
     private static string Unit(HostPlan plan) =>

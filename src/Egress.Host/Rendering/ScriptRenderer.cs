@@ -58,6 +58,7 @@ internal static class ScriptRenderer
         s.Line($"VPC_ROUTER='{plan.VpcRouter}'");
 
         s.Line($"PROTO={RouteProtocol}");
+        s.Line($"TOOLS='{string.Join(' ', plan.StepsOf<RequireTools>().SelectMany(r => r.Programs))}'");
     }
 
     // Shared helpers. Kept short: cloud-init must fit EC2's 16 KB user-data limit.
@@ -75,7 +76,7 @@ internal static class ScriptRenderer
         abort() { log "error: $*"; log "rolling back: removing everything egress configured here"; do_down; exit 1; }
         run() { "$@" || abort "'$*' failed"; }
         require() {
-          for t in ip nft awk grep sed; do
+          for t in $TOOLS; do
             command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables); nothing was changed"
           done
         }

@@ -12,6 +12,7 @@ HOST_NAME='sg-client'
 PRIVATE_IP='10.0.1.10'
 VPC_ROUTER='10.0.1.1'
 PROTO=201
+TOOLS='ip nft awk grep sed'
 RUN_DIR="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME"
 NETNS_ONLY="${EGRESS_NETNS_ONLY:-0}"
 UPLINK=
@@ -25,7 +26,7 @@ die() { log "error: $*"; exit 1; }
 abort() { log "error: $*"; log "rolling back: removing everything egress configured here"; do_down; exit 1; }
 run() { "$@" || abort "'$*' failed"; }
 require() {
-  for t in ip nft awk grep sed; do
+  for t in $TOOLS; do
     command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables); nothing was changed"
   done
 }
