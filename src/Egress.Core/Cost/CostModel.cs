@@ -74,7 +74,7 @@ public static class CostModel
         foreach (var host in topology.Hosts.Where(h => h.HasPublicAddress))
         {
             var kind = host.PublicIp == PublicAddressKind.Elastic ? "Elastic IP" : "auto-assigned";
-            lines.Add(pricer.Line(PriceItem.PublicIpv4, topology.RegionOf(host).Name, $"Public IPv4 of {host.Name} ({kind})", traffic.Hours));
+            lines.Add(pricer.Line(PriceItem.PublicIpv4, topology.RegionOf(host).Name, $"Public IPv4: {host.Name} ({kind})", traffic.Hours));
         }
 
         var factor = TunnelOverheadFactor(topology.Overlay);
@@ -86,12 +86,12 @@ public static class CostModel
             if (clientRegion != gatewayRegion)
             {
                 AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, clientRegion,
-                    $"{client.Name} -> {gateway.Name}: requests through the tunnel (+{overhead} B/packet)", traffic.GbOutPerClient * factor);
+                    $"Tunnel {client.Name} -> {gateway.Name} (+{overhead} B/packet)", traffic.GbOutPerClient * factor);
                 AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, gatewayRegion,
-                    $"{gateway.Name} -> {client.Name}: responses through the tunnel (+{overhead} B/packet)", traffic.GbInPerClient * factor);
+                    $"Tunnel {gateway.Name} -> {client.Name} (+{overhead} B/packet)", traffic.GbInPerClient * factor);
             }
 
-            AddTraffic(lines, pricer, PriceItem.InternetEgress, gatewayRegion, $"{gateway.Name} -> internet: {client.Name}'s requests", traffic.GbOutPerClient);
+            AddTraffic(lines, pricer, PriceItem.InternetEgress, gatewayRegion, $"Internet egress: {gateway.Name} for {client.Name}", traffic.GbOutPerClient);
         }
 
         return new ScenarioCost { Kind = ScenarioKind.ThisTopology, Hours = traffic.Hours, Lines = lines };
@@ -107,7 +107,7 @@ public static class CostModel
         var regions = topology.Hosts.Select(h => topology.RegionOf(h).Name).Distinct(StringComparer.Ordinal);
         foreach (var region in regions)
         {
-            lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, region, $"Transit Gateway VPC attachment in {region}", traffic.Hours));
+            lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, region, $"TGW VPC attachment", traffic.Hours));
         }
 
         // One inter-region peering per client region / gateway region pair, an attachment on each side.
@@ -115,20 +115,20 @@ public static class CostModel
             .Where(p => p.Client != p.Gateway).Distinct();
         foreach (var (clientRegion, gatewayRegion) in peerings)
         {
-            lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, clientRegion, $"Transit Gateway peering attachment {clientRegion} <-> {gatewayRegion} ({clientRegion} side)", traffic.Hours));
-            lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, gatewayRegion, $"Transit Gateway peering attachment {clientRegion} <-> {gatewayRegion} ({gatewayRegion} side)", traffic.Hours));
+            lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, clientRegion, $"TGW peering attachment to {gatewayRegion}", traffic.Hours));
+            lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, gatewayRegion, $"TGW peering attachment to {clientRegion}", traffic.Hours));
         }
 
         foreach (var (client, gateway) in pairs)
         {
             var clientRegion = topology.RegionOf(client).Name;
             var gatewayRegion = topology.RegionOf(gateway).Name;
-            AddTraffic(lines, pricer, PriceItem.TransitGatewayData, clientRegion, $"{client.Name}'s requests into the {clientRegion} transit gateway", traffic.GbOutPerClient);
-            AddTraffic(lines, pricer, PriceItem.TransitGatewayData, gatewayRegion, $"responses to {client.Name} into the {gatewayRegion} transit gateway", traffic.GbInPerClient);
+            AddTraffic(lines, pricer, PriceItem.TransitGatewayData, clientRegion, $"TGW data: {client.Name} requests", traffic.GbOutPerClient);
+            AddTraffic(lines, pricer, PriceItem.TransitGatewayData, gatewayRegion, $"TGW data: responses to {client.Name}", traffic.GbInPerClient);
             if (clientRegion != gatewayRegion)
             {
-                AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, clientRegion, $"{client.Name}'s requests over TGW peering to {gatewayRegion}", traffic.GbOutPerClient);
-                AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, gatewayRegion, $"responses to {client.Name} over TGW peering to {clientRegion}", traffic.GbInPerClient);
+                AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, clientRegion, $"TGW peering: {client.Name} requests", traffic.GbOutPerClient);
+                AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, gatewayRegion, $"TGW peering: responses to {client.Name}", traffic.GbInPerClient);
             }
         }
 
@@ -137,11 +137,11 @@ public static class CostModel
         {
             var region = topology.RegionOf(gateway).Name;
             var clients = pairs.Count(p => p.Gateway == gateway);
-            lines.Add(pricer.Line(PriceItem.NatGatewayHour, region, $"NAT Gateway in {region} (in place of {gateway.Name})", traffic.Hours));
-            lines.Add(pricer.Line(PriceItem.PublicIpv4, region, $"Public IPv4 of the NAT Gateway in {region} (Elastic IP)", traffic.Hours));
-            AddTraffic(lines, pricer, PriceItem.NatGatewayData, region, $"NAT Gateway in {region}: data processed, both directions",
+            lines.Add(pricer.Line(PriceItem.NatGatewayHour, region, $"NAT Gateway (in place of {gateway.Name})", traffic.Hours));
+            lines.Add(pricer.Line(PriceItem.PublicIpv4, region, "Public IPv4: NAT Gateway (Elastic IP)", traffic.Hours));
+            AddTraffic(lines, pricer, PriceItem.NatGatewayData, region, "NAT Gateway data, both directions",
                 clients * (traffic.GbOutPerClient + traffic.GbInPerClient));
-            AddTraffic(lines, pricer, PriceItem.InternetEgress, region, $"NAT Gateway in {region} -> internet", clients * traffic.GbOutPerClient);
+            AddTraffic(lines, pricer, PriceItem.InternetEgress, region, "Internet egress: NAT Gateway", clients * traffic.GbOutPerClient);
         }
 
         return new ScenarioCost { Kind = ScenarioKind.TransitGatewayNat, Hours = traffic.Hours, Lines = lines };
@@ -157,11 +157,11 @@ public static class CostModel
         {
             var region = group.Key;
             var clients = group.Count();
-            lines.Add(pricer.Line(PriceItem.NatGatewayHour, region, $"NAT Gateway in {region}", traffic.Hours));
-            lines.Add(pricer.Line(PriceItem.PublicIpv4, region, $"Public IPv4 of the NAT Gateway in {region} (Elastic IP)", traffic.Hours));
-            AddTraffic(lines, pricer, PriceItem.NatGatewayData, region, $"NAT Gateway in {region}: data processed, both directions",
+            lines.Add(pricer.Line(PriceItem.NatGatewayHour, region, "NAT Gateway", traffic.Hours));
+            lines.Add(pricer.Line(PriceItem.PublicIpv4, region, "Public IPv4: NAT Gateway (Elastic IP)", traffic.Hours));
+            AddTraffic(lines, pricer, PriceItem.NatGatewayData, region, "NAT Gateway data, both directions",
                 clients * (traffic.GbOutPerClient + traffic.GbInPerClient));
-            AddTraffic(lines, pricer, PriceItem.InternetEgress, region, $"NAT Gateway in {region} -> internet", clients * traffic.GbOutPerClient);
+            AddTraffic(lines, pricer, PriceItem.InternetEgress, region, "Internet egress: NAT Gateway", clients * traffic.GbOutPerClient);
         }
 
         return new ScenarioCost { Kind = ScenarioKind.LocalNatGateway, Hours = traffic.Hours, Lines = lines };
@@ -178,7 +178,7 @@ public static class CostModel
 
         foreach (var client in clients.Where(c => c.HasPublicAddress))
         {
-            lines.Add(pricer.Line(PriceItem.PublicIpv4, topology.RegionOf(client).Name, $"Public IPv4 of {client.Name} (SSH)", traffic.Hours));
+            lines.Add(pricer.Line(PriceItem.PublicIpv4, topology.RegionOf(client).Name, $"Public IPv4: {client.Name} (SSH)", traffic.Hours));
         }
     }
 
