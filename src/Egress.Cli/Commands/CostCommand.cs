@@ -198,10 +198,14 @@ internal static class CostReport
         }
 
         console.Write(summary);
-        console.WriteLine($"This topology saves {Format.Percent(comparison.SavingsVsTransitGatewayNatPercent)} against a NAT Gateway via Transit Gateway peering, " +
-            $"and {Format.Percent(comparison.SavingsVsLocalNatGatewayPercent)} against a NAT Gateway in the client's own region.");
+        console.WriteLine(Saving(comparison.SavingsVsTransitGatewayNatPercent, "a NAT Gateway via Transit Gateway peering"));
+        console.WriteLine(Saving(comparison.SavingsVsLocalNatGatewayPercent, "a NAT Gateway in the client's own region"));
         console.WriteLine("* estimate: a last-known rate not re-read on the table's date; 'egress cost --default-prices' shows every source. Tax, EBS and free tiers are not included.");
     }
+
+    private static string Saving(decimal percent, string other) => percent >= 0
+        ? $"This topology saves {Format.Percent(percent)} against {other}."
+        : $"This topology costs {Format.Percent(-percent)} more than {other}.";
 
     public static object ToJson(CostComparison comparison, string file, TopologyModel topology) => new
     {
