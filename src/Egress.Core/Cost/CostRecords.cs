@@ -122,26 +122,6 @@ public sealed class PriceNotFoundException : Exception
         Missing = missing;
     }
 
-    public PriceNotFoundException()
-    {
-        TableName = string.Empty;
-        Missing = [];
-    }
-
-    public PriceNotFoundException(string message)
-        : base(message)
-    {
-        TableName = string.Empty;
-        Missing = [];
-    }
-
-    public PriceNotFoundException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        TableName = string.Empty;
-        Missing = [];
-    }
-
     public string TableName { get; }
 
     public IReadOnlyList<string> Missing { get; }
