@@ -194,7 +194,7 @@ public sealed partial class CostCommandTests : IDisposable
         Assert.Equal(string.Empty, stdout);
         Assert.Contains("bad.json: error: prices[0].usd: expected a number of US dollars >= 0, found -0.062", stderr, StringComparison.Ordinal);
         Assert.Contains("fix: write a plain number", stderr, StringComparison.Ordinal);
-        Assert.Contains("--prices bad.json: 1 error in the price table", stderr, StringComparison.Ordinal);
+        Assert.Contains("--prices bad.json: 1 error in the price table; fix it, or drop --prices", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

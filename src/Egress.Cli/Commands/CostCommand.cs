@@ -147,7 +147,7 @@ internal sealed class CostCommand : Command
         if (!result.Succeeded)
         {
             var count = result.Diagnostics.Count(d => d.IsError);
-            throw new UsageException($"--prices {path}: {count} error{(count == 1 ? string.Empty : "s")} in the price table; fix them, or drop --prices to use the built-in table.");
+            throw new UsageException($"--prices {path}: {count} error{(count == 1 ? string.Empty : "s")} in the price table; fix {(count == 1 ? "it" : "them")}, or drop --prices to use the built-in table.");
         }
 
         return result.Table!;

@@ -152,7 +152,7 @@ public static class PriceTableParser
         var unit = RequiredString(element, "unit", Fail);
         if (unit is not null && item is not null && unit != PriceItems.UnitOf(item.Value))
         {
-            Fail("unit", $"'{unit}' is not the unit of {PriceItems.NameOf(item.Value)}", $"a {PriceItems.NameOf(item.Value)} price is per {PriceItems.UnitOf(item.Value)}: write \"unit\": \"{PriceItems.UnitOf(item.Value)}\" and convert the figure");
+            Fail("unit", $"'{unit}' is not the unit of {PriceItems.NameOf(item.Value)}", $"{PriceItems.NameOf(item.Value)} is priced per {PriceItems.UnitOf(item.Value)}: write \"unit\": \"{PriceItems.UnitOf(item.Value)}\" and convert the figure");
         }
 
         decimal usd = 0;
@@ -273,7 +273,17 @@ public static class PriceTableParser
 
     private static string FirstSentence(string message)
     {
-        var end = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return end > 0 ? message[..end] : message;
+        // System.Text.Json appends the position (" LineNumber: 2 | BytePositionInLine: 16.") and a path; the
+        // diagnostic carries the position as file:line:column already.
+        foreach (var marker in new[] { " LineNumber:", " Path:" })
+        {
+            var end = message.IndexOf(marker, StringComparison.Ordinal);
+            if (end > 0)
+            {
+                message = message[..end];
+            }
+        }
+
+        return message;
     }
 }

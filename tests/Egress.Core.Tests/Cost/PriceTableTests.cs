@@ -162,6 +162,7 @@ public sealed class PriceTableTests
         Assert.True(error.Column > 1);
         Assert.StartsWith("broken.json:3:", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("not valid JSON", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
