@@ -17,19 +17,19 @@ internal sealed class CostCommand : Command
         var file = TopologyFile.Option();
         var hours = new Option<decimal>("--hours")
         {
-            Description = "Hours everything runs (default 168: one week, the seed's scenario).",
+            Description = "Hours everything runs; 168 is one week, the seed's scenario.",
             DefaultValueFactory = _ => Traffic.HoursPerWeek,
             HelpName = "H",
         };
         var gbOut = new Option<decimal>("--gb-out")
         {
-            Description = "GB each client sends to the internet in those hours (default 1).",
+            Description = "GB each client sends to the internet in those hours.",
             DefaultValueFactory = _ => 1m,
             HelpName = "N",
         };
         var gbIn = new Option<decimal>("--gb-in")
         {
-            Description = "GB each client receives from the internet in those hours (default 1).",
+            Description = "GB each client receives from the internet in those hours.",
             DefaultValueFactory = _ => 1m,
             HelpName = "N",
         };
