@@ -103,33 +103,28 @@ public static class CostModel
         AddClients(topology, pricer, traffic, lines);
         var pairs = PrimaryPairs(topology);
 
-        // Every region with a client or a NAT Gateway has a transit gateway with one VPC attachment.
-        var regions = topology.Hosts.Select(h => topology.RegionOf(h).Name).Distinct(StringComparer.Ordinal);
-        foreach (var region in regions)
+        // A client whose primary gateway is in another region reaches the NAT Gateway through a transit gateway in
+        // each of the two regions (one VPC attachment each) and one inter-region peering (an attachment on each
+        // side). A client in its gateway's own VPC reaches the NAT Gateway directly: no TGW lines.
+        var crossRegion = pairs.Select(p => (p.Client, p.Gateway, ClientRegion: topology.RegionOf(p.Client).Name, GatewayRegion: topology.RegionOf(p.Gateway).Name))
+            .Where(p => p.ClientRegion != p.GatewayRegion).ToList();
+        foreach (var region in crossRegion.SelectMany(p => new[] { p.ClientRegion, p.GatewayRegion }).Distinct(StringComparer.Ordinal))
         {
-            lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, region, $"TGW VPC attachment", traffic.Hours));
+            lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, region, "TGW VPC attachment", traffic.Hours));
         }
 
-        // One inter-region peering per client region / gateway region pair, an attachment on each side.
-        var peerings = pairs.Select(p => (Client: topology.RegionOf(p.Client).Name, Gateway: topology.RegionOf(p.Gateway).Name))
-            .Where(p => p.Client != p.Gateway).Distinct();
-        foreach (var (clientRegion, gatewayRegion) in peerings)
+        foreach (var (clientRegion, gatewayRegion) in crossRegion.Select(p => (p.ClientRegion, p.GatewayRegion)).Distinct())
         {
             lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, clientRegion, $"TGW peering attachment to {gatewayRegion}", traffic.Hours));
             lines.Add(pricer.Line(PriceItem.TransitGatewayAttachmentHour, gatewayRegion, $"TGW peering attachment to {clientRegion}", traffic.Hours));
         }
 
-        foreach (var (client, gateway) in pairs)
+        foreach (var (client, _, clientRegion, gatewayRegion) in crossRegion)
         {
-            var clientRegion = topology.RegionOf(client).Name;
-            var gatewayRegion = topology.RegionOf(gateway).Name;
             AddTraffic(lines, pricer, PriceItem.TransitGatewayData, clientRegion, $"TGW data: {client.Name} requests", traffic.GbOutPerClient);
             AddTraffic(lines, pricer, PriceItem.TransitGatewayData, gatewayRegion, $"TGW data: responses to {client.Name}", traffic.GbInPerClient);
-            if (clientRegion != gatewayRegion)
-            {
-                AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, clientRegion, $"TGW peering: {client.Name} requests", traffic.GbOutPerClient);
-                AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, gatewayRegion, $"TGW peering: responses to {client.Name}", traffic.GbInPerClient);
-            }
+            AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, clientRegion, $"TGW peering: {client.Name} requests", traffic.GbOutPerClient);
+            AddTraffic(lines, pricer, PriceItem.InterRegionTransfer, gatewayRegion, $"TGW peering: responses to {client.Name}", traffic.GbInPerClient);
         }
 
         // One NAT Gateway (with its Elastic IP) in place of each gateway host.

@@ -105,6 +105,20 @@ public sealed class CostModelTests
     }
 
     [Fact]
+    public void Compare_ClientInTheGatewaysRegion_HasNoTunnelOrTransitGatewayLines()
+    {
+        var tokyo = Seed.Regions[1];
+        var client = Seed.GetHost("sg-client") with { PrivateIp = Egress.Core.Net.Ipv4Address.Parse("10.1.1.20") };
+        var sameRegion = Seed with { Regions = [tokyo with { Hosts = [.. tokyo.Hosts, client] }] };
+
+        var comparison = CostModel.Compare(sameRegion, PriceTable.BuiltIn, Traffic.SeedWeek);
+
+        Assert.DoesNotContain(comparison.Scenarios.SelectMany(s => s.Lines), l => l.Item is PriceItem.InterRegionTransfer
+            or PriceItem.TransitGatewayAttachmentHour or PriceItem.TransitGatewayData);
+        Assert.Equal(["ap-northeast-1"], comparison.TransitGatewayNat.Lines.Select(l => l.Region).Distinct());
+    }
+
+    [Fact]
     public void ScenarioCost_PerWeekAndPerMonth_ScaleTheSameUsageRate()
     {
         var traffic = new Traffic { Hours = 730, GbOutPerClient = 10, GbInPerClient = 30 };
