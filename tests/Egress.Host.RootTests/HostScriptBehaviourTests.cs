@@ -10,16 +10,44 @@ public sealed class HostScriptBehaviourTests
 {
     private static readonly string EchoUrl = $"http://{NetnsWorld.InternetAddress}:{NetnsWorld.ListenerPort}/";
 
-    private static TopologyModel Seed()
+    /// <summary>The overlay modes to run the behaviour tests with: EGRESS_HOST_OVERLAYS (comma-separated), default
+    /// vxlan, the one this machine's kernel has. In the full-kernel VM run them all:
+    /// <c>EGRESS_HOST_OVERLAYS=ipip,gre,vxlan eng/vm/vm.sh run -- dotnet test tests/Egress.Host.RootTests --no-build</c>.</summary>
+    public static TheoryData<OverlayMode> Modes()
     {
-        var seed = Examples.Load(Examples.Seed);
-        return seed with { Overlay = seed.Overlay with { Mode = OverlayMode.Vxlan } };
+        var data = new TheoryData<OverlayMode>();
+        foreach (var name in (Environment.GetEnvironmentVariable("EGRESS_HOST_OVERLAYS") ?? "vxlan").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            data.Add(Enum.Parse<OverlayMode>(name, ignoreCase: true));
+        }
+
+        return data;
     }
 
-    [RootFact]
-    public async Task Apply_SeedVxlan_ClientTrafficLeavesWithGatewayAddressAndCheckPasses()
+    private static TopologyModel Seed(OverlayMode mode = OverlayMode.Vxlan)
     {
-        await using var world = await NetnsWorld.CreateAsync(Seed());
+        var seed = Examples.Load(Examples.Seed);
+        return seed with { Overlay = seed.Overlay with { Mode = mode } };
+    }
+
+    /// <summary>A world for <paramref name="mode"/>; fails naming the mode when the kernel cannot make that tunnel.</summary>
+    private static async Task<NetnsWorld> WorldAsync(OverlayMode mode)
+    {
+        var world = await NetnsWorld.CreateAsync(Seed(mode));
+        if (!world.OverlaySupported)
+        {
+            await world.DisposeAsync();
+            Assert.Fail($"this kernel cannot create {mode} tunnels; run the {mode} cases in the full-kernel VM (eng/vm/vm.sh) or set EGRESS_HOST_OVERLAYS=vxlan");
+        }
+
+        return world;
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_Seed_ClientTrafficLeavesWithGatewayAddressAndCheckPasses(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
         await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
         var before = await world.FetchAsync(world.Client, EchoUrl, seconds: 2);
         Assert.False(before.Succeeded, $"control: without egress the client must not reach the internet (the router does not NAT), got: {before.StandardOutput}");
@@ -41,14 +69,15 @@ public sealed class HostScriptBehaviourTests
 
         var status = await world.ScriptAsync(world.GatewayHost.Name, "status");
         Assert.True(status.Succeeded, status.StandardError);
-        Assert.Contains($"egress-host {world.GatewayHost.Name} (gateway), uplink eth0, overlay vxlan", status.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains($"egress-host {world.GatewayHost.Name} (gateway), uplink eth0, overlay {mode.ToString().ToLowerInvariant()}", status.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("chain postrouting", status.StandardOutput, StringComparison.Ordinal);
     }
 
-    [RootFact]
-    public async Task Apply_Twice_ChangesNothing()
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_Twice_ChangesNothing(OverlayMode mode)
     {
-        await using var world = await NetnsWorld.CreateAsync(Seed());
+        await using var world = await WorldAsync(mode);
         var first = await ApplyBothAsync(world);
         var client = await world.DumpAsync(world.Client);
         var gateway = await world.DumpAsync(world.Gateway);
@@ -64,10 +93,11 @@ public sealed class HostScriptBehaviourTests
         Assert.DoesNotContain("recreating", again, StringComparison.Ordinal);
     }
 
-    [RootFact]
-    public async Task Down_AfterApply_RestoresEverythingAndKeepsForeignTables()
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Down_AfterApply_RestoresEverythingAndKeepsForeignTables(OverlayMode mode)
     {
-        await using var world = await NetnsWorld.CreateAsync(Seed());
+        await using var world = await WorldAsync(mode);
         foreach (var ns in new[] { world.Client, world.Gateway })
         {
             await world.ExecOk(ns, "nft", "add", "table", "ip", "foreign");
@@ -93,10 +123,11 @@ public sealed class HostScriptBehaviourTests
         Assert.True(again.Succeeded, $"a second down must succeed: {again.StandardError}");
     }
 
-    [RootFact]
-    public async Task Apply_ClientTrafficFromAnotherSource_IsCountedAndDroppedNeverLeaksUnNated()
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_ClientTrafficFromAnotherSource_IsCountedAndDroppedNeverLeaksUnNated(OverlayMode mode)
     {
-        await using var world = await NetnsWorld.CreateAsync(Seed());
+        await using var world = await WorldAsync(mode);
         await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
         await ApplyBothAsync(world);
         await world.ExecOk(world.Internet, "nft", "add", "table", "ip", "watch");
@@ -129,10 +160,11 @@ public sealed class HostScriptBehaviourTests
         }
     }
 
-    [RootFact]
-    public async Task Check_TunnelDown_FailsAndNamesTheTunnel()
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Check_TunnelDown_FailsAndNamesTheTunnel(OverlayMode mode)
     {
-        await using var world = await NetnsWorld.CreateAsync(Seed());
+        await using var world = await WorldAsync(mode);
         await ApplyBothAsync(world);
 
         await world.ExecOk(world.Client, "ip", "link", "set", "eg1", "down");
@@ -146,10 +178,11 @@ public sealed class HostScriptBehaviourTests
         Assert.Contains(report.Failures, f => f.Name == "route.default-via-tunnel"); // the halves went with the link
     }
 
-    [RootFact]
-    public async Task Check_NatTableMissing_FailsAndTrafficStops()
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Check_NatTableMissing_FailsAndTrafficStops(OverlayMode mode)
     {
-        await using var world = await NetnsWorld.CreateAsync(Seed());
+        await using var world = await WorldAsync(mode);
         await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
         await ApplyBothAsync(world);
 
@@ -164,10 +197,11 @@ public sealed class HostScriptBehaviourTests
             "without the NAT table the client's traffic must not leave from the gateway's address");
     }
 
-    [RootFact]
-    public async Task Apply_ConnectionArrivingOnUplink_IsAnsweredViaTheUplink()
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_ConnectionArrivingOnUplink_IsAnsweredViaTheUplink(OverlayMode mode)
     {
-        await using var world = await NetnsWorld.CreateAsync(Seed());
+        await using var world = await WorldAsync(mode);
         await world.StartEchoServerAsync(world.Client, world.ClientHost.PrivateIp.ToString(), 8081);
         await ApplyBothAsync(world);
         var url = $"http://{world.ClientHost.PrivateIp}:8081/";

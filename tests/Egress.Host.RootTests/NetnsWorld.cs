@@ -128,6 +128,29 @@ internal sealed class NetnsWorld : IAsyncDisposable
         await Ip("-n", Internet, "link", "set", "eth0", "up");
         await Ip("-n", Internet, "route", "add", gatewaySubnet.Cidr.ToString(), "via", RouterInternetAddress);
         await WaitForCarrierAsync();
+        OverlaySupported = await ProbeOverlayAsync(Topology.Overlay.Mode);
+    }
+
+    /// <summary>Whether the kernel can create the topology's tunnel type. Probing loads the module first, so its
+    /// fallback devices (tunl0, gre0, ...) already exist in every namespace before a test takes a dump.</summary>
+    public bool OverlaySupported { get; private set; }
+
+    private async Task<bool> ProbeOverlayAsync(OverlayMode mode)
+    {
+        string[] type = mode switch
+        {
+            OverlayMode.Ipip => ["type", "ipip", "remote", "192.0.2.9"],
+            OverlayMode.Gre => ["type", "gre", "remote", "192.0.2.9", "key", "9"],
+            OverlayMode.Vxlan => ["type", "vxlan", "id", "9", "remote", "192.0.2.9", "dstport", "4789"],
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "a concrete overlay mode"),
+        };
+        var probe = await Exec(Router, ["ip", "link", "add", "ehprobe0", .. type]);
+        if (probe.Succeeded)
+        {
+            await ExecOk(Router, "ip", "link", "del", "ehprobe0");
+        }
+
+        return probe.Succeeded;
     }
 
     /// <summary>veth carrier comes up asynchronously; dumps are compared only once every link has it.</summary>
