@@ -122,11 +122,12 @@ public sealed record ObservedRegion(string Region)
     public IReadOnlyList<ObservedInstance> Instances { get; init; } = [];
     public IReadOnlyList<ObservedAddress> Addresses { get; init; } = [];
 
-    /// <summary>Every live tagged resource (terminated instances and dead peerings excluded).</summary>
+    /// <summary>Every live tagged resource (terminated instances and dead peerings excluded; a shutting-down instance
+    /// still holds its private IP and security group, so it counts until it is terminated).</summary>
     public IEnumerable<ObservedResource> All =>
         KeyPairs.Cast<ObservedResource>().Concat(Vpcs).Concat(Subnets).Concat(InternetGateways).Concat(RouteTables)
             .Concat(SecurityGroups).Concat(Peerings.Where(p => !PeeringStates.IsGone(p.Status)))
-            .Concat(Instances.Where(i => !InstanceStates.IsGone(i.State))).Concat(Addresses);
+            .Concat(Instances.Where(i => i.State != InstanceStates.Terminated)).Concat(Addresses);
 }
 
 /// <summary>What discovery found in every region of the topology.</summary>

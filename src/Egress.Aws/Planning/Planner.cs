@@ -54,6 +54,14 @@ public static class Planner
                         continue;
                     }
 
+                    if (resource is ObservedInstance { State: InstanceStates.ShuttingDown })
+                    {
+                        // Not a match for anything, but apply must wait for it: it holds the private IP until it is gone.
+                        _extra.Add(new Leftover(address with { Name = $"{address.Name}#{resource.Id}" }, resource,
+                            "shutting down; wait until it is terminated so its private IP and security group are free"));
+                        continue;
+                    }
+
                     if (!_byAddress.TryGetValue(address, out var list))
                     {
                         _byAddress[address] = list = [];
@@ -128,6 +136,14 @@ public static class Planner
                 foreach (var resource in list.Where(r => !_claimed.Contains(r)))
                 {
                     yield return new Leftover(address, resource, "tagged for the stack but no longer in the topology");
+                    if (resource is ObservedRouteTable table)
+                    {
+                        foreach (var route in table.Routes.Where(r => r.Target != "local"))
+                        {
+                            yield return new Leftover(new ResourceAddress(address.Region, ResourceKind.Route, route.Destination),
+                                new ObservedRouteEntry(table.Id, route), $"in {address.Component}, which goes");
+                        }
+                    }
                 }
             }
 
