@@ -28,6 +28,10 @@ internal static class EgressCli
         new InitCommand(context),
         new ValidateCommand(context),
         new ShowCommand(context),
+        new PlanCommand(context),
+        new ApplyCommand(context),
+        new DestroyCommand(context),
+        new StatusCommand(context),
     ];
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)

@@ -1,0 +1,193 @@
+using System.Text.Json;
+using Egress.Aws.Testing;
+using Egress.Core.Topology;
+
+namespace Egress.Cli.Tests;
+
+/// <summary>plan, apply, destroy and status against the in-memory fake AWS.</summary>
+public sealed class AwsCommandsTests : IDisposable
+{
+    private static readonly string[] SeedResources =
+    [
+        "ap-northeast-1:vpc/main",
+        "ap-southeast-1:vpc/main",
+        "ap-northeast-1:subnet/public-a",
+        "ap-southeast-1:subnet/public-a",
+        "ap-northeast-1:internet-gateway/main",
+        "ap-southeast-1:internet-gateway/main",
+        "ap-northeast-1:route-table/main",
+        "ap-southeast-1:route-table/main",
+        "ap-northeast-1:security-group/tokyo-nat",
+        "ap-southeast-1:security-group/sg-client",
+        "ap-southeast-1:peering/ap-northeast-1",
+        "ap-northeast-1:route/0.0.0.0/0",
+        "ap-northeast-1:route/10.0.0.0/16",
+        "ap-southeast-1:route/0.0.0.0/0",
+        "ap-southeast-1:route/10.1.0.0/16",
+        "ap-northeast-1:instance/tokyo-nat",
+        "ap-southeast-1:instance/sg-client",
+        "ap-northeast-1:elastic-ip/tokyo-nat",
+    ];
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("egress-aws-cli-").FullName;
+    private readonly FakeAwsCloud _cloud = new();
+
+    public AwsCommandsTests()
+    {
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"), Examples.Text(Examples.Seed));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunWithInputAsync(string? stdin, params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var context = new CliContext(stdout, stderr, _directory, colors: false)
+        {
+            AwsPorts = _ => _cloud,
+            Time = new InstantTimeProvider(),
+            UserData = (topology, host) => $"#cloud-config\n# {topology.Stack} {host}\n",
+            Input = stdin is null ? null : new StringReader(stdin),
+        };
+        var code = await EgressCli.RunAsync(args, context);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    [Fact]
+    public async Task Plan_SeedOnEmptyAws_ListsExactlyTheSeedResources()
+    {
+        var (code, stdout, stderr) = await RunAsync("plan");
+
+        Assert.Equal(0, code);
+        var created = stdout.Split('\n').Where(l => l.StartsWith("    + ", StringComparison.Ordinal))
+            .Select(l => l[6..l.IndexOf("  (", StringComparison.Ordinal)]).ToList();
+        Assert.Equal(SeedResources, created);
+        Assert.Contains("Plan: 18 to add, 0 to change, 0 to destroy.", stdout, StringComparison.Ordinal);
+        Assert.Contains("t3.micro, Ubuntu 22.04 amd64 (SSM), 10.1.1.10, source/dest check off, IMDSv2, encrypted gp3 root", stdout, StringComparison.Ordinal);
+        Assert.Contains("AWS calls: 18 read calls, 0 mutating calls.", stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Apply_ThenPlan_EmptyPlanWithOnlyReads()
+    {
+        var apply = await RunAsync("apply");
+        _cloud.ResetCounters();
+
+        var plan = await RunAsync("plan");
+
+        Assert.Equal(0, apply.ExitCode);
+        Assert.Contains("Apply complete: 18 added, 0 changed, 0 destroyed.", apply.Stderr, StringComparison.Ordinal);
+        Assert.Contains("created   ap-northeast-1:elastic-ip/tokyo-nat eipalloc-", apply.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, plan.ExitCode);
+        Assert.Contains("No changes. AWS matches the topology for stack egress-seed.", plan.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Plan: 0 to add, 0 to change, 0 to destroy.", plan.Stdout, StringComparison.Ordinal);
+        Assert.Contains("AWS calls: 18 read calls, 0 mutating calls.", plan.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Plan_Json_IsDataOnStdout()
+    {
+        var (code, stdout, _) = await RunAsync("plan", "-o", "json");
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(18, json.RootElement.GetProperty("toAdd").GetInt32());
+        Assert.Equal("create", json.RootElement.GetProperty("steps")[0].GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public async Task Destroy_WithoutTerminal_RefusesWithExitTwoAndChangesNothing()
+    {
+        await RunAsync("apply");
+        _cloud.ResetCounters();
+
+        var (code, _, stderr) = await RunAsync("destroy");
+
+        Assert.Equal(2, code);
+        Assert.Contains("Pass --yes to destroy without asking.", stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Destroy_AnsweredNo_ChangesNothing()
+    {
+        await RunAsync("apply");
+        _cloud.ResetCounters();
+
+        var (code, _, stderr) = await RunWithInputAsync("no\n", "destroy");
+
+        Assert.Equal(130, code);
+        Assert.Contains("Destroy cancelled; nothing was changed.", stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Destroy_Confirmed_LeavesNothingTagged()
+    {
+        await RunAsync("apply");
+
+        var (code, _, stderr) = await RunWithInputAsync("yes\n", "destroy");
+        var again = await RunAsync("destroy", "--yes");
+
+        Assert.Equal(0, code);
+        Assert.Contains("Destroy complete: 18 destroyed. Nothing tagged egress:stack=egress-seed remains in ap-southeast-1, ap-northeast-1.", stderr, StringComparison.Ordinal);
+        Assert.Empty(_cloud.LiveResources());
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("nothing to destroy", again.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_AfterApply_ListsResourcesByRegionAndSaysCostIsUnavailable()
+    {
+        await RunAsync("apply");
+
+        var (code, stdout, stderr) = await RunAsync("status", "-o", "json");
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout);
+        var rows = json.RootElement.GetProperty("resources").EnumerateArray().ToList();
+        Assert.Equal(18 - 4, rows.Count); // routes are shown inside their route table
+        var gateway = rows.Single(r => r.GetProperty("resource").GetString() == "instance/tokyo-nat");
+        Assert.Equal("ap-northeast-1", gateway.GetProperty("region").GetString());
+        Assert.Equal("running", gateway.GetProperty("state").GetString());
+        Assert.Contains("Cost per hour: not shown", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_NoCredentials_ExitsOneWithTheFix()
+    {
+        _cloud.Options.NoCredentials = true;
+
+        var (code, _, stderr) = await RunAsync("plan");
+
+        Assert.Equal(1, code);
+        Assert.Contains("error: DescribeVpcPeeringConnections in ap-southeast-1 failed: no AWS credentials were found.", stderr, StringComparison.Ordinal);
+        Assert.Contains("fix: configure credentials", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_BadEndpointUrl_ExitsTwo()
+    {
+        var (code, _, stderr) = await RunAsync("plan", "--endpoint-url", "not a url");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--endpoint-url 'not a url' is not an http(s) URL", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_PrivateKeyPassedAsPublicKey_ExitsTwo()
+    {
+        File.WriteAllText(Path.Combine(_directory, "id"), "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+
+        var (code, _, stderr) = await RunAsync("plan", "--ssh-public-key", "id");
+
+        Assert.Equal(2, code);
+        Assert.Contains("not an OpenSSH public key", stderr, StringComparison.Ordinal);
+    }
+}
