@@ -28,6 +28,7 @@ internal static class EgressCli
         new InitCommand(context),
         new ValidateCommand(context),
         new ShowCommand(context),
+        new CostCommand(context),
         new PlanCommand(context),
         new ApplyCommand(context),
         new DestroyCommand(context),

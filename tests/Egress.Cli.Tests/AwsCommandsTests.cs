@@ -142,7 +142,7 @@ public sealed class AwsCommandsTests : IDisposable
     }
 
     [Fact]
-    public async Task Status_AfterApply_ListsResourcesByRegionAndSaysCostIsUnavailable()
+    public async Task Status_AfterApply_ListsResourcesByRegionWithHourlyCost()
     {
         await RunAsync("apply");
 
@@ -155,7 +155,16 @@ public sealed class AwsCommandsTests : IDisposable
         var gateway = rows.Single(r => r.GetProperty("resource").GetString() == "instance/tokyo-nat");
         Assert.Equal("ap-northeast-1", gateway.GetProperty("region").GetString());
         Assert.Equal("running", gateway.GetProperty("state").GetString());
-        Assert.Contains("Cost per hour: not shown", stderr, StringComparison.Ordinal);
+        var lines = json.RootElement.GetProperty("costLines").EnumerateArray().Select(l => l.GetProperty("description").GetString()).ToList();
+        Assert.Equal(4, lines.Count); // two instances, the client's public IP, the gateway's Elastic IP
+        var total = json.RootElement.GetProperty("costUsdPerHour").GetDecimal();
+        var prices = Egress.Core.Cost.PriceTable.BuiltIn;
+        var expected = prices.Find(Egress.Core.Cost.PriceItem.Ec2Instance, "ap-southeast-1", "t3.small")!.Usd
+            + prices.Find(Egress.Core.Cost.PriceItem.Ec2Instance, "ap-northeast-1", "t3.micro")!.Usd
+            + prices.Find(Egress.Core.Cost.PriceItem.PublicIpv4, "ap-southeast-1")!.Usd
+            + prices.Find(Egress.Core.Cost.PriceItem.PublicIpv4, "ap-northeast-1")!.Usd;
+        Assert.Equal(expected, total);
+        Assert.Contains("Cost while running: $", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
