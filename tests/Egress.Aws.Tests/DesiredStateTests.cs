@@ -114,10 +114,11 @@ public sealed class DesiredStateTests
     }
 
     [Fact]
-    public void Build_KeyAndProfileOptions_AddKeyPairsAndProfile()
+    public void Build_KeyOptionAndHostProfile_AddKeyPairsAndProfile()
     {
-        var desired = TestTopologies.Desired(TestTopologies.Seed,
-            new ProvisionOptions { SshPublicKey = "ssh-ed25519 AAAAC3Nza test@example\n", InstanceProfile = "egress-ssm" });
+        var seed = TestTopologies.Seed;
+        var topology = seed with { Regions = [.. seed.Regions.Select(r => r with { Hosts = [.. r.Hosts.Select(h => h with { InstanceProfile = "egress-ssm" })] })] };
+        var desired = TestTopologies.Desired(topology, new ProvisionOptions { SshPublicKey = "ssh-ed25519 AAAAC3Nza test@example\n" });
 
         var keys = desired.OfType<DesiredKeyPair>().ToList();
         Assert.Equal(2, keys.Count);

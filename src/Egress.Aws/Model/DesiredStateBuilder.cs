@@ -12,9 +12,6 @@ public sealed record ProvisionOptions
 {
     /// <summary>An OpenSSH public key (one line) to import as the stack's key pair in every region; null = no key pair.</summary>
     public string? SshPublicKey { get; init; }
-
-    /// <summary>An existing instance profile (with AmazonSSMManagedInstanceCore) for every host; enables the SSM runner.</summary>
-    public string? InstanceProfile { get; init; }
 }
 
 /// <summary>Builds the <see cref="DesiredState"/> from a topology. Pure: no AWS calls, no clock.</summary>
@@ -92,7 +89,7 @@ public static class DesiredStateBuilder
                     UserData = data,
                     UserDataHash = Sha256(data),
                     KeyPair = keyPair,
-                    InstanceProfile = options.InstanceProfile,
+                    InstanceProfile = host.InstanceProfile,
                 });
                 if (host.PublicIp == PublicAddressKind.Elastic)
                 {

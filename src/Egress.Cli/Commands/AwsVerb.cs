@@ -25,7 +25,6 @@ internal sealed class AwsVerb
         if (desiredState)
         {
             command.Options.Add(SshPublicKey);
-            command.Options.Add(InstanceProfile);
         }
     }
 
@@ -49,12 +48,6 @@ internal sealed class AwsVerb
     {
         Description = "Import this OpenSSH public key as the stack's key pair in every region (deleted with the stack). Pass it on every plan/apply, or the key pair is planned away.",
         HelpName = "FILE",
-    };
-
-    public Option<string?> InstanceProfile { get; } = new("--instance-profile")
-    {
-        Description = "An existing instance profile with AmazonSSMManagedInstanceCore for every host (enables the SSM runner; see docs/aws.md).",
-        HelpName = "NAME",
     };
 
     public bool Json(ParseResult parse) => parse.GetValue(Output) == OutputFormat.Json;
@@ -81,7 +74,7 @@ internal sealed class AwsVerb
             }
         }
 
-        return DesiredStateBuilder.Build(topology, _context.UserData, new ProvisionOptions { SshPublicKey = key, InstanceProfile = parse.GetValue(InstanceProfile) });
+        return DesiredStateBuilder.Build(topology, _context.UserData, new ProvisionOptions { SshPublicKey = key });
     }
 
     /// <summary>Runs a verb body with the ports, prints provisioning errors with their fix (exit 1, or 2 for bad input)
