@@ -14,13 +14,16 @@ public sealed record AwsConnection
     public string? Profile { get; init; }
 
     public Uri? EndpointUrl { get; init; }
+
+    /// <summary>Explicit credentials (tests against an emulator); null = <see cref="Profile"/> or the default chain.</summary>
+    public AWSCredentials? Credentials { get; init; }
 }
 
 /// <summary>The real ports: one AmazonEC2Client and one SSM client per region, made on first use.</summary>
 public sealed class SdkAwsPorts : IAwsPorts, IDisposable
 {
     private readonly AwsConnection _connection;
-    private readonly Lazy<AWSCredentials?> _credentials;
+    private readonly Lazy<AWSCredentials> _credentials;
     private readonly Dictionary<string, SdkEc2Port> _ec2 = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SdkSsmPort> _ssm = new(StringComparer.Ordinal);
     private readonly object _gate = new();
@@ -28,7 +31,7 @@ public sealed class SdkAwsPorts : IAwsPorts, IDisposable
     public SdkAwsPorts(AwsConnection connection)
     {
         _connection = connection;
-        _credentials = new Lazy<AWSCredentials?>(ResolveProfile);
+        _credentials = new Lazy<AWSCredentials>(ResolveCredentials);
     }
 
     public IEc2Port Ec2(string region)
@@ -38,7 +41,7 @@ public sealed class SdkAwsPorts : IAwsPorts, IDisposable
             if (!_ec2.TryGetValue(region, out var port))
             {
                 var config = Configure(new AmazonEC2Config(), region);
-                var client = _credentials.Value is { } credentials ? new AmazonEC2Client(credentials, config) : new AmazonEC2Client(config);
+                var client = new AmazonEC2Client(_credentials.Value, config);
                 _ec2[region] = port = new SdkEc2Port(client, region);
             }
 
@@ -53,9 +56,7 @@ public sealed class SdkAwsPorts : IAwsPorts, IDisposable
             if (!_ssm.TryGetValue(region, out var port))
             {
                 var config = Configure(new AmazonSimpleSystemsManagementConfig(), region);
-                var client = _credentials.Value is { } credentials
-                    ? new AmazonSimpleSystemsManagementClient(credentials, config)
-                    : new AmazonSimpleSystemsManagementClient(config);
+                var client = new AmazonSimpleSystemsManagementClient(_credentials.Value, config);
                 _ssm[region] = port = new SdkSsmPort(client, region);
             }
 
@@ -79,11 +80,26 @@ public sealed class SdkAwsPorts : IAwsPorts, IDisposable
         return config;
     }
 
-    private AWSCredentials? ResolveProfile()
+    /// <summary>Once per run, before any client exists, so a missing credential is one clear error and not a crash.</summary>
+    private AWSCredentials ResolveCredentials()
     {
+        if (_connection.Credentials is { } explicitCredentials)
+        {
+            return explicitCredentials;
+        }
+
         if (_connection.Profile is not { } profile)
         {
-            return null; // the SDK's default chain
+            try
+            {
+                return Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials();
+            }
+            catch (AmazonClientException ex)
+            {
+                throw new AwsProvisionException(AwsErrorKind.NoCredentials, "ResolveCredentials", "(all regions)",
+                    "the AWS SDK found no credentials (environment, default profile, SSO, instance role)",
+                    "run 'aws configure' or 'aws sso login --profile P' and pass --profile P, or set AWS_PROFILE / AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", ex);
+            }
         }
 
         if (new CredentialProfileStoreChain().TryGetAWSCredentials(profile, out var credentials))

@@ -14,6 +14,8 @@ internal sealed class SdkEc2Port(IAmazonEC2 client, string region) : IEc2Port, I
 {
     public string Region { get; } = region;
 
+    internal IAmazonEC2 Client => client;
+
     public void Dispose() => client.Dispose();
 
     private Task<T> Call<T>(string action, Func<Task<T>> call) => SdkAwsPorts.Call(action, Region, call);
