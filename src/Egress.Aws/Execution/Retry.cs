@@ -34,8 +34,7 @@ public sealed class RetryPolicy
     public static bool IsThrottling(AwsApiException ex) => Throttling.Contains(ex.ErrorCode);
 
     /// <summary>A NotFound for an id this run created or saw: AWS has not caught up yet.</summary>
-    public static bool IsEventualConsistency(AwsApiException ex) =>
-        ex.ErrorCode.EndsWith(".NotFound", StringComparison.Ordinal) || ex.ErrorCode == "InvalidVpcPeeringConnectionID.NotFound";
+    public static bool IsEventualConsistency(AwsApiException ex) => ex.ErrorCode.EndsWith(".NotFound", StringComparison.Ordinal);
 
     public static bool IsTransient(AwsApiException ex) => IsThrottling(ex) || IsEventualConsistency(ex);
 

@@ -39,6 +39,8 @@ public static class Planner
         private readonly Dictionary<ResourceAddress, string> _known = [];
         private readonly HashSet<ResourceAddress> _renewed = [];
         private readonly List<Leftover> _extra = [];
+        private readonly List<Leftover> _orphanRoutes = [];
+        private readonly HashSet<string> _routeTablesSeen = [];
 
         public PlanContext(ObservedState observed)
         {
@@ -158,9 +160,6 @@ public static class Planner
             }
         }
 
-        private readonly List<Leftover> _orphanRoutes = [];
-        private readonly HashSet<string> _routeTablesSeen = [];
-
         private IEnumerable<PlanStep> PlanRoute(DesiredRoute route)
         {
             if (!_known.TryGetValue(route.RouteTable, out var tableId))
@@ -170,7 +169,7 @@ public static class Planner
             }
 
             var table = (ObservedRouteTable)_byAddress[route.RouteTable][0];
-            CollectOrphanRoutes(table);
+            CollectOrphanRoutes(table, route.Address.Region);
             var existing = table.Routes.FirstOrDefault(r => r.Destination == route.Destination);
             if (existing is null)
             {
@@ -180,7 +179,7 @@ public static class Planner
 
             _orphanRoutes.RemoveAll(o => o.Address == route.Address);
             var entry = new ObservedRouteEntry(tableId, existing);
-            var target = Describe(route.Target);
+            var target = route.Target.Component;
             if (!_known.TryGetValue(route.Target, out var targetId) || _renewed.Contains(route.Target))
             {
                 yield return new PlanStep(PlanAction.Update, route.Address, $"{route.Target.Component} is new")
@@ -210,7 +209,8 @@ public static class Planner
             }
         }
 
-        private void CollectOrphanRoutes(ObservedRouteTable table)
+        /// <summary>Every non-local route of a kept route table is a leftover until a desired route claims it.</summary>
+        private void CollectOrphanRoutes(ObservedRouteTable table, string region)
         {
             if (!_routeTablesSeen.Add(table.Id))
             {
@@ -219,15 +219,10 @@ public static class Planner
 
             foreach (var route in table.Routes.Where(r => r.Target != "local"))
             {
-                var address = new ResourceAddress(RegionOf(table), ResourceKind.Route, route.Destination);
+                var address = new ResourceAddress(region, ResourceKind.Route, route.Destination);
                 _orphanRoutes.Add(new Leftover(address, new ObservedRouteEntry(table.Id, route), "in the route table but not in the topology"));
             }
         }
-
-        private string RegionOf(ObservedResource resource) =>
-            _byAddress.First(kv => kv.Value.Contains(resource)).Key.Region;
-
-        private static string Describe(ResourceAddress address) => address.Component;
 
         private string? IdOf(ResourceAddress address) =>
             _renewed.Contains(address) ? null : _known.GetValueOrDefault(address);
