@@ -283,6 +283,13 @@ public static class Planner
                     break;
                 case (DesiredInternetGateway d, ObservedInternetGateway o):
                     var vpcId = IdOf(d.Vpc);
+                    if (vpcId is null && o.AttachedVpcIds.Count > 0)
+                    {
+                        // Attached to the VPC that is being replaced: it must go before that VPC can be deleted.
+                        replace.Add($"{d.Vpc.Component} is (re)created");
+                        break;
+                    }
+
                     if (vpcId is null || !o.AttachedVpcIds.Contains(vpcId))
                     {
                         changes.Add($"attach to {d.Vpc.Component}");
