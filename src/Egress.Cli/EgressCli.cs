@@ -29,6 +29,7 @@ internal static class EgressCli
         new ValidateCommand(context),
         new ShowCommand(context),
         new CostCommand(context),
+        new RenderCommand(context),
         new PlanCommand(context),
         new ApplyCommand(context),
         new DestroyCommand(context),

@@ -31,6 +31,7 @@ public sealed class AwsCommandsTests : IDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("egress-aws-cli-").FullName;
     private readonly FakeAwsCloud _cloud = new();
+    private bool _realUserData;
 
     public AwsCommandsTests()
     {
@@ -47,9 +48,13 @@ public sealed class AwsCommandsTests : IDisposable
         {
             AwsPorts = _ => _cloud,
             Time = new InstantTimeProvider(),
-            UserData = (topology, host) => $"#cloud-config\n# {topology.Stack} {host}\n",
             Input = stdin is null ? null : new StringReader(stdin),
         };
+        if (!_realUserData)
+        {
+            context.UserData = (topology, host) => $"#cloud-config\n# {topology.Stack} {host}\n";
+        }
+
         var code = await EgressCli.RunAsync(args, context);
         return (code, stdout.ToString(), stderr.ToString());
     }
@@ -87,6 +92,38 @@ public sealed class AwsCommandsTests : IDisposable
         Assert.Contains("Plan: 0 to add, 0 to change, 0 to destroy.", plan.Stdout, StringComparison.Ordinal);
         Assert.Contains("AWS calls: 18 read calls, 0 mutating calls.", plan.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Apply_WithTheHostRenderersCloudInit_ConvergesAndStaysConverged()
+    {
+        _realUserData = true;
+
+        var apply = await RunAsync("apply");
+        _cloud.ResetCounters();
+        var plan = await RunAsync("plan");
+
+        Assert.Equal(0, apply.ExitCode);
+        Assert.Contains("No changes.", plan.Stdout, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+        var gateway = _cloud.LiveResources().Single(r => r.Tags.GetValueOrDefault("egress:component") == "instance/tokyo-nat");
+        var userData = _cloud.InstanceRecord(gateway.Id)!.UserData;
+        Assert.StartsWith("#cloud-config", userData, StringComparison.Ordinal);
+        Assert.Contains("egress-host", userData, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_OverlayAuto_RendersIpipForAws()
+    {
+        _realUserData = true;
+        var yaml = Examples.Text(Examples.Seed).Replace("mode: ipip ", "mode: auto ", StringComparison.Ordinal);
+        Assert.Contains("mode: auto", yaml, StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"), yaml);
+
+        var (code, stdout, stderr) = await RunAsync("plan");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Plan: 18 to add", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
