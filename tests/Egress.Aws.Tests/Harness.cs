@@ -45,10 +45,6 @@ internal sealed class RecordingProgress : IApplyProgress
 
     public List<string> Lines { get; } = [];
 
-    public void Started(PlanStep step, bool deleting)
-    {
-    }
-
     public void Finished(PlanStep step, bool deleting, string? id, TimeSpan elapsed)
     {
         lock (_gate)

@@ -8,8 +8,6 @@ namespace Egress.Aws.Execution;
 /// <summary>What apply reports while it works; the CLI draws it, tests record it.</summary>
 public interface IApplyProgress
 {
-    void Started(PlanStep step, bool deleting);
-
     void Finished(PlanStep step, bool deleting, string? id, TimeSpan elapsed);
 
     /// <summary>Retries, waits and other news from one region.</summary>
@@ -19,10 +17,6 @@ public interface IApplyProgress
 public sealed class NoProgress : IApplyProgress
 {
     public static NoProgress Instance { get; } = new();
-
-    public void Started(PlanStep step, bool deleting)
-    {
-    }
 
     public void Finished(PlanStep step, bool deleting, string? id, TimeSpan elapsed)
     {
@@ -122,7 +116,6 @@ public sealed class Executor
                 foreach (var step in region)
                 {
                     failed.Token.ThrowIfCancellationRequested();
-                    _progress.Started(step, deleting);
                     var started = _time.GetTimestamp();
                     string? id;
                     try
@@ -143,21 +136,7 @@ public sealed class Executor
                 throw;
             }
         }).ToList();
-        try
-        {
-            await Task.WhenAll(regions).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The region that failed first holds the real error.
-            var first = regions.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException).FirstOrDefault();
-            if (first is not null)
-            {
-                throw first;
-            }
-
-            throw;
-        }
+        await Task.WhenAll(regions).ConfigureAwait(false); // the failed region's exception, not the others' cancellation
     }
 
     private sealed record PlanStepContext(PlanStep Step, CancellationToken Token);

@@ -127,10 +127,6 @@ internal sealed class SpectreApplyProgress(IAnsiConsole console) : IApplyProgres
 {
     private readonly object _gate = new();
 
-    public void Started(PlanStep step, bool deleting)
-    {
-    }
-
     public void Finished(PlanStep step, bool deleting, string? id, TimeSpan elapsed)
     {
         var (color, verb) = deleting ? ("red", "destroyed") : step.Action switch
