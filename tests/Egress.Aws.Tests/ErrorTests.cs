@@ -48,6 +48,22 @@ public sealed class ErrorTests
     }
 
     [Fact]
+    public async Task Apply_OneRegionFails_ReportsThatRegionsErrorAndARerunFinishes()
+    {
+        var h = new Harness();
+        h.Cloud.Options.VpcQuota = 1;
+        await h.Cloud.Ec2("ap-northeast-1").CreateVpcAsync("172.16.0.0/16", new Dictionary<string, string>(), CancellationToken.None);
+
+        var ex = await Assert.ThrowsAsync<AwsProvisionException>(h.ApplyAsync);
+        h.Cloud.Options.VpcQuota = 5;
+        var left = await h.ApplyAsync();
+
+        Assert.Equal(AwsErrorKind.QuotaExceeded, ex.Kind);
+        Assert.Equal("ap-northeast-1", ex.Region);
+        Assert.True(left.IsEmpty);
+    }
+
+    [Fact]
     public async Task Apply_AmiParameterMissing_FailsBeforeAnyChange()
     {
         var h = new Harness();
