@@ -204,6 +204,63 @@ public sealed class AwsCommandsTests : IDisposable
         Assert.Contains("Cost while running: $", stderr, StringComparison.Ordinal);
     }
 
+    private void UseInstanceProfiles()
+    {
+        var yaml = Examples.Text(Examples.Seed).Replace("        architecture: amd64\n", "        architecture: amd64\n        instanceProfile: egress-ssm\n", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"), yaml);
+    }
+
+    private static string CheckJson(string host, bool ok) =>
+        $$"""{"host":"{{host}}","ok":{{(ok ? "true" : "false")}},"invariants":[{"name":"tunnel-up","ok":true,"detail":"tun0 up"},{"name":"egress-nat","ok":{{(ok ? "true" : "false")}},"detail":"masquerade rule present"}],"warnings":[]}""";
+
+    [Fact]
+    public async Task StatusCheck_HostsWithInstanceProfile_RunTheirCheckThroughSsm()
+    {
+        UseInstanceProfiles();
+        await RunAsync("apply");
+        var scripts = new List<string>();
+        _cloud.SsmHandler = (instance, script) =>
+        {
+            scripts.Add(string.Join("\n", script));
+            return (0, CheckJson(instance, ok: true), string.Empty);
+        };
+
+        var (code, stdout, stderr) = await RunAsync("status", "--check", "-o", "json");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(["sudo -n /bin/sh /usr/local/sbin/egress-host check", "sudo -n /bin/sh /usr/local/sbin/egress-host check"], scripts);
+        Assert.Contains("check sg-client: ok via sg-client (i-", stderr, StringComparison.Ordinal);
+        Assert.Contains("via SSM Run Command, instance profile egress-ssm", stderr, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.All(json.RootElement.GetProperty("checks").EnumerateArray(), c => Assert.True(c.GetProperty("ok").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task StatusCheck_AFailingInvariant_ExitsOneAndNamesIt()
+    {
+        UseInstanceProfiles();
+        await RunAsync("apply");
+        _cloud.SsmHandler = (instance, _) => (1, CheckJson(instance, ok: false), string.Empty);
+
+        var (code, _, stderr) = await RunAsync("status", "--check");
+
+        Assert.Equal(1, code);
+        Assert.Contains("check tokyo-nat: FAILED (exit 1)", stderr, StringComparison.Ordinal);
+        Assert.Contains("  egress-nat: masquerade rule present", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatusCheck_NoSshNoProfile_SaysHowToReachTheHosts()
+    {
+        await RunAsync("apply");
+
+        var (code, _, stderr) = await RunAsync("status", "--check");
+
+        Assert.Equal(1, code);
+        Assert.Contains("check tokyo-nat: FAILED (exit -1) via (not reachable)", stderr, StringComparison.Ordinal);
+        Assert.Contains("SSH is closed (access.ssh: none)", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Plan_NoCredentials_ExitsOneWithTheFix()
     {

@@ -77,7 +77,7 @@ internal sealed class AwsVerb
         return DesiredStateBuilder.Build(topology, _context.UserData, new ProvisionOptions { SshPublicKey = key });
     }
 
-    /// <summary>Runs a verb body with the ports, prints provisioning errors with their fix (exit 1, or 2 for bad input)
+    /// <summary>Runs a verb body with the provisioner and the (counted) ports, prints provisioning errors with their fix (exit 1, or 2 for bad input)
     /// and the number of AWS calls made.</summary>
     public async Task<int> RunAsync(ParseResult parse, Func<AwsProvisioner, CallCounter, Task<int>> body)
     {
