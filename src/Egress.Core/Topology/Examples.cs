@@ -7,7 +7,10 @@ public static class Examples
 
     public const string ThreeRegion = "three-region";
 
-    public static IReadOnlyList<string> Names { get; } = [Seed, ThreeRegion];
+    /// <summary>The seed plus a standby gateway in another AZ of Tokyo.</summary>
+    public const string Failover = "failover";
+
+    public static IReadOnlyList<string> Names { get; } = [Seed, ThreeRegion, Failover];
 
     /// <summary>The example's YAML text exactly as shipped (comments included).</summary>
     public static string Text(string name)

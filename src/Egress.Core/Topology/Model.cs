@@ -14,6 +14,9 @@ public sealed record TopologyModel
 
     public Tunings Tunings { get; init; } = new();
 
+    /// <summary>How a client with several gateways in egressVia moves between them, and what it does when none answers.</summary>
+    public FailoverSettings Failover { get; init; } = new();
+
     public Access Access { get; init; } = new();
 
     public VerifySettings Verify { get; init; } = new();
@@ -158,6 +161,35 @@ public sealed record Tunings
 
     /// <summary>nf_conntrack_max on gateways; null = sized from the instance type's memory.</summary>
     public int? ConntrackMax { get; init; }
+}
+
+/// <summary>What a client does when no gateway of its egressVia answers.</summary>
+public enum FailurePolicy
+{
+    /// <summary>Egress is refused (prohibit routes replace the default halves); management paths keep working.</summary>
+    FailClosed,
+
+    /// <summary>The default halves are removed, so the client's own internet gateway carries egress (from its own address).</summary>
+    FailOpen,
+}
+
+/// <summary>The client's watcher: probes every gateway's tunnel address each <see cref="ProbeIntervalMs"/>, declares a
+/// gateway down after <see cref="DownAfter"/> consecutive misses and up after <see cref="UpAfter"/> consecutive answers,
+/// and points the default egress routes at the most preferred live gateway.</summary>
+public sealed record FailoverSettings
+{
+    public FailurePolicy Policy { get; init; } = FailurePolicy.FailClosed;
+
+    /// <summary>Move back to a more preferred gateway once it has been up for <see cref="HoldDownMs"/>.</summary>
+    public bool Failback { get; init; } = true;
+
+    public int HoldDownMs { get; init; } = 5000;
+
+    public int ProbeIntervalMs { get; init; } = 200;
+
+    public int DownAfter { get; init; } = 3;
+
+    public int UpAfter { get; init; } = 5;
 }
 
 public sealed record Access

@@ -36,6 +36,9 @@ internal sealed class TopologyParser
     internal static readonly IReadOnlyDictionary<string, GeolocationExpectation> Geolocations =
         new Dictionary<string, GeolocationExpectation> { ["gateway-region"] = GeolocationExpectation.GatewayRegion, ["none"] = GeolocationExpectation.None };
 
+    internal static readonly IReadOnlyDictionary<string, FailurePolicy> Policies =
+        new Dictionary<string, FailurePolicy> { ["fail-closed"] = FailurePolicy.FailClosed, ["fail-open"] = FailurePolicy.FailOpen };
+
     private readonly YamlBinder _binder;
 
     private TopologyParser(YamlBinder binder) => _binder = binder;
@@ -85,7 +88,7 @@ internal sealed class TopologyParser
 
     private TopologyModel? Topology(YamlNode root)
     {
-        var doc = _binder.Mapping(root, string.Empty, "stack", "regions", "overlay", "tunings", "access", "verify", "lab");
+        var doc = _binder.Mapping(root, string.Empty, "stack", "regions", "overlay", "tunings", "failover", "access", "verify", "lab");
         if (doc is null)
         {
             return null;
@@ -108,6 +111,7 @@ internal sealed class TopologyParser
             Regions = regions,
             Overlay = Overlay(doc.Get("overlay"), doc.At("overlay")),
             Tunings = Tunings(doc.Get("tunings"), doc.At("tunings")),
+            Failover = Failover(doc.Get("failover"), doc.At("failover")),
             Access = Access(doc.Get("access"), doc.At("access")),
             Verify = Verify(doc.Get("verify"), doc.At("verify")),
             Lab = Lab(doc.Get("lab"), doc.At("lab")),
@@ -247,6 +251,23 @@ internal sealed class TopologyParser
                 SlowStartAfterIdle = map.Bool("slowStartAfterIdle") ?? defaults.SlowStartAfterIdle,
                 RpFilter = map.Enum("rpFilter", RpFilters) ?? defaults.RpFilter,
                 ConntrackMax = map.String("conntrackMax") is null or "auto" ? null : map.Int("conntrackMax"),
+            };
+    }
+
+    private FailoverSettings Failover(YamlNode? node, string path)
+    {
+        var map = _binder.Mapping(node, path, "policy", "failback", "holdDownMs", "probeIntervalMs", "downAfter", "upAfter");
+        var defaults = new FailoverSettings();
+        return map is null
+            ? defaults
+            : new FailoverSettings
+            {
+                Policy = map.Enum("policy", Policies) ?? defaults.Policy,
+                Failback = map.Bool("failback") ?? defaults.Failback,
+                HoldDownMs = map.Int("holdDownMs") ?? defaults.HoldDownMs,
+                ProbeIntervalMs = map.Int("probeIntervalMs") ?? defaults.ProbeIntervalMs,
+                DownAfter = map.Int("downAfter") ?? defaults.DownAfter,
+                UpAfter = map.Int("upAfter") ?? defaults.UpAfter,
             };
     }
 

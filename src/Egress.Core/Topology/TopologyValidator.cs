@@ -21,6 +21,7 @@ public static partial class TopologyValidator
         Hosts(topology, context);
         Egress(topology, context);
         Overlay(topology, context);
+        Failover(topology, context);
         Settings(topology, context);
         return context.Diagnostics;
     }
@@ -339,6 +340,39 @@ public static partial class TopologyValidator
                 string.Create(CultureInfo.InvariantCulture, $"raise underlayMtu to at least {Mtu.MinimumIpv4 + Mtu.Overhead(overlay.Mode)}"));
         }
     }
+
+    private static void Failover(TopologyModel topology, Context c)
+    {
+        var f = topology.Failover;
+        if (f.ProbeIntervalMs is < MinProbeIntervalMs or > 60_000)
+        {
+            c.Error("failover.probeIntervalMs", Inv($"probe interval {f.ProbeIntervalMs} ms is out of range"),
+                Inv($"use {MinProbeIntervalMs}–60000 ms; 200 detects a dead gateway in about 0.6 s with downAfter: 3"));
+        }
+
+        if (f.DownAfter is < 1 or > 100)
+        {
+            c.Error("failover.downAfter", Inv($"downAfter must be from 1 to 100 missed probes, not {f.DownAfter}"),
+                "3 tolerates two lost probes in a row; 1 fails over on a single lost packet");
+        }
+
+        if (f.UpAfter is < 1 or > 100)
+        {
+            c.Error("failover.upAfter", Inv($"upAfter must be from 1 to 100 answered probes, not {f.UpAfter}"),
+                "5 consecutive answers keep a gateway that loses every other probe from flapping back");
+        }
+
+        if (f.HoldDownMs is < 0 or > 3_600_000)
+        {
+            c.Error("failover.holdDownMs", Inv($"hold-down {f.HoldDownMs} ms is out of range"),
+                "use 0–3600000 ms (one hour); the default 5000 waits 5 s of health before failing back");
+        }
+    }
+
+    /// <summary>A probe interval below this cannot be timed by the watcher's sleep-and-ping loop.</summary>
+    public const int MinProbeIntervalMs = 50;
+
+    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static void Settings(TopologyModel topology, Context c)
     {

@@ -58,6 +58,15 @@ public static class TopologyWriter
                 ["rpFilter"] = Name(t.Tunings.RpFilter),
                 ["conntrackMax"] = t.Tunings.ConntrackMax?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "auto",
             },
+            ["failover"] = new OrderedDictionary<string, object?>
+            {
+                ["policy"] = t.Failover.Policy == FailurePolicy.FailOpen ? "fail-open" : "fail-closed",
+                ["failback"] = t.Failover.Failback,
+                ["holdDownMs"] = t.Failover.HoldDownMs,
+                ["probeIntervalMs"] = t.Failover.ProbeIntervalMs,
+                ["downAfter"] = t.Failover.DownAfter,
+                ["upAfter"] = t.Failover.UpAfter,
+            },
             ["access"] = new OrderedDictionary<string, object?> { ["ssh"] = t.Access.Ssh?.ToString() ?? "none" },
             ["verify"] = new OrderedDictionary<string, object?>
             {

@@ -62,6 +62,13 @@ public sealed class InvalidTopologyTests
         { "lab negative delay", "rttMs: 2 => rttMs: -2", "lab.latency[1].rttMs", "round-trip time -2 ms is out of range" },
         { "AMI malformed", "        publicIp: elastic           # the egress address the internet sees =>         publicIp: elastic\n        ami: ubuntu", "regions[1].hosts[0].ami", "'ubuntu' is not an AMI id" },
         { "instance profile given as ARN", "        publicIp: elastic           # the egress address the internet sees =>         publicIp: elastic\n        instanceProfile: arn:aws:iam::123456789012:instance-profile/ssm", "regions[1].hosts[0].instanceProfile", "is not an IAM instance profile name" },
+        { "failover policy unknown", "rpFilter: off => rpFilter: off\nfailover:\n  policy: fail-safe", "failover.policy", "'fail-safe' is not a valid policy" },
+        { "failover unknown key", "rpFilter: off => rpFilter: off\nfailover:\n  holdDown: 5000", "failover.holdDown", "unknown key 'holdDown'; did you mean 'holdDownMs'?" },
+        { "failback not a boolean", "rpFilter: off => rpFilter: off\nfailover:\n  failback: sometimes", "failover.failback", "'sometimes' is not true or false" },
+        { "probe interval too short", "rpFilter: off => rpFilter: off\nfailover:\n  probeIntervalMs: 10", "failover.probeIntervalMs", "probe interval 10 ms is out of range" },
+        { "downAfter zero", "rpFilter: off => rpFilter: off\nfailover:\n  downAfter: 0", "failover.downAfter", "downAfter must be from 1 to 100 missed probes, not 0" },
+        { "upAfter too large", "rpFilter: off => rpFilter: off\nfailover:\n  upAfter: 1000", "failover.upAfter", "upAfter must be from 1 to 100 answered probes, not 1000" },
+        { "hold-down negative", "rpFilter: off => rpFilter: off\nfailover:\n  holdDownMs: -1", "failover.holdDownMs", "hold-down -1 ms is out of range" },
         { "conntrack too small", "rpFilter: off => rpFilter: off\n  conntrackMax: 10", "tunings.conntrackMax", "conntrackMax must be at least 1024" },
     };
 

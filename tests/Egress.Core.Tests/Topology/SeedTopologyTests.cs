@@ -86,6 +86,7 @@ public sealed class SeedTopologyTests
     [Theory]
     [InlineData(Examples.Seed)]
     [InlineData(Examples.ThreeRegion)]
+    [InlineData(Examples.Failover)]
     public void RoundTrip_LoadShowLoad_GivesTheSameModel(string example)
     {
         var first = Examples.Load(example);
@@ -100,6 +101,42 @@ public sealed class SeedTopologyTests
         Assert.Equal(first.Hosts.Select(h => string.Join(',', h.EgressVia)), second.Topology!.Hosts.Select(h => string.Join(',', h.EgressVia)));
         Assert.Equal(first.Overlay, second.Topology!.Overlay);
         Assert.Equal(first.Tunings, second.Topology!.Tunings);
+        Assert.Equal(first.Failover, second.Topology!.Failover);
+    }
+
+    [Fact]
+    public void Load_Failover_StandbyInAnotherAzGetsItsOwnTunnel()
+    {
+        var result = TopologyLoader.Load(Examples.Text(Examples.Failover));
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Diagnostics));
+        Assert.Empty(result.Diagnostics);
+        var t = result.Topology!;
+        Assert.Equal(["tokyo-nat", "tokyo-nat-c"], t.GetHost("sg-client").EgressVia);
+        Assert.Equal("ap-northeast-1c", t.SubnetOf(t.GetHost("tokyo-nat-c")).Az);
+        var pairs = TunnelPairs.Of(t);
+        Assert.Equal([("tokyo-nat", 0, 1, "192.168.250.1"), ("tokyo-nat-c", 1, 2, "192.168.250.5")],
+            pairs.Select(p => (p.Gateway.Name, p.Preference, p.Key, p.GatewayAddress.ToString())));
+        Assert.Equal(new FailoverSettings(), t.Failover); // the example spells out the defaults
+    }
+
+    [Fact]
+    public void Load_FailoverSection_OverridesEachDefault()
+    {
+        var yaml = Examples.Text(Examples.Seed).Replace("access:", "failover:\n  policy: fail-open\n  failback: false\n  holdDownMs: 0\n  probeIntervalMs: 100\n  downAfter: 2\n  upAfter: 7\n\naccess:", StringComparison.Ordinal);
+
+        var t = TopologyLoader.Load(yaml).Require();
+
+        Assert.Equal(new FailoverSettings { Policy = FailurePolicy.FailOpen, Failback = false, HoldDownMs = 0, ProbeIntervalMs = 100, DownAfter = 2, UpAfter = 7 }, t.Failover);
+        Assert.Contains("policy: fail-open", TopologyWriter.ToYaml(t), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_NoFailoverSection_FailsClosedWithDefaults()
+    {
+        var f = Examples.Load(Examples.Seed).Failover;
+
+        Assert.Equal((FailurePolicy.FailClosed, true, 5000, 200, 3, 5), (f.Policy, f.Failback, f.HoldDownMs, f.ProbeIntervalMs, f.DownAfter, f.UpAfter));
     }
 
     [Fact]
