@@ -1,10 +1,12 @@
 #!/bin/sh
 # egress-host: sg-client, client of stack egress-seed. Rendered by egress from the topology: edit that, not this.
-# Usage: egress-host apply|check|down|status
+# Usage: egress-host apply|check|down|status|watch|decide
 #   apply   tunnel, routes, nftables, sysctls; idempotent; changes kernel state only (systemd re-runs it at boot)
 #   check   the invariants as JSON on stdout; exit 1 if any fails
 #   down    remove exactly what apply added
 #   status  what egress configured, then check
+#   watch   the failover watcher (systemd runs it): probe the gateways, move the default halves (docs/failover.md)
+#   decide [ACTIVE]  the watcher's rules on stdin rounds 'MS 1|0...' (for tests); prints 'MS EVENT GATEWAY REASON'
 # EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls.
 # Overlay ipip: tunnel MTU 1480, TCP MSS 1440. Each step explained: docs/host.md.
 set -u
@@ -135,6 +137,140 @@ nft_apply() {
 c_nft() {
   if printf '%s\n' "$NFT" | grep -F -- "$1" | grep -qF -- "$2"; then fact true "$1 .. $2"; else fact false "no rule: $1 .. $2"; fi
 }
+# Failover: gateways in order of preference (index 0 = none).
+# shellcheck disable=SC2034
+N_0=- D_0=- V_0=-
+# shellcheck disable=SC2034
+N_1=tokyo-nat D_1=eg1 V_1=192.168.250.1
+GW_N=1 POLICY=fail-closed FAILBACK=1 HOLD_MS=5000 DOWN_AFTER=3 UP_AFTER=5
+PROBE_MS=200 PROBE_S=0.2
+ACT=0 WATCH=0 CH=
+# event KIND INDEX REASON: decide prints it; watch moves the routes and logs it (stderr and $RUN_DIR/failover.log).
+event() {
+  n='' d='' v=''
+  eval "n=\$N_$2 d=\$D_$2 v=\$V_$2"
+  CH=1
+  if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
+  case $1 in
+    route) m="egress via $n ($d $v): $3"
+      printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || m="$m; ROUTE CHANGE FAILED" ;;
+    none) if [ "$POLICY" = fail-open ]; then
+        m="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
+        ip -force -batch - <<E
+route del 0.0.0.0/1 proto $PROTO
+route del 128.0.0.0/1 proto $PROTO
+E
+      else
+        m="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
+        printf 'route replace prohibit %s proto %s\n' 0.0.0.0/1 "$PROTO" 128.0.0.0/1 "$PROTO" | ip -batch - || m="$m; ROUTE CHANGE FAILED"
+      fi ;;
+    *) m="gateway $n $1: $3" ;;
+  esac
+  ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+  log "$ts $m"
+  printf '%s %s\n' "$ts" "$m" >>"$RUN_DIR/failover.log"
+}
+# step MS ANSWERED...: one probe round through the rules; a change rewrites $RUN_DIR/failover.
+step() {
+  t=$1 i=1 CH=
+  shift
+  while [ "$i" -le "$GW_N" ]; do
+    eval "s=\${S_$i:-up} m=\${M_$i:-0} a=\${A_$i:-0} since=\${T_$i:-$t}"
+    if [ "$1" = 1 ]; then
+      a=$((a + 1)) m=0
+      if [ "$s" = down ] && [ "$a" -ge "$UP_AFTER" ]; then s=up since=$t; eval "S_$i=up"; event up "$i" "$a answers in a row"; fi
+    else
+      m=$((m + 1)) a=0
+      if [ "$s" = up ] && [ "$m" -ge "$DOWN_AFTER" ]; then s=down since=$t; eval "S_$i=down"; event down "$i" "$m missed probes"; fi
+    fi
+    eval "S_$i=\$s M_$i=\$m A_$i=\$a T_$i=\$since"
+    shift
+    i=$((i + 1))
+  done
+  l=
+  if [ "$ACT" -gt 0 ]; then eval "[ \"\$S_$ACT\" = up ]" && l=1; fi
+  b=0 i=1
+  while [ "$b" = 0 ] && [ "$i" -le "$GW_N" ]; do
+    eval "s=\$S_$i since=\$T_$i"
+    if [ "$s" = up ] && { [ -z "$l" ] || [ "$i" = "$ACT" ] || { [ "$FAILBACK" = 1 ] && [ $((t - since)) -ge "$HOLD_MS" ]; }; }; then b=$i; fi
+    i=$((i + 1))
+  done
+  if [ "$b" != "$ACT" ]; then
+    na='' tb=''
+    eval "na=\$N_$ACT tb=\${T_$b:-0}"
+    if [ "$b" = 0 ]; then r="every gateway is down"; elif [ "$ACT" = 0 ]; then r="no gateway was active"
+    elif [ -z "$l" ]; then r="$na is down"; else r="failback: up for $((t - tb)) ms (hold-down $HOLD_MS ms)"; fi
+    if [ "$b" = 0 ]; then event none 0 "$r"; else event route "$b" "$r"; fi
+    ACT=$b
+  fi
+  [ -n "$CH" ] || return 0
+  o=''
+  eval "o=\"active \$N_$ACT $t\""
+  i=1
+  while [ "$i" -le "$GW_N" ]; do eval "o=\"\$o
+gateway \$N_$i \$S_$i \$T_$i\""; i=$((i + 1)); done
+  printf '%s\n' "$o" >"$RUN_DIR/failover"
+}
+# find_active: ACT = the gateway whose tunnel the 0.0.0.0/1 half uses (0: none or prohibit).
+find_active() {
+  ACT=0 i=1
+  r=" $(ip route show exact 0.0.0.0/1 2>/dev/null) "
+  while [ "$i" -le "$GW_N" ]; do eval "case \"\$r\" in *\" dev \$D_$i \"*) ACT=$i ;; esac"; i=$((i + 1)); done
+}
+do_decide() {
+  mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
+  ACT=${1:-1}
+  while read -r t rest; do
+    # shellcheck disable=SC2086
+    step "$t" $rest
+  done
+}
+do_watch() {
+  require
+  command -v ping >/dev/null 2>&1 || die "'ping' is not installed (iputils-ping)"
+  mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
+  W=$PROBE_S
+  ping -n -q -c 1 -W "$W" 127.0.0.1 >/dev/null 2>&1 || { W=1; warn "this ping takes no fractional -W: probes time out after 1 s"; }
+  WATCH=1
+  find_active
+  eval "log \"watching $GW_N gateways every $PROBE_MS ms (down after $DOWN_AFTER misses, up after $UP_AFTER answers, failback $FAILBACK after $HOLD_MS ms, $POLICY); active: \$N_$ACT\""
+  while :; do
+    # shellcheck disable=SC2046
+    step $(probe)
+  done
+}
+# c_gateway NAME TUNNEL ADDRESS: the gateway answers a ping through its tunnel now; the watcher's view as detail.
+c_gateway() {
+  w=$(grep "^gateway $1 " "$RUN_DIR/failover" 2>/dev/null | cut -d' ' -f3)
+  if ping -n -q -c 1 -W 1 -I "$2" "$3" >/dev/null 2>&1; then LIVE="$LIVE $2"; fact true "$3 answers via $2; watcher: ${w:-not running}"
+  else fact false "$3 does not answer via $2; watcher: ${w:-not running}"; fi
+}
+# c_default: both default halves go through one gateway's tunnel (sets ACT); c_live: that gateway answers.
+c_default() {
+  find_active
+  r=$(ip route show exact 0.0.0.0/1 2>/dev/null)
+  if [ "$ACT" = 0 ]; then fact false "0.0.0.0/1: ${r:-no route}; want via a gateway tunnel"; return; fi
+  eval "d=\$D_$ACT v=\$V_$ACT"
+  c_route 0.0.0.0/1 "via $v dev $d "; c_route 128.0.0.0/1 "via $v dev $d "; c_get 192.0.2.1 "dev $d "
+}
+c_live() {
+  eval "n=\$N_$ACT d=\$D_$ACT"
+  case "$ACT $r" in
+    "0 prohibit"*) fact false "no gateway alive: egress refused ($POLICY)" ;;
+    "0 ") fact false "no gateway active: egress leaves by the own internet gateway ($POLICY)" ;;
+    0*) fact false "no gateway active" ;;
+    *) case "$LIVE " in *" $d "*) fact true "$n ($d)" ;; *) fact false "$n ($d) does not answer" ;; esac ;;
+  esac
+}
+# probe: ping every gateway's tunnel address at once; the round lasts the probe interval; prints MS ANSWERED...
+probe() {
+  sleep "$PROBE_S" & z=$!
+  ping -n -q -c 1 -W "$W" -I eg1 192.168.250.1 >/dev/null 2>&1 & p1=$!
+  r=
+  if wait "$p1"; then r="$r 1"; else r="$r 0"; fi
+  wait "$z"
+  printf '%s%s\n' "$(date +%s%3N)" "$r"
+}
 do_apply() {
   require
   find_uplink
@@ -173,14 +309,16 @@ EOF
   route_set 169.254.169.253/32 "$VPC_ROUTER" "$UPLINK"
   route_set 169.254.169.123/32 "$VPC_ROUTER" "$UPLINK"
   log 'default egress via eg1 (192.168.250.1, tokyo-nat); the original default route stays'
-  route_set 0.0.0.0/1 192.168.250.1 eg1
-  route_set 128.0.0.0/1 192.168.250.1 eg1
+  [ -n "$(ip route show exact 0.0.0.0/1 proto "$PROTO")" ] || route_set 0.0.0.0/1 192.168.250.1 eg1
+  [ -n "$(ip route show exact 128.0.0.0/1 proto "$PROTO")" ] || route_set 128.0.0.0/1 192.168.250.1 eg1
+  log 'failover watcher: tokyo-nat every 200 ms, fail-closed'
   log "applied: $HOST_NAME egresses via its tunnel; run check to verify"
 }
 
 do_down() {
-  ip route del 0.0.0.0/1 via 192.168.250.1 dev eg1 proto "$PROTO" 2>/dev/null
-  ip route del 128.0.0.0/1 via 192.168.250.1 dev eg1 proto "$PROTO" 2>/dev/null
+  ip route del 0.0.0.0/1 proto "$PROTO" 2>/dev/null
+  ip route del 128.0.0.0/1 proto "$PROTO" 2>/dev/null
+  rm -f "$RUN_DIR/failover"
   ip route flush proto "$PROTO" 2>/dev/null
   while ip rule del priority 1010 fwmark 0x1 lookup 1010 2>/dev/null; do :; done
   ip route flush table 1010 proto "$PROTO" 2>/dev/null
@@ -203,10 +341,15 @@ do_check() {
   begin tunnel.mtu
   c_mtu eg1 1480
   end
+  LIVE=
+  begin failover.gateway.tokyo-nat
+  c_gateway tokyo-nat eg1 192.168.250.1
+  end
   begin route.default-via-tunnel
-  c_route 0.0.0.0/1 "via 192.168.250.1 dev eg1 "
-  c_route 128.0.0.0/1 "via 192.168.250.1 dev eg1 "
-  c_get 192.0.2.1 "dev eg1 "
+  c_default
+  end
+  begin failover.active-gateway
+  c_live
   end
   begin route.pin.gateway-underlay
   c_pin 10.1.1.10/32 10.1.1.10
@@ -264,5 +407,7 @@ case "${1:-}" in
   check) do_check ;;
   down) require; find_uplink; do_down ;;
   status) do_status ;;
-  *) echo "usage: $0 apply|check|down|status" >&2; exit 2 ;;
+  watch) do_watch ;;
+  decide) do_decide "${2:-1}" ;;
+  *) echo "usage: $0 apply|check|down|status|watch|decide" >&2; exit 2 ;;
 esac

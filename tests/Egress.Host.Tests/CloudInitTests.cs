@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using Egress.Core.Topology;
 using Egress.Host.Rendering;
@@ -39,12 +40,16 @@ public sealed class CloudInitTests
     {
         var seed = Topologies.Seed();
         var singapore = seed.Regions[0];
-        var clients = Enumerable.Range(0, 12).Select(i => singapore.Hosts[0] with
+        var clients = Enumerable.Range(0, 1000).Select(i => singapore.Hosts[0] with
         {
             Name = $"client-{i}",
-            PrivateIp = Core.Net.Ipv4Address.Parse($"10.0.1.{20 + i}"),
+            PrivateIp = Core.Net.Ipv4Address.Parse($"10.0.{1 + (i / 200)}.{20 + (i % 200)}"),
         }).ToList();
-        var crowded = seed with { Regions = [singapore with { Hosts = clients }, seed.Regions[1]] };
+        var crowded = seed with
+        {
+            Regions = [singapore with { Hosts = clients }, seed.Regions[1]],
+            Overlay = seed.Overlay with { Pool = Core.Net.Ipv4Cidr.Parse("192.168.240.0/20") },
+        };
 
         var ex = Assert.Throws<ArgumentException>(() => HostRenderer.Render(crowded, "tokyo-nat", RenderFormat.CloudInit));
 
@@ -65,12 +70,35 @@ public sealed class CloudInitTests
         var packages = ((YamlSequenceNode)root["packages"]).Select(n => n.ToString());
         Assert.Equal(["iproute2", "nftables", "curl", "mtr-tiny"], packages);
         var files = ((YamlSequenceNode)root["write_files"]).Cast<YamlMappingNode>().ToDictionary(f => f["path"].ToString(), f => f);
-        Assert.Equal(HostRenderer.Render(topology, "sg-client", RenderFormat.Script), files[HostScript.InstalledPath]["content"].ToString());
+        var script = files[HostScript.InstalledPath];
+        Assert.Equal("gz+b64", script["encoding"].ToString()); // the client script with its watcher needs gzip to fit 16 KB
+        Assert.Equal(HostRenderer.Render(topology, "sg-client", RenderFormat.Script), Gunzip(script["content"].ToString()));
         Assert.Equal("0755", files[HostScript.InstalledPath]["permissions"].ToString());
         var unit = files[HostScript.UnitPath]["content"].ToString();
         Assert.Equal(HostRenderer.Render(topology, "sg-client", RenderFormat.Systemd), unit);
+        var watch = files[HostScript.WatchUnitPath]["content"].ToString();
+        Assert.Equal(HostRenderer.RenderWatchUnit(topology, "sg-client"), watch);
+        Assert.Contains($"ExecStart=/bin/sh {HostScript.InstalledPath} watch\nRestart=always\n", watch, StringComparison.Ordinal);
+        Assert.Contains($"BindsTo={HostScript.UnitName}\n", watch, StringComparison.Ordinal);
         var runcmd = ((YamlSequenceNode)root["runcmd"]).Cast<YamlSequenceNode>().Select(c => string.Join(' ', c.Select(n => n.ToString()))).ToList();
-        Assert.Equal(["systemctl daemon-reload", "systemctl enable --now egress-host.service"], runcmd);
+        Assert.Equal(["systemctl daemon-reload", "systemctl enable --now egress-host.service", "systemctl enable --now egress-host-watch.service"], runcmd);
+    }
+
+    [Fact]
+    public void Render_GatewayCloudInit_StaysPlainTextWithoutWatcher()
+    {
+        var text = HostRenderer.Render(Topologies.Seed(), "tokyo-nat", RenderFormat.CloudInit);
+
+        Assert.DoesNotContain("gz+b64", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(HostScript.WatchUnitName, text, StringComparison.Ordinal);
+        Assert.Contains("      #!/bin/sh\n", text, StringComparison.Ordinal);
+    }
+
+    private static string Gunzip(string base64)
+    {
+        using var input = new GZipStream(new MemoryStream(Convert.FromBase64String(base64)), CompressionMode.Decompress);
+        using var reader = new StreamReader(input, Encoding.UTF8);
+        return reader.ReadToEnd();
     }
 
     [Fact]

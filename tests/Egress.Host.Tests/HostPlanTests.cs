@@ -22,13 +22,44 @@ public sealed class HostPlanTests
         Assert.Equal(
             ["10.1.1.10/32", "10.0.0.0/16", "10.1.0.0/16", "169.254.169.254/32", "169.254.169.253/32", "169.254.169.123/32"],
             plan.StepsOf<PinRoute>().Select(p => p.Destination.ToString()));
-        var last = Assert.IsType<DefaultViaTunnel>(plan.Steps[^1]);
+        var last = Assert.IsType<DefaultViaTunnel>(plan.Steps[^2]);
         Assert.Equal(("eg1", "192.168.250.1"), (last.Tunnel, last.Via.ToString()));
-        Assert.True(plan.Steps.ToList().FindLastIndex(s => s is PinRoute) < plan.Steps.Count - 1, "pins come before the default halves");
+        Assert.True(plan.Steps.ToList().FindLastIndex(s => s is PinRoute) < plan.Steps.Count - 2, "pins come before the default halves");
+        var watch = Assert.IsType<FailoverWatch>(plan.Steps[^1]);
+        Assert.Equal([new WatchedGateway("tokyo-nat", "eg1", Ipv4Address.Parse("192.168.250.1"))], watch.Gateways);
         var reply = Assert.Single(plan.StepsOf<ReplyViaUplink>());
         Assert.Equal((0x1u, Ipv4Address.Parse("10.0.1.1")), (reply.Mark, reply.Router));
         Assert.Empty(plan.StepsOf<GatewayFirewall>());
         Assert.DoesNotContain(plan.StepsOf<SetSysctl>(), s => s.Key == "net.ipv4.ip_forward");
+    }
+
+    [Fact]
+    public void Plan_FailoverClient_OneTunnelAndPinPerGatewayDefaultViaPrimaryWatcherInOrder()
+    {
+        var plan = HostRenderer.Plan(Examples.Load(Examples.Failover), "sg-client");
+
+        Assert.Equal([("eg1", "tokyo-nat", "10.1.1.10", "192.168.250.2"), ("eg2", "tokyo-nat-c", "10.1.3.10", "192.168.250.6")],
+            plan.StepsOf<CreateTunnel>().Select(t => (t.Name, t.PeerHost, t.Remote.ToString(), t.Address.ToString())));
+        Assert.Equal(["10.1.1.10/32", "10.1.3.10/32"], plan.StepsOf<PinRoute>().Where(p => p.Invariant == "route.pin.gateway-underlay").Select(p => p.Destination.ToString()));
+        var primary = Assert.Single(plan.StepsOf<DefaultViaTunnel>());
+        Assert.Equal(("eg1", "tokyo-nat"), (primary.Tunnel, primary.Gateway));
+        var watch = Assert.Single(plan.StepsOf<FailoverWatch>());
+        Assert.Equal(["tokyo-nat", "tokyo-nat-c"], watch.Gateways.Select(g => g.Name));
+        Assert.Equal(["192.168.250.1", "192.168.250.5"], watch.Gateways.Select(g => g.Via.ToString()));
+        Assert.Equal(new FailoverSettings(), watch.Settings);
+    }
+
+    [Fact]
+    public void Plan_FailoverGateways_EachServesTheClientThroughItsOwnTunnel()
+    {
+        var topology = Examples.Load(Examples.Failover);
+
+        var primary = Assert.Single(HostRenderer.Plan(topology, "tokyo-nat").StepsOf<GatewayFirewall>()).Clients;
+        var standby = Assert.Single(HostRenderer.Plan(topology, "tokyo-nat-c").StepsOf<GatewayFirewall>()).Clients;
+
+        Assert.Equal([new ForwardClient("eg1", Ipv4Address.Parse("192.168.250.2"), "sg-client")], primary);
+        Assert.Equal([new ForwardClient("eg2", Ipv4Address.Parse("192.168.250.6"), "sg-client")], standby);
+        Assert.Empty(HostRenderer.Plan(topology, "tokyo-nat-c").StepsOf<FailoverWatch>());
     }
 
     [Fact]

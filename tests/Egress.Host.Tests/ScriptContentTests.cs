@@ -39,7 +39,7 @@ public sealed class ScriptContentTests
         // Every redirection into a file goes to /proc/sys, the per-host run directory or /dev/null.
         var targets = Regex.Matches(script, @"(?<![-,\\])>>?""?(?<t>[/$][^\s""&);]*)").Select(m => m.Groups["t"].Value).Distinct().ToList();
         Assert.Contains("$RUN_DIR/sysctl", targets);
-        Assert.All(targets, t => Assert.Contains(t, new[] { "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p" }));
+        Assert.All(targets, t => Assert.Contains(t, new[] { "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log" }));
         Assert.Contains("RUN_DIR=\"${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME\"", script, StringComparison.Ordinal);
         Assert.DoesNotContain("/etc/", script, StringComparison.Ordinal);
     }
@@ -71,13 +71,14 @@ public sealed class ScriptContentTests
         Assert.Contains("ct mark 0x00000001 meta mark set ct mark", script, StringComparison.Ordinal);
         Assert.Contains("run ip rule add priority 1010 fwmark 0x1 lookup 1010", script, StringComparison.Ordinal);
         Assert.Contains("route_set default \"$VPC_ROUTER\" \"$UPLINK\" 1010", script, StringComparison.Ordinal);
-        Assert.Contains("route_set 0.0.0.0/1 192.168.250.1 eg1", script, StringComparison.Ordinal);
-        Assert.Contains("route_set 128.0.0.0/1 192.168.250.1 eg1", script, StringComparison.Ordinal);
+        // The primary only when egress has no half yet: afterwards the watcher owns them.
+        Assert.Contains("[ -n \"$(ip route show exact 0.0.0.0/1 proto \"$PROTO\")\" ] || route_set 0.0.0.0/1 192.168.250.1 eg1", script, StringComparison.Ordinal);
+        Assert.Contains("[ -n \"$(ip route show exact 128.0.0.0/1 proto \"$PROTO\")\" ] || route_set 128.0.0.0/1 192.168.250.1 eg1", script, StringComparison.Ordinal);
         Assert.DoesNotContain("route_set 0.0.0.0/0", script, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "route.default-via-tunnel", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "mgmt.reply-via-uplink", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle" })]
+    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "failover.gateway.tokyo-nat", "route.default-via-tunnel", "failover.active-gateway", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "mgmt.reply-via-uplink", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle" })]
     [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max" })]
     public void Render_Check_NamesEveryInvariant(string host, string[] names)
     {
@@ -85,6 +86,38 @@ public sealed class ScriptContentTests
         var found = Regex.Matches(script, @"^  begin (\S+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value);
 
         Assert.Equal(names, found);
+    }
+
+    [Fact]
+    public void Render_FailoverClient_ProbesEveryGatewayThroughItsTunnelAndRendersTheSettings()
+    {
+        var topology = Examples.Load(Examples.Failover);
+        topology = topology with { Failover = topology.Failover with { Policy = FailurePolicy.FailOpen, Failback = false, HoldDownMs = 750, ProbeIntervalMs = 150, DownAfter = 2, UpAfter = 4 } };
+
+        var script = HostRenderer.Render(topology, "sg-client", RenderFormat.Script);
+
+        Assert.Contains("N_1=tokyo-nat D_1=eg1 V_1=192.168.250.1\n", script, StringComparison.Ordinal);
+        Assert.Contains("N_2=tokyo-nat-c D_2=eg2 V_2=192.168.250.5\n", script, StringComparison.Ordinal);
+        Assert.Contains("GW_N=2 POLICY=fail-open FAILBACK=0 HOLD_MS=750 DOWN_AFTER=2 UP_AFTER=4\n", script, StringComparison.Ordinal);
+        Assert.Contains("PROBE_MS=150 PROBE_S=0.15\n", script, StringComparison.Ordinal);
+        Assert.Contains("ping -n -q -c 1 -W \"$W\" -I eg1 192.168.250.1 >/dev/null 2>&1 & p1=$!", script, StringComparison.Ordinal);
+        Assert.Contains("ping -n -q -c 1 -W \"$W\" -I eg2 192.168.250.5 >/dev/null 2>&1 & p2=$!", script, StringComparison.Ordinal);
+        Assert.Contains("begin failover.gateway.tokyo-nat-c\n  c_gateway tokyo-nat-c eg2 192.168.250.5\n", script, StringComparison.Ordinal);
+        Assert.Contains("  watch) do_watch ;;", script, StringComparison.Ordinal);
+        // Fail-closed refuses egress with prohibit routes; fail-open removes the halves (down removes them too, whatever they are).
+        Assert.Contains("route replace prohibit %s proto %s", script, StringComparison.Ordinal);
+        Assert.Contains("route del 0.0.0.0/1 proto $PROTO", script, StringComparison.Ordinal);
+        Assert.Contains("  ip route del 0.0.0.0/1 proto \"$PROTO\" 2>/dev/null", script, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_Gateway_HasNoWatcher()
+    {
+        var script = HostRenderer.Render(Examples.Load(Examples.Failover), "tokyo-nat-c", RenderFormat.Script);
+
+        Assert.DoesNotContain("do_watch", script, StringComparison.Ordinal);
+        Assert.Contains("usage: $0 apply|check|down|status\"", script, StringComparison.Ordinal);
+        Assert.Null(HostRenderer.RenderWatchUnit(Examples.Load(Examples.Failover), "tokyo-nat-c"));
     }
 
     [Fact]

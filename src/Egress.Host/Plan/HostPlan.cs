@@ -122,3 +122,16 @@ public sealed record GatewayFirewall(IReadOnlyList<ForwardClient> Clients) : Pla
 
 /// <summary>One client the gateway serves: the tunnel it arrives through and the tunnel source address it uses.</summary>
 public sealed record ForwardClient(string Tunnel, Ipv4Address Source, string Client);
+
+/// <summary>A gateway the client's watcher probes: its name, the client's tunnel to it and its tunnel address.</summary>
+public sealed record WatchedGateway(string Name, string Tunnel, Ipv4Address Via);
+
+/// <summary>The client's failover watcher (<c>egress-host watch</c>, run by systemd): probes every gateway's tunnel
+/// address, moves the default halves to the most preferred live gateway, and applies the policy when none answers.
+/// Apply itself only routes via the primary when no default half of egress's exists yet: after that the watcher owns them.</summary>
+public sealed record FailoverWatch(IReadOnlyList<WatchedGateway> Gateways, FailoverSettings Settings) : PlanStep
+{
+    public override string Summary =>
+        $"failover watcher: {string.Join(", ", Gateways.Select(g => g.Name))} every {Settings.ProbeIntervalMs} ms, " +
+        $"{(Settings.Policy == FailurePolicy.FailOpen ? "fail-open" : "fail-closed")}";
+}

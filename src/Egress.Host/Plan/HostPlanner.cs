@@ -89,8 +89,9 @@ public static class HostPlanner
                 steps.Add(new PinRoute(cidr, "route.pin.imds", why));
             }
 
-            var primary = pairs.OrderBy(p => p.Preference).First();
-            steps.Add(new DefaultViaTunnel(TunnelName(primary), primary.GatewayAddress, primary.Gateway.Name));
+            var ordered = pairs.OrderBy(p => p.Preference).ToList();
+            steps.Add(new DefaultViaTunnel(TunnelName(ordered[0]), ordered[0].GatewayAddress, ordered[0].Gateway.Name));
+            steps.Add(new FailoverWatch([.. ordered.Select(p => new WatchedGateway(p.Gateway.Name, TunnelName(p), p.GatewayAddress))], topology.Failover));
         }
         else
         {

@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using Egress.Core.Topology;
 using Egress.Host.Plan;
@@ -24,6 +25,11 @@ public static class HostScript
     public const string UnitPath = "/etc/systemd/system/egress-host.service";
 
     public const string UnitName = "egress-host.service";
+
+    /// <summary>The client's failover watcher (<c>egress-host watch</c>), restarted whenever it exits.</summary>
+    public const string WatchUnitPath = "/etc/systemd/system/egress-host-watch.service";
+
+    public const string WatchUnitName = "egress-host-watch.service";
 
     /// <summary>EC2's user-data limit (bytes, before base64).</summary>
     public const int UserDataLimit = 16384;
@@ -53,6 +59,26 @@ public static class HostRenderer
         };
     }
 
+    /// <summary>The client's watcher unit (<see cref="HostScript.WatchUnitName"/>); null for a gateway.</summary>
+    public static string? RenderWatchUnit(TopologyModel topology, string hostName) => WatchUnit(Plan(topology, hostName));
+
+    private static string? WatchUnit(HostPlan plan) => !plan.StepsOf<FailoverWatch>().Any() ? null :
+        $"""
+        [Unit]
+        Description=Egress failover watcher: {plan.Host} (client of {plan.Stack})
+        After={HostScript.UnitName}
+        BindsTo={HostScript.UnitName}
+
+        [Service]
+        ExecStart=/bin/sh {HostScript.InstalledPath} watch
+        Restart=always
+        RestartSec=1
+
+        [Install]
+        WantedBy=multi-user.target
+
+        """.ReplaceLineEndings("\n");
+
     /// <summary>EC2 rejects user data over 16 KB; say so here rather than at launch.</summary>
     private static string FitUserData(HostPlan plan, string cloudInit)
     {
@@ -60,8 +86,8 @@ public static class HostRenderer
         return bytes < HostScript.UserDataLimit
             ? cloudInit
             : throw new ArgumentException(
-                $"The cloud-init user data for '{plan.Host}' is {bytes} bytes; EC2 allows {HostScript.UserDataLimit}. " +
-                "A gateway grows by about 850 bytes per client: split its clients over more gateways.", nameof(plan));
+                $"The cloud-init user data for '{plan.Host}' is {bytes} bytes even with the script gzip-compressed; EC2 allows {HostScript.UserDataLimit}. " +
+                "Split its clients over more gateways.", nameof(plan));
     }
 
     private static string Unit(HostPlan plan) =>
@@ -82,7 +108,28 @@ public static class HostRenderer
 
         """.ReplaceLineEndings("\n");
 
+    /// <summary>Plain when it fits EC2's limit; otherwise the script goes in as gzip+base64 (cloud-init's
+    /// <c>encoding: gz+b64</c>), about a third of its size. <c>egress render HOST</c> shows the script either way.</summary>
     private static string CloudInit(HostPlan plan)
+    {
+        var script = ScriptRenderer.Render(plan);
+        var plain = CloudInit(plan, script, compress: false);
+        return Encoding.UTF8.GetByteCount(plain) < HostScript.UserDataLimit ? plain : CloudInit(plan, script, compress: true);
+    }
+
+    private static string Gzip(string text)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            gzip.Write(bytes, 0, bytes.Length);
+        }
+
+        return Convert.ToBase64String(buffer.ToArray());
+    }
+
+    private static string CloudInit(HostPlan plan, string script, bool compress)
     {
         var b = new StringBuilder();
         void L(string line) => b.Append(line).Append('\n');
@@ -99,16 +146,41 @@ public static class HostRenderer
         L($"  - path: {HostScript.InstalledPath}");
         L("    owner: root:root");
         L("    permissions: '0755'");
-        L("    content: |");
-        Indent(b, ScriptRenderer.Render(plan), "      ");
+        if (compress)
+        {
+            L($"    # gzip+base64 to fit EC2's 16 KB user data; 'egress render {plan.Host}' shows the script.");
+            L("    encoding: gz+b64");
+            L($"    content: {Gzip(script)}");
+        }
+        else
+        {
+            L("    content: |");
+            Indent(b, script, "      ");
+        }
+
         L($"  - path: {HostScript.UnitPath}");
         L("    owner: root:root");
         L("    permissions: '0644'");
         L("    content: |");
         Indent(b, Unit(plan), "      ");
+        var watch = WatchUnit(plan);
+        if (watch is not null)
+        {
+            L($"  - path: {HostScript.WatchUnitPath}");
+            L("    owner: root:root");
+            L("    permissions: '0644'");
+            L("    content: |");
+            Indent(b, watch, "      ");
+        }
+
         L("runcmd:");
         L("  - [systemctl, daemon-reload]");
         L($"  - [systemctl, enable, --now, {HostScript.UnitName}]");
+        if (watch is not null)
+        {
+            L($"  - [systemctl, enable, --now, {HostScript.WatchUnitName}]");
+        }
+
         return b.ToString();
     }
 

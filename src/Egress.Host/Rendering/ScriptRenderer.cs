@@ -36,11 +36,16 @@ internal static class ScriptRenderer
             s.Raw(NftFunctions);
         }
 
+        if (plan.StepsOf<FailoverWatch>().FirstOrDefault() is { } failover)
+        {
+            Failover(s, failover);
+        }
+
         Apply(s, plan, nftDefinition);
         Down(s, plan);
         Check(s, plan);
         Status(s, plan);
-        s.Raw(Main);
+        Main(s, plan);
         return s.ToString();
     }
 
@@ -50,11 +55,18 @@ internal static class ScriptRenderer
         var mode = plan.Overlay.ToString().ToLowerInvariant();
         s.Line("#!/bin/sh");
         s.Line($"# egress-host: {plan.Host}, {role} of stack {plan.Stack}. Rendered by egress from the topology: edit that, not this.");
-        s.Line("# Usage: egress-host apply|check|down|status");
+        var watch = plan.StepsOf<FailoverWatch>().FirstOrDefault();
+        s.Line(watch is null ? "# Usage: egress-host apply|check|down|status" : "# Usage: egress-host apply|check|down|status|watch|decide");
         s.Line("#   apply   tunnel, routes, nftables, sysctls; idempotent; changes kernel state only (systemd re-runs it at boot)");
         s.Line("#   check   the invariants as JSON on stdout; exit 1 if any fails");
         s.Line("#   down    remove exactly what apply added");
         s.Line("#   status  what egress configured, then check");
+        if (watch is not null)
+        {
+            s.Line("#   watch   the failover watcher (systemd runs it): probe the gateways, move the default halves (docs/failover.md)");
+            s.Line("#   decide [ACTIVE]  the watcher's rules on stdin rounds 'MS 1|0...' (for tests); prints 'MS EVENT GATEWAY REASON'");
+        }
+
         s.Line("# EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls.");
         s.Line($"# Overlay {mode}: tunnel MTU {plan.TunnelMtu}, TCP MSS {plan.TcpMss}. Each step explained: docs/host.md.");
         s.Line("set -u");
@@ -220,6 +232,165 @@ internal static class ScriptRenderer
             """);
     }
 
+    private static void Failover(Script s, FailoverWatch w)
+    {
+        var f = w.Settings;
+        s.Line("# Failover: gateways in order of preference (index 0 = none).");
+        s.Line("# shellcheck disable=SC2034");
+        s.Line("N_0=- D_0=- V_0=-");
+        for (var i = 0; i < w.Gateways.Count; i++)
+        {
+            var g = w.Gateways[i];
+            s.Line("# shellcheck disable=SC2034");
+            s.Line(Invariant($"N_{i + 1}={g.Name} D_{i + 1}={g.Tunnel} V_{i + 1}={g.Via}"));
+        }
+
+        s.Line(Invariant($"GW_N={w.Gateways.Count} POLICY={(f.Policy == FailurePolicy.FailOpen ? "fail-open" : "fail-closed")} FAILBACK={(f.Failback ? 1 : 0)} HOLD_MS={f.HoldDownMs} DOWN_AFTER={f.DownAfter} UP_AFTER={f.UpAfter}"));
+        s.Line(Invariant($"PROBE_MS={f.ProbeIntervalMs} PROBE_S={f.ProbeIntervalMs / 1000m:0.###}"));
+        s.Raw(FailoverFunctions);
+        s.Line("# probe: ping every gateway's tunnel address at once; the round lasts the probe interval; prints MS ANSWERED...");
+        s.Line("probe() {");
+        s.Line("  sleep \"$PROBE_S\" & z=$!");
+        for (var i = 0; i < w.Gateways.Count; i++)
+        {
+            var g = w.Gateways[i];
+            s.Line(Invariant($"  ping -n -q -c 1 -W \"$W\" -I {g.Tunnel} {g.Via} >/dev/null 2>&1 & p{i + 1}=$!"));
+        }
+
+        s.Line("  r=");
+        for (var i = 0; i < w.Gateways.Count; i++)
+        {
+            s.Line(Invariant($"  if wait \"$p{i + 1}\"; then r=\"$r 1\"; else r=\"$r 0\"; fi"));
+        }
+
+        s.Line("  wait \"$z\"");
+        s.Line("  printf '%s%s\\n' \"$(date +%s%3N)\" \"$r\"");
+        s.Line("}");
+    }
+
+    // The watcher's rules (FailoverMachine is the same in C#; FailoverRulesTests drives both from one table).
+    private const string FailoverFunctions = """
+        ACT=0 WATCH=0 CH=
+        # event KIND INDEX REASON: decide prints it; watch moves the routes and logs it (stderr and $RUN_DIR/failover.log).
+        event() {
+          n='' d='' v=''
+          eval "n=\$N_$2 d=\$D_$2 v=\$V_$2"
+          CH=1
+          if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
+          case $1 in
+            route) m="egress via $n ($d $v): $3"
+              printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || m="$m; ROUTE CHANGE FAILED" ;;
+            none) if [ "$POLICY" = fail-open ]; then
+                m="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
+                ip -force -batch - <<E
+        route del 0.0.0.0/1 proto $PROTO
+        route del 128.0.0.0/1 proto $PROTO
+        E
+              else
+                m="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
+                printf 'route replace prohibit %s proto %s\n' 0.0.0.0/1 "$PROTO" 128.0.0.0/1 "$PROTO" | ip -batch - || m="$m; ROUTE CHANGE FAILED"
+              fi ;;
+            *) m="gateway $n $1: $3" ;;
+          esac
+          ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+          log "$ts $m"
+          printf '%s %s\n' "$ts" "$m" >>"$RUN_DIR/failover.log"
+        }
+        # step MS ANSWERED...: one probe round through the rules; a change rewrites $RUN_DIR/failover.
+        step() {
+          t=$1 i=1 CH=
+          shift
+          while [ "$i" -le "$GW_N" ]; do
+            eval "s=\${S_$i:-up} m=\${M_$i:-0} a=\${A_$i:-0} since=\${T_$i:-$t}"
+            if [ "$1" = 1 ]; then
+              a=$((a + 1)) m=0
+              if [ "$s" = down ] && [ "$a" -ge "$UP_AFTER" ]; then s=up since=$t; eval "S_$i=up"; event up "$i" "$a answers in a row"; fi
+            else
+              m=$((m + 1)) a=0
+              if [ "$s" = up ] && [ "$m" -ge "$DOWN_AFTER" ]; then s=down since=$t; eval "S_$i=down"; event down "$i" "$m missed probes"; fi
+            fi
+            eval "S_$i=\$s M_$i=\$m A_$i=\$a T_$i=\$since"
+            shift
+            i=$((i + 1))
+          done
+          l=
+          if [ "$ACT" -gt 0 ]; then eval "[ \"\$S_$ACT\" = up ]" && l=1; fi
+          b=0 i=1
+          while [ "$b" = 0 ] && [ "$i" -le "$GW_N" ]; do
+            eval "s=\$S_$i since=\$T_$i"
+            if [ "$s" = up ] && { [ -z "$l" ] || [ "$i" = "$ACT" ] || { [ "$FAILBACK" = 1 ] && [ $((t - since)) -ge "$HOLD_MS" ]; }; }; then b=$i; fi
+            i=$((i + 1))
+          done
+          if [ "$b" != "$ACT" ]; then
+            na='' tb=''
+            eval "na=\$N_$ACT tb=\${T_$b:-0}"
+            if [ "$b" = 0 ]; then r="every gateway is down"; elif [ "$ACT" = 0 ]; then r="no gateway was active"
+            elif [ -z "$l" ]; then r="$na is down"; else r="failback: up for $((t - tb)) ms (hold-down $HOLD_MS ms)"; fi
+            if [ "$b" = 0 ]; then event none 0 "$r"; else event route "$b" "$r"; fi
+            ACT=$b
+          fi
+          [ -n "$CH" ] || return 0
+          o=''
+          eval "o=\"active \$N_$ACT $t\""
+          i=1
+          while [ "$i" -le "$GW_N" ]; do eval "o=\"\$o
+        gateway \$N_$i \$S_$i \$T_$i\""; i=$((i + 1)); done
+          printf '%s\n' "$o" >"$RUN_DIR/failover"
+        }
+        # find_active: ACT = the gateway whose tunnel the 0.0.0.0/1 half uses (0: none or prohibit).
+        find_active() {
+          ACT=0 i=1
+          r=" $(ip route show exact 0.0.0.0/1 2>/dev/null) "
+          while [ "$i" -le "$GW_N" ]; do eval "case \"\$r\" in *\" dev \$D_$i \"*) ACT=$i ;; esac"; i=$((i + 1)); done
+        }
+        do_decide() {
+          mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
+          ACT=${1:-1}
+          while read -r t rest; do
+            # shellcheck disable=SC2086
+            step "$t" $rest
+          done
+        }
+        do_watch() {
+          require
+          command -v ping >/dev/null 2>&1 || die "'ping' is not installed (iputils-ping)"
+          mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
+          W=$PROBE_S
+          ping -n -q -c 1 -W "$W" 127.0.0.1 >/dev/null 2>&1 || { W=1; warn "this ping takes no fractional -W: probes time out after 1 s"; }
+          WATCH=1
+          find_active
+          eval "log \"watching $GW_N gateways every $PROBE_MS ms (down after $DOWN_AFTER misses, up after $UP_AFTER answers, failback $FAILBACK after $HOLD_MS ms, $POLICY); active: \$N_$ACT\""
+          while :; do
+            # shellcheck disable=SC2046
+            step $(probe)
+          done
+        }
+        # c_gateway NAME TUNNEL ADDRESS: the gateway answers a ping through its tunnel now; the watcher's view as detail.
+        c_gateway() {
+          w=$(grep "^gateway $1 " "$RUN_DIR/failover" 2>/dev/null | cut -d' ' -f3)
+          if ping -n -q -c 1 -W 1 -I "$2" "$3" >/dev/null 2>&1; then LIVE="$LIVE $2"; fact true "$3 answers via $2; watcher: ${w:-not running}"
+          else fact false "$3 does not answer via $2; watcher: ${w:-not running}"; fi
+        }
+        # c_default: both default halves go through one gateway's tunnel (sets ACT); c_live: that gateway answers.
+        c_default() {
+          find_active
+          r=$(ip route show exact 0.0.0.0/1 2>/dev/null)
+          if [ "$ACT" = 0 ]; then fact false "0.0.0.0/1: ${r:-no route}; want via a gateway tunnel"; return; fi
+          eval "d=\$D_$ACT v=\$V_$ACT"
+          c_route 0.0.0.0/1 "via $v dev $d "; c_route 128.0.0.0/1 "via $v dev $d "; c_get 192.0.2.1 "dev $d "
+        }
+        c_live() {
+          eval "n=\$N_$ACT d=\$D_$ACT"
+          case "$ACT $r" in
+            "0 prohibit"*) fact false "no gateway alive: egress refused ($POLICY)" ;;
+            "0 ") fact false "no gateway active: egress leaves by the own internet gateway ($POLICY)" ;;
+            0*) fact false "no gateway active" ;;
+            *) case "$LIVE " in *" $d "*) fact true "$n ($d)" ;; *) fact false "$n ($d) does not answer" ;; esac ;;
+          esac
+        }
+
+        """;
+
     private static void Apply(Script s, HostPlan plan, string? nftDefinition)
     {
         s.Line("do_apply() {");
@@ -259,11 +430,14 @@ internal static class ScriptRenderer
                     s.Line($"  route_set {pin.Destination} \"$VPC_ROUTER\" \"$UPLINK\"");
                     break;
                 case DefaultViaTunnel d:
+                    // The watcher owns the halves once they exist (it may have moved them to a standby, or to prohibit).
                     foreach (var half in DefaultViaTunnel.Halves)
                     {
-                        s.Line($"  route_set {half} {d.Via} {d.Tunnel}");
+                        s.Line($"  [ -n \"$(ip route show exact {half} proto \"$PROTO\")\" ] || route_set {half} {d.Via} {d.Tunnel}");
                     }
 
+                    break;
+                case FailoverWatch:
                     break;
                 case GatewayFirewall:
                     s.Line("  nft_apply <<EOF");
@@ -290,12 +464,17 @@ internal static class ScriptRenderer
     private static void Down(Script s, HostPlan plan)
     {
         s.Line("do_down() {");
-        foreach (var d in plan.StepsOf<DefaultViaTunnel>())
+        if (plan.StepsOf<DefaultViaTunnel>().Any())
         {
             foreach (var half in DefaultViaTunnel.Halves)
             {
-                s.Line($"  ip route del {half} via {d.Via} dev {d.Tunnel} proto \"$PROTO\" 2>/dev/null");
+                s.Line($"  ip route del {half} proto \"$PROTO\" 2>/dev/null");
             }
+        }
+
+        if (plan.StepsOf<FailoverWatch>().Any())
+        {
+            s.Line("  rm -f \"$RUN_DIR/failover\"");
         }
 
         if (plan.StepsOf<PinRoute>().Any())
@@ -352,15 +531,21 @@ internal static class ScriptRenderer
 
         s.Line("  end");
 
-        foreach (var d in plan.StepsOf<DefaultViaTunnel>())
+        foreach (var w in plan.StepsOf<FailoverWatch>())
         {
-            s.Line("  begin route.default-via-tunnel");
-            foreach (var half in DefaultViaTunnel.Halves)
+            s.Line("  LIVE=");
+            foreach (var g in w.Gateways)
             {
-                s.Line($"  c_route {half} \"via {d.Via} dev {d.Tunnel} \"");
+                s.Line($"  begin failover.gateway.{g.Name}");
+                s.Line($"  c_gateway {g.Name} {g.Tunnel} {g.Via}");
+                s.Line("  end");
             }
 
-            s.Line($"  c_get {ProbeAddress} \"dev {d.Tunnel} \"");
+            s.Line("  begin route.default-via-tunnel");
+            s.Line("  c_default");
+            s.Line("  end");
+            s.Line("  begin failover.active-gateway");
+            s.Line("  c_live");
             s.Line("  end");
         }
 
@@ -452,14 +637,26 @@ internal static class ScriptRenderer
         s.Line();
     }
 
-    private const string Main = """
+    private static void Main(Script s, HostPlan plan)
+    {
+        var watch = plan.StepsOf<FailoverWatch>().Any();
+        s.Raw(MainCases);
+        if (watch)
+        {
+            s.Line("  watch) do_watch ;;");
+            s.Line("  decide) do_decide \"${2:-1}\" ;;");
+        }
+
+        s.Line($"  *) echo \"usage: $0 apply|check|down|status{(watch ? "|watch|decide" : string.Empty)}\" >&2; exit 2 ;;");
+        s.Line("esac");
+    }
+
+    private const string MainCases = """
         case "${1:-}" in
           apply) do_apply ;;
           check) do_check ;;
           down) require; find_uplink; do_down ;;
           status) do_status ;;
-          *) echo "usage: $0 apply|check|down|status" >&2; exit 2 ;;
-        esac
 
         """;
 
