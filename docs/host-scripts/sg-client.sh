@@ -125,7 +125,7 @@ tunnel() {
   fi
   run ip link set dev "$1" up
 }
-NFT_ID='4bf90b6a0e00'
+NFT_ID='00c350378554'
 nft_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$NFT_ID" "$UPLINK"; }
 # nft_apply: replaces table ip egress atomically with the definition on stdin, unless it is already current.
 nft_apply() {
@@ -152,23 +152,23 @@ event() {
   CH=1
   if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
   case $1 in
-    route) m="egress via $n ($d $v): $3"
-      printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || m="$m; ROUTE CHANGE FAILED" ;;
+    route) msg="egress via $n ($d $v): $3"
+      printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
     none) if [ "$POLICY" = fail-open ]; then
-        m="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
+        msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
         ip -force -batch - <<E
 route del 0.0.0.0/1 proto $PROTO
 route del 128.0.0.0/1 proto $PROTO
 E
       else
-        m="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
-        printf 'route replace prohibit %s proto %s\n' 0.0.0.0/1 "$PROTO" 128.0.0.0/1 "$PROTO" | ip -batch - || m="$m; ROUTE CHANGE FAILED"
+        msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
+        printf 'route replace prohibit %s proto %s\n' 0.0.0.0/1 "$PROTO" 128.0.0.0/1 "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
       fi ;;
-    *) m="gateway $n $1: $3" ;;
+    *) msg="gateway $n $1: $3" ;;
   esac
   ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-  log "$ts $m"
-  printf '%s %s\n' "$ts" "$m" >>"$RUN_DIR/failover.log"
+  log "$ts $msg"
+  printf '%s %s\n' "$ts" "$msg" >>"$RUN_DIR/failover.log"
 }
 # step MS ANSWERED...: one probe round through the rules; a change rewrites $RUN_DIR/failover.
 step() {
@@ -284,6 +284,8 @@ do_apply() {
   sysctl_set net/ipv4/conf/eg1/rp_filter 0
   sysctl_set net/ipv4/tcp_congestion_control bbr ns bbr
   sysctl_set net/core/default_qdisc fq machine fq
+  sysctl_set net/ipv4/tcp_fwmark_accept 1
+  sysctl_set net/ipv4/fwmark_reflect 1
   sysctl_set net/ipv4/tcp_slow_start_after_idle 0
   log 'answer connections that arrive on the uplink via the uplink (fwmark 0x1 -> table 1010)'
   nft_apply <<EOF
@@ -292,6 +294,7 @@ table ip egress {
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
     iifname "$UPLINK" ct state new ct mark set 0x00000001 comment "arrived on the uplink"
+    ct mark 0x00000001 meta mark set ct mark comment "incoming packets carry the mark: sockets and replies route by it"
   }
   chain output {
     type route hook output priority mangle; policy accept;
@@ -383,6 +386,10 @@ do_check() {
   end
   begin qdisc.fq
   c_sysctl net/core/default_qdisc fq machine fq
+  end
+  begin mgmt.mark-replies
+  c_sysctl net/ipv4/tcp_fwmark_accept 1
+  c_sysctl net/ipv4/fwmark_reflect 1
   end
   begin tcp.slow-start-after-idle
   c_sysctl net/ipv4/tcp_slow_start_after_idle 0

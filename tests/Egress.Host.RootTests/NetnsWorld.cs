@@ -44,14 +44,19 @@ internal sealed class NetnsWorld : IAsyncDisposable
     private readonly List<Process> _listeners = [];
     private readonly List<string> _namespaces = [];
 
-    private NetnsWorld(TopologyModel topology)
+    private NetnsWorld(TopologyModel topology, string prefix)
     {
         Topology = topology;
-        Prefix = "eh" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+        Prefix = prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
         Directory = System.IO.Directory.CreateTempSubdirectory($"{Prefix}-").FullName;
         ClientHost = topology.Hosts.First(h => h.Role == HostRole.Client);
-        GatewayHost = topology.FindHost(ClientHost.EgressVia[0])!;
+        GatewayHosts = [.. ClientHost.EgressVia.Select(g => topology.FindHost(g)!)];
+        GatewayHost = GatewayHosts[0];
     }
+
+    /// <summary>The client's gateways in order; the first is <see cref="GatewayHost"/> in namespace <see cref="Gateway"/>,
+    /// the others in <c>PREFIX-gw2</c>, <c>PREFIX-gw3</c>, ...</summary>
+    public IReadOnlyList<Core.Topology.Host> GatewayHosts { get; }
 
     public TopologyModel Topology { get; }
 
@@ -72,14 +77,15 @@ internal sealed class NetnsWorld : IAsyncDisposable
 
     public string Internet => $"{Prefix}-in";
 
-    public static async Task<NetnsWorld> CreateAsync(TopologyModel topology)
+    /// <param name="prefix">Namespace name prefix of the test suite (a random id is appended).</param>
+    public static async Task<NetnsWorld> CreateAsync(TopologyModel topology, string prefix = "eh")
     {
         Prerequisites.RequireRoot();
         Prerequisites.RequireProgram("ip", "iproute2");
         Prerequisites.RequireProgram("nft", "nftables");
         Prerequisites.RequireProgram("curl", "curl");
         Prerequisites.RequireProgram("python3", "python3");
-        var world = new NetnsWorld(topology);
+        var world = new NetnsWorld(topology, prefix);
         try
         {
             await world.BuildAsync();
@@ -94,7 +100,8 @@ internal sealed class NetnsWorld : IAsyncDisposable
 
     private async Task BuildAsync()
     {
-        foreach (var ns in new[] { Client, Gateway, Router, Internet })
+        var gatewayNamespaces = GatewayHosts.Select(NamespaceOf).ToList();
+        foreach (var ns in new[] { Client, Router, Internet }.Concat(gatewayNamespaces))
         {
             await Ip("netns", "add", ns);
             _namespaces.Add(ns);
@@ -104,20 +111,24 @@ internal sealed class NetnsWorld : IAsyncDisposable
         }
 
         var clientSubnet = Topology.SubnetOf(ClientHost);
-        var gatewaySubnet = Topology.SubnetOf(GatewayHost);
-        await Ip("link", "add", "vpca", "netns", Router, "type", "veth", "peer", "name", "eth0", "netns", Client);
-        await Ip("link", "add", "vpcb", "netns", Router, "type", "veth", "peer", "name", "eth0", "netns", Gateway);
-        await Ip("link", "add", "wan0", "netns", Router, "type", "veth", "peer", "name", "eth0", "netns", Internet);
-        await Ip("-n", Router, "addr", "add", $"{clientSubnet.Router}/{clientSubnet.Cidr.PrefixLength}", "dev", "vpca");
-        await Ip("-n", Router, "addr", "add", $"{gatewaySubnet.Router}/{gatewaySubnet.Cidr.PrefixLength}", "dev", "vpcb");
-        await Ip("-n", Router, "addr", "add", $"{RouterInternetAddress}/24", "dev", "wan0");
-        foreach (var link in new[] { "vpca", "vpcb", "wan0" })
+        var hosts = new List<(string Ns, Core.Topology.Host Host, Subnet Subnet, string RouterLink)> { (Client, ClientHost, clientSubnet, "vpca") };
+        for (var i = 0; i < GatewayHosts.Count; i++)
         {
+            hosts.Add((gatewayNamespaces[i], GatewayHosts[i], Topology.SubnetOf(GatewayHosts[i]), $"vpc{(char)('b' + i)}"));
+        }
+
+        foreach (var (ns, _, subnet, link) in hosts)
+        {
+            await Ip("link", "add", link, "netns", Router, "type", "veth", "peer", "name", "eth0", "netns", ns);
+            await Ip("-n", Router, "addr", "add", $"{subnet.Router}/{subnet.Cidr.PrefixLength}", "dev", link);
             await Ip("-n", Router, "link", "set", link, "up");
         }
 
+        await Ip("link", "add", "wan0", "netns", Router, "type", "veth", "peer", "name", "eth0", "netns", Internet);
+        await Ip("-n", Router, "addr", "add", $"{RouterInternetAddress}/24", "dev", "wan0");
+        await Ip("-n", Router, "link", "set", "wan0", "up");
         await Exec(Router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward");
-        foreach (var (ns, host, subnet) in new[] { (Client, ClientHost, clientSubnet), (Gateway, GatewayHost, gatewaySubnet) })
+        foreach (var (ns, host, subnet, _) in hosts)
         {
             await Ip("-n", ns, "addr", "add", $"{host.PrivateIp}/{subnet.Cidr.PrefixLength}", "dev", "eth0");
             await Ip("-n", ns, "link", "set", "eth0", "up");
@@ -126,7 +137,11 @@ internal sealed class NetnsWorld : IAsyncDisposable
 
         await Ip("-n", Internet, "addr", "add", $"{InternetAddress}/24", "dev", "eth0");
         await Ip("-n", Internet, "link", "set", "eth0", "up");
-        await Ip("-n", Internet, "route", "add", gatewaySubnet.Cidr.ToString(), "via", RouterInternetAddress);
+        foreach (var subnet in GatewayHosts.Select(g => Topology.SubnetOf(g).Cidr).Distinct())
+        {
+            await Ip("-n", Internet, "route", "add", subnet.ToString(), "via", RouterInternetAddress);
+        }
+
         await WaitForCarrierAsync();
         OverlaySupported = await ProbeOverlayAsync(Topology.Overlay.Mode);
     }
@@ -157,7 +172,7 @@ internal sealed class NetnsWorld : IAsyncDisposable
     private async Task WaitForCarrierAsync()
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        foreach (var ns in new[] { Client, Gateway, Internet, Router })
+        foreach (var ns in new[] { Client, Internet, Router }.Concat(GatewayHosts.Select(NamespaceOf)))
         {
             while (true)
             {
@@ -185,7 +200,15 @@ internal sealed class NetnsWorld : IAsyncDisposable
         return path;
     }
 
-    public string NamespaceOf(string host) => host == ClientHost.Name ? Client : host == GatewayHost.Name ? Gateway : throw new ArgumentException(host);
+    public string NamespaceOf(string host) =>
+        host == ClientHost.Name ? Client
+        : GatewayHosts.ToList().FindIndex(g => g.Name == host) is var i and >= 0 ? (i == 0 ? Gateway : $"{Gateway}{i + 1}")
+        : throw new ArgumentException(host);
+
+    private string NamespaceOf(Core.Topology.Host host) => NamespaceOf(host.Name);
+
+    /// <summary>The router's veth to a gateway: vpcb for the first, vpcc for the second, ...</summary>
+    public string RouterLinkOf(string gateway) => $"vpc{(char)('b' + GatewayHosts.ToList().FindIndex(g => g.Name == gateway))}";
 
     /// <summary>Runs the host's script in its namespace the way the lab does (EGRESS_NETNS_ONLY=1).</summary>
     public Task<CommandResult> ScriptAsync(string host, string verb, IReadOnlyDictionary<string, string>? environment = null)

@@ -78,7 +78,7 @@ public sealed class ScriptContentTests
     }
 
     [Theory]
-    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "failover.gateway.tokyo-nat", "route.default-via-tunnel", "failover.active-gateway", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "mgmt.reply-via-uplink", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle" })]
+    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "failover.gateway.tokyo-nat", "route.default-via-tunnel", "failover.active-gateway", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "mgmt.reply-via-uplink", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "mgmt.mark-replies", "tcp.slow-start-after-idle" })]
     [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max" })]
     public void Render_Check_NamesEveryInvariant(string host, string[] names)
     {
@@ -104,7 +104,7 @@ public sealed class ScriptContentTests
         Assert.Contains("ping -n -q -c 1 -W \"$W\" -I eg2 192.168.250.5 >/dev/null 2>&1 & p2=$!", script, StringComparison.Ordinal);
         Assert.Contains("begin failover.gateway.tokyo-nat-c\n  c_gateway tokyo-nat-c eg2 192.168.250.5\n", script, StringComparison.Ordinal);
         Assert.Contains("  watch) do_watch ;;", script, StringComparison.Ordinal);
-        // Fail-closed refuses egress with prohibit routes; fail-open removes the halves (down removes them too, whatever they are).
+        // Fail-closed refuses egress with prohibit routes (replies to uplink connections route by their mark); fail-open removes the halves (down removes them too, whatever they are).
         Assert.Contains("route replace prohibit %s proto %s", script, StringComparison.Ordinal);
         Assert.Contains("route del 0.0.0.0/1 proto $PROTO", script, StringComparison.Ordinal);
         Assert.Contains("  ip route del 0.0.0.0/1 proto \"$PROTO\" 2>/dev/null", script, StringComparison.Ordinal);

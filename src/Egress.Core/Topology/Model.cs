@@ -166,7 +166,7 @@ public sealed record Tunings
 /// <summary>What a client does when no gateway of its egressVia answers.</summary>
 public enum FailurePolicy
 {
-    /// <summary>Egress is refused (prohibit routes replace the default halves); management paths keep working.</summary>
+    /// <summary>Egress is refused (prohibit routes replace the default halves); management paths keep working: connections that arrived on the uplink route their replies by mark (table 1010), pins stay.</summary>
     FailClosed,
 
     /// <summary>The default halves are removed, so the client's own internet gateway carries egress (from its own address).</summary>

@@ -162,6 +162,14 @@ public static class HostPlanner
             yield return new SetSysctl("net.core.default_qdisc", "fq", SysctlScope.Machine, "qdisc.fq", "fq");
         }
 
+        if (host.Role == HostRole.Client)
+        {
+            // Sockets accepted from a marked SYN, and ICMP replies, carry the mark, so their route lookup already
+            // uses table 1010: the replies leave by the uplink even when the default halves are prohibit (fail-closed).
+            yield return new SetSysctl("net.ipv4.tcp_fwmark_accept", "1", SysctlScope.Namespace, "mgmt.mark-replies");
+            yield return new SetSysctl("net.ipv4.fwmark_reflect", "1", SysctlScope.Namespace, "mgmt.mark-replies");
+        }
+
         yield return new SetSysctl("net.ipv4.tcp_slow_start_after_idle", tunings.SlowStartAfterIdle ? "1" : "0", SysctlScope.Namespace, "tcp.slow-start-after-idle");
     }
 

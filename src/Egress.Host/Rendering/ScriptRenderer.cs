@@ -278,23 +278,23 @@ internal static class ScriptRenderer
           CH=1
           if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
           case $1 in
-            route) m="egress via $n ($d $v): $3"
-              printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || m="$m; ROUTE CHANGE FAILED" ;;
+            route) msg="egress via $n ($d $v): $3"
+              printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
             none) if [ "$POLICY" = fail-open ]; then
-                m="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
+                msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
                 ip -force -batch - <<E
         route del 0.0.0.0/1 proto $PROTO
         route del 128.0.0.0/1 proto $PROTO
         E
               else
-                m="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
-                printf 'route replace prohibit %s proto %s\n' 0.0.0.0/1 "$PROTO" 128.0.0.0/1 "$PROTO" | ip -batch - || m="$m; ROUTE CHANGE FAILED"
+                msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
+                printf 'route replace prohibit %s proto %s\n' 0.0.0.0/1 "$PROTO" 128.0.0.0/1 "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
               fi ;;
-            *) m="gateway $n $1: $3" ;;
+            *) msg="gateway $n $1: $3" ;;
           esac
           ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-          log "$ts $m"
-          printf '%s %s\n' "$ts" "$m" >>"$RUN_DIR/failover.log"
+          log "$ts $msg"
+          printf '%s %s\n' "$ts" "$msg" >>"$RUN_DIR/failover.log"
         }
         # step MS ANSWERED...: one probe round through the rules; a change rewrites $RUN_DIR/failover.
         step() {
@@ -672,6 +672,7 @@ internal static class ScriptRenderer
             L("  chain prerouting {");
             L("    type filter hook prerouting priority mangle; policy accept;");
             L(Invariant($"    iifname \"$UPLINK\" ct state new ct mark set 0x{r.Mark:x8} comment \"arrived on the uplink\""));
+            L(Invariant($"    ct mark 0x{r.Mark:x8} meta mark set ct mark comment \"incoming packets carry the mark: sockets and replies route by it\""));
             L("  }");
             L("  chain output {");
             L("    type route hook output priority mangle; policy accept;");
