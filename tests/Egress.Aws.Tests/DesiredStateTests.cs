@@ -60,6 +60,21 @@ public sealed class DesiredStateTests
     }
 
     [Fact]
+    public void Build_FailoverStandby_OwnSubnetInstanceElasticIpAndTunnelRulesBothWays()
+    {
+        var desired = TestTopologies.Desired(Examples.Load(Examples.Failover));
+        var groups = desired.OfType<DesiredSecurityGroup>().ToDictionary(g => g.Address.Name);
+
+        Assert.Equal(["tokyo-nat", "tokyo-nat-c"], desired.OfType<DesiredElasticIp>().Select(e => e.Address.Name).Order());
+        var standby = desired.OfType<DesiredInstance>().Single(i => i.Address.Name == "tokyo-nat-c");
+        Assert.Equal(("ap-northeast-1:subnet/public-c", "10.1.3.10", false), (standby.Subnet.ToString(), standby.PrivateIp, standby.SourceDestCheck));
+        Assert.Contains(desired.OfType<DesiredSubnet>(), s => s.Address.ToString() == "ap-northeast-1:subnet/public-c" && s.AvailabilityZone == "ap-northeast-1c");
+        Assert.Equal([new SecurityGroupRule("4", -1, -1, "10.0.1.10/32")], groups["tokyo-nat-c"].Ingress);
+        Assert.Equal([new SecurityGroupRule("4", -1, -1, "10.1.1.10/32"), new SecurityGroupRule("4", -1, -1, "10.1.3.10/32")], groups["sg-client"].Ingress);
+        Assert.Single(desired.OfType<DesiredPeering>()); // both gateways are in Tokyo: one peering
+    }
+
+    [Fact]
     public void Build_SshAccess_AddsPort22FromThatCidrOnly()
     {
         var group = TestTopologies.Desired(TestTopologies.SeedWithSsh).OfType<DesiredSecurityGroup>().First(g => g.Address.Name == "tokyo-nat");

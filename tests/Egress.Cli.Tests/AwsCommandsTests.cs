@@ -113,6 +113,26 @@ public sealed class AwsCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Apply_FailoverExample_StandbyGetsItsOwnElasticIpAndTheClientItsWatcher()
+    {
+        _realUserData = true;
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"), Examples.Text(Examples.Failover));
+
+        var apply = await RunAsync("apply");
+
+        Assert.True(apply.ExitCode == 0, apply.Stderr);
+        var live = _cloud.LiveResources().ToList();
+        string Component(string name) => live.Single(r => r.Tags.GetValueOrDefault("egress:component") == name).Id;
+        Assert.NotEqual(Component("elastic-ip/tokyo-nat"), Component("elastic-ip/tokyo-nat-c"));
+        var client = _cloud.InstanceRecord(Component("instance/sg-client"))!.UserData;
+        Assert.Contains("egress-host-watch.service", client, StringComparison.Ordinal);
+        Assert.Contains("encoding: gz+b64", client, StringComparison.Ordinal);
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(client) < 16384);
+        var standby = _cloud.InstanceRecord(Component("instance/tokyo-nat-c"))!.UserData;
+        Assert.DoesNotContain("egress-host-watch", standby, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Plan_OverlayAuto_RendersIpipForAws()
     {
         _realUserData = true;
@@ -247,6 +267,31 @@ public sealed class AwsCommandsTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("check tokyo-nat: FAILED (exit 1)", stderr, StringComparison.Ordinal);
         Assert.Contains("  egress-nat: masquerade rule present", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatusCheck_Client_ShowsItsActiveGatewayOrWhyItHasNone()
+    {
+        UseInstanceProfiles();
+        await RunAsync("apply");
+        var active = """{"name":"failover.active-gateway","ok":true,"detail":"tokyo-nat-c (eg2)"}""";
+        _cloud.SsmHandler = (instance, _) => (0, CheckJson(instance, ok: true).Replace("\"invariants\":[", $"\"invariants\":[{active},", StringComparison.Ordinal), string.Empty);
+
+        var (code, stdout, stderr) = await RunAsync("status", "--check", "-o", "json");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("; egress via tokyo-nat-c", stderr, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.All(json.RootElement.GetProperty("checks").EnumerateArray(), c => Assert.Equal("via tokyo-nat-c", c.GetProperty("egress").GetString()));
+
+        var none = """{"name":"failover.active-gateway","ok":false,"detail":"no gateway alive: egress refused (fail-closed)"}""";
+        _cloud.SsmHandler = (instance, _) => (1, CheckJson(instance, ok: false).Replace("\"invariants\":[", $"\"invariants\":[{none},", StringComparison.Ordinal), string.Empty);
+
+        (code, _, stderr) = await RunAsync("status", "--check");
+
+        Assert.Equal(1, code);
+        Assert.Contains("FAILED (exit 1) via sg-client", stderr, StringComparison.Ordinal);
+        Assert.Contains("; egress no gateway alive: egress refused (fail-closed)", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

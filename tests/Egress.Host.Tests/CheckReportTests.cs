@@ -47,4 +47,24 @@ public sealed class CheckReportTests
 
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(true, "tokyo-nat-c (eg2)", "tokyo-nat-c", "via tokyo-nat-c")]
+    [InlineData(false, "no gateway alive: egress refused (fail-closed)", null, "no gateway alive: egress refused (fail-closed)")]
+    public void Parse_ClientReport_GivesTheActiveGateway(bool ok, string detail, string? active, string egress)
+    {
+        var json = $$"""{"host":"sg-client","ok":{{(ok ? "true" : "false")}},"invariants":[{"name":"failover.active-gateway","ok":{{(ok ? "true" : "false")}},"detail":"{{detail}}"}],"warnings":[]}""";
+
+        var report = CheckReport.Parse(json);
+
+        Assert.Equal((active, egress), (report.ActiveGateway, report.EgressState));
+    }
+
+    [Fact]
+    public void Parse_GatewayReport_HasNoActiveGateway()
+    {
+        var report = CheckReport.Parse("""{"host":"tokyo-nat","ok":true,"invariants":[{"name":"nat.table","ok":true,"detail":"x"}],"warnings":[]}""");
+
+        Assert.Equal((null, null), (report.ActiveGateway, report.EgressState));
+    }
 }

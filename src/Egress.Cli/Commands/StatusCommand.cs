@@ -79,7 +79,8 @@ internal sealed class StatusCommand : Command
     }
 
     /// <summary>One host's 'egress-host check' through its remote runner.</summary>
-    internal sealed record HostCheck(string Host, string Via, bool Ok, int ExitCode, IReadOnlyList<string> Failures, IReadOnlyList<string> Warnings);
+    /// <summary><see cref="Egress"/>: for a client, "via GATEWAY" (the active one) or why it has none; null for a gateway.</summary>
+    internal sealed record HostCheck(string Host, string Via, bool Ok, int ExitCode, IReadOnlyList<string> Failures, IReadOnlyList<string> Warnings, string? Egress = null);
 
     private static async Task<List<HostCheck>> CheckHostsAsync(CliContext context, IAwsPorts ports, Core.Topology.TopologyModel topology,
         RemoteAccess access, CancellationToken cancellationToken)
@@ -98,7 +99,7 @@ internal sealed class StatusCommand : Command
                 {
                     var report = CheckReport.Parse(run.StandardOutput);
                     result = new HostCheck(host.Name, remote.Description, report.Ok && run.Succeeded, run.ExitCode,
-                        [.. report.Failures.Select(f => $"{f.Name}: {f.Detail}")], report.Warnings);
+                        [.. report.Failures.Select(f => $"{f.Name}: {f.Detail}")], report.Warnings, report.EgressState);
                 }
                 catch (FormatException ex)
                 {
@@ -110,9 +111,10 @@ internal sealed class StatusCommand : Command
                 result = new HostCheck(host.Name, "(not reachable)", false, -1, [$"{ex.Problem}; fix: {ex.Fix}"], []);
             }
 
-            context.Error.WriteLine(result.Ok
+            context.Error.WriteLine((result.Ok
                 ? $"check {host.Name}: ok via {result.Via}"
-                : $"check {host.Name}: FAILED (exit {result.ExitCode}) via {result.Via}");
+                : $"check {host.Name}: FAILED (exit {result.ExitCode}) via {result.Via}")
+                + (result.Egress is null ? string.Empty : $"; egress {result.Egress}"));
             foreach (var line in result.Failures.Concat(result.Warnings.Select(w => "warning: " + w)))
             {
                 context.Error.WriteLine("  " + line);

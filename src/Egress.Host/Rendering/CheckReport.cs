@@ -9,6 +9,21 @@ public sealed record CheckInvariant(string Name, bool Ok, string Detail);
 /// and warnings (missing optional kernel features, skipped machine-wide sysctls).</summary>
 public sealed record CheckReport(string Host, bool Ok, IReadOnlyList<CheckInvariant> Invariants, IReadOnlyList<string> Warnings)
 {
+    /// <summary>The invariant a client's check reports its egress gateway in (detail "NAME (TUNNEL)" when it holds).</summary>
+    public const string ActiveGatewayInvariant = "failover.active-gateway";
+
+    /// <summary>For a client: the gateway its default halves go through and that answers; null for a gateway host, or
+    /// when none does (then <see cref="EgressState"/> says why: every gateway down, fail-closed or fail-open).</summary>
+    public string? ActiveGateway => Invariants.FirstOrDefault(i => i.Name == ActiveGatewayInvariant) is { Ok: true } active
+        ? active.Detail.Split(' ')[0]
+        : null;
+
+    /// <summary>For a client: "via NAME", or the failed invariant's detail (e.g. "no gateway alive: egress refused
+    /// (fail-closed)"); null for a host whose check has no failover invariant (a gateway).</summary>
+    public string? EgressState => Invariants.FirstOrDefault(i => i.Name == ActiveGatewayInvariant) is { } active
+        ? (active.Ok ? $"via {ActiveGateway}" : active.Detail)
+        : null;
+
     /// <summary>Parses check output. Throws <see cref="FormatException"/> naming what is wrong. The report is OK only
     /// if the script said so and every invariant is OK and there is at least one invariant.</summary>
     public static CheckReport Parse(string json)
