@@ -14,7 +14,7 @@ cleanup() { for n in cl gw rt; do ip netns del "$P-$n" 2>/dev/null || true; done
 trap cleanup EXIT
 
 echo "rendered sizes (bytes; cloud-init limit 16384)"
-for example in seed three-region; do
+for example in seed three-region failover; do
   for host in $(grep -o 'name: [a-z0-9-]*' "examples/$example.yaml" | cut -d' ' -f2 | grep -E 'client|nat'); do
     for mode in ipip gre vxlan; do
       s=$("$egress" render "$host" -f "examples/$example.yaml" --overlay "$mode" | wc -c)

@@ -27,6 +27,7 @@ public sealed class FailoverBehaviourTests
     private static async Task<Running> StartAsync(TopologyModel topology, bool routeInternetToClient = false)
     {
         var world = await NetnsWorld.CreateAsync(topology, "ef");
+        Running? running = null;
         try
         {
             Assert.True(world.OverlaySupported, "this kernel cannot create vxlan tunnels");
@@ -43,14 +44,29 @@ public sealed class FailoverBehaviourTests
                 Assert.True(apply.Succeeded, $"{host.Name} apply: {apply.StandardError}");
             }
 
-            var running = new Running(world);
+            running = new Running(world);
             running.StartWatcher();
             await running.WaitForAsync(s => s.StartsWith("egress-host[sg-client]: watching", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+            var state = Path.Combine(world.Directory, "run", world.ClientHost.Name, "failover");
+            for (var i = 0; i < 100 && !File.Exists(state); i++)
+            {
+                await Task.Delay(20); // the first round writes the state file
+            }
+
+            Assert.True(File.Exists(state), $"the watcher wrote no state file after its first round:\n{running.Log}");
             return running;
         }
         catch
         {
-            await world.DisposeAsync();
+            if (running is not null)
+            {
+                await running.DisposeAsync(); // stops the watcher, then the world
+            }
+            else
+            {
+                await world.DisposeAsync();
+            }
+
             throw;
         }
     }
@@ -62,6 +78,10 @@ public sealed class FailoverBehaviourTests
         var primary = r.World.GatewayHosts[0].PrivateIp.ToString();
         var standby = r.World.GatewayHosts[1].PrivateIp.ToString();
         Assert.Equal(primary, await r.FetchAsync());
+        var healthy = await r.CheckAsync();
+        Assert.True(healthy.Ok, string.Join("; ", healthy.Failures.Select(f => $"{f.Name}: {f.Detail}")));
+        Assert.Equal("tokyo-nat", healthy.ActiveGateway);
+        Assert.Contains("watcher: up", healthy.Invariants.Single(i => i.Name == "failover.gateway.tokyo-nat-c").Detail, StringComparison.Ordinal);
 
         var samples = await r.SampleAsync(TimeSpan.FromSeconds(4), cutAfter: TimeSpan.FromMilliseconds(500), cut: () => r.CutAsync(0));
 

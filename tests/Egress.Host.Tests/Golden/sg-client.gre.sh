@@ -144,7 +144,7 @@ N_0=- D_0=- V_0=-
 N_1=tokyo-nat D_1=eg1 V_1=192.168.250.1
 GW_N=1 POLICY=fail-closed FAILBACK=1 HOLD_MS=5000 DOWN_AFTER=3 UP_AFTER=5
 PROBE_MS=200 PROBE_S=0.2
-ACT=0 WATCH=0 CH=
+ACT=0 WATCH=0 CH='' FIRST=1
 # event KIND INDEX REASON: decide prints it; watch moves the routes and logs it (stderr and $RUN_DIR/failover.log).
 event() {
   n='' d='' v=''
@@ -170,7 +170,7 @@ E
   log "$ts $msg"
   printf '%s %s\n' "$ts" "$msg" >>"$RUN_DIR/failover.log"
 }
-# step MS ANSWERED...: one probe round through the rules; a change rewrites $RUN_DIR/failover.
+# step MS ANSWERED...: one probe round through the rules; the first round and every change rewrite $RUN_DIR/failover.
 step() {
   t=$1 i=1 CH=
   shift
@@ -178,10 +178,10 @@ step() {
     eval "s=\${S_$i:-up} m=\${M_$i:-0} a=\${A_$i:-0} since=\${T_$i:-$t}"
     if [ "$1" = 1 ]; then
       a=$((a + 1)) m=0
-      if [ "$s" = down ] && [ "$a" -ge "$UP_AFTER" ]; then s=up since=$t; eval "S_$i=up"; event up "$i" "$a answers in a row"; fi
+      if [ "$s" = down ] && [ "$a" -ge "$UP_AFTER" ]; then s=up since=$t; event up "$i" "$a answers in a row"; fi
     else
       m=$((m + 1)) a=0
-      if [ "$s" = up ] && [ "$m" -ge "$DOWN_AFTER" ]; then s=down since=$t; eval "S_$i=down"; event down "$i" "$m missed probes"; fi
+      if [ "$s" = up ] && [ "$m" -ge "$DOWN_AFTER" ]; then s=down since=$t; event down "$i" "$m missed probes"; fi
     fi
     eval "S_$i=\$s M_$i=\$m A_$i=\$a T_$i=\$since"
     shift
@@ -203,8 +203,8 @@ step() {
     if [ "$b" = 0 ]; then event none 0 "$r"; else event route "$b" "$r"; fi
     ACT=$b
   fi
-  [ -n "$CH" ] || return 0
-  o=''
+  [ -n "$CH$FIRST" ] || return 0
+  FIRST='' o=''
   eval "o=\"active \$N_$ACT $t\""
   i=1
   while [ "$i" -le "$GW_N" ]; do eval "o=\"\$o
