@@ -74,6 +74,27 @@ public sealed class DesiredStateTests
         Assert.Single(desired.OfType<DesiredPeering>()); // both gateways are in Tokyo: one peering
     }
 
+    private const string Osaka = "\n  - name: ap-northeast-3\n    vpc: 10.3.0.0/16\n    subnets:\n      - name: public-a\n        cidr: 10.3.1.0/24\n        az: ap-northeast-3a\n" +
+        "    hosts:\n      - name: osaka-nat\n        role: gateway\n        privateIp: 10.3.1.10\n";
+
+    [Fact]
+    public void Build_StandbyInOsaka_PeersSingaporeWithBothGatewayRegions()
+    {
+        var yaml = Examples.Text(Examples.Seed)
+            .Replace("egressVia: [tokyo-nat]", "egressVia: [tokyo-nat, osaka-nat]", StringComparison.Ordinal)
+            .Replace("\noverlay:", Osaka + "\noverlay:", StringComparison.Ordinal);
+        var topology = TopologyLoader.Load(yaml).Require();
+
+        var desired = TestTopologies.Desired(topology);
+
+        Assert.Equal(["ap-southeast-1:peering/ap-northeast-1", "ap-southeast-1:peering/ap-northeast-3"],
+            desired.OfType<DesiredPeering>().Select(p => p.Address.ToString()).Order());
+        Assert.Contains(desired.OfType<DesiredElasticIp>(), e => e.Address.ToString() == "ap-northeast-3:elastic-ip/osaka-nat");
+        var client = desired.OfType<DesiredSecurityGroup>().Single(g => g.Address.Name == "sg-client");
+        Assert.Contains(new SecurityGroupRule("4", -1, -1, "10.3.1.10/32"), client.Ingress);
+        Assert.Contains(desired.OfType<DesiredRoute>(), r => r.Address.ToString() == "ap-southeast-1:route/10.3.0.0/16");
+    }
+
     [Fact]
     public void Build_SshAccess_AddsPort22FromThatCidrOnly()
     {
