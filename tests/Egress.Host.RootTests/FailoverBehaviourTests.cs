@@ -191,6 +191,18 @@ public sealed class FailoverBehaviourTests
         Assert.Contains("active tokyo-nat-c ", await r.StateAsync(), StringComparison.Ordinal);
     }
 
+    [RootFact]
+    public async Task Watch_DownWhileRunning_LeavesNoRouteBehind()
+    {
+        await using var r = await StartAsync(Failover());
+
+        var down = await r.World.ScriptAsync("sg-client", "down");
+        Assert.True(down.Succeeded, down.StandardError);
+        await r.WaitForAsync(l => l.Contains("routes left alone", StringComparison.Ordinal), TimeSpan.FromSeconds(3));
+
+        Assert.Equal(string.Empty, (await r.World.ExecOk(r.World.Client, "ip", "route", "show", "table", "all", "proto", "201")).StandardOutput);
+    }
+
     private static async Task DropEveryOtherEchoAsync(string ns)
     {
         var result = await NetnsWorld.Runner.RunAsync(new Execution.CommandSpec("ip", ["netns", "exec", ns, "nft", "-f", "-"])

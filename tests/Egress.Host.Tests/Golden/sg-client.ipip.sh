@@ -151,6 +151,10 @@ event() {
   eval "n=\$N_$2 d=\$D_$2 v=\$V_$2"
   CH=1
   if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
+  case $1 in route | none)
+    # After a manual down (the tunnels are gone) the watcher must not put routes back.
+    ip link show dev "$D_1" >/dev/null 2>&1 || { log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
+  esac
   case $1 in
     route) msg="egress via $n ($d $v): $3"
       printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
