@@ -153,7 +153,10 @@ public sealed class VerifySuite
     private static async Task<CheckResult> TunnelPingAsync(ICommandRunner runner, TunnelPair pair, VerifyOptions options, CancellationToken ct)
     {
         var address = pair.GatewayAddress.ToString();
-        var ping = Ping.Parse(await RunAsync(runner, Ping.To(address, options.PingCount), ct));
+        var result = await RunAsync(runner, Ping.To(address, options.PingCount), ct);
+        var ping = PathProbe.NotInstalled(result)
+            ? Ping.FromTrace(address, PathProbe.ParseMtr(address, await RunAsync(runner, PathProbe.Mtr(address, options.PingCount), ct)))
+            : Ping.Parse(result);
         var detail = ping.Problem
             ?? $"{ping.Received}/{ping.Transmitted} replies from {pair.Gateway.Name} at {address}{(ping.AvgMs is { } avg ? $", avg {F(avg)} ms" : "")}";
         return new CheckResult(Ids.TunnelPing, CheckArea.Connectivity, pair.Client.Name, ping.Reachable ? CheckStatus.Pass : CheckStatus.Fail, detail)

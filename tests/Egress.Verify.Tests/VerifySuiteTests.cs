@@ -166,6 +166,34 @@ public class VerifySuiteTests
     }
 
     [Fact]
+    public async Task RunAsync_PingMissing_TunnelReachabilityFromMtr()
+    {
+        var fake = new FakeEnvironment();
+        fake.Client
+            .On(s => s.Program == "ping", _ => Samples.Output("", 1, "exec of \"ping\" failed: No such file or directory"))
+            .On(s => s.Program == "mtr" && s.Arguments[^1] == "192.168.250.1", _ => Samples.Result("mtr-tunnel.json"));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        var tunnel = Only(report, "connectivity.tunnel");
+        Assert.Equal(CheckStatus.Pass, tunnel.Status);
+        Assert.Equal("3/3 replies from tokyo-nat at 192.168.250.1, avg 70.41 ms", tunnel.Detail);
+    }
+
+    [Fact]
+    public async Task RunAsync_PingMissingAndTunnelSilent_Fails()
+    {
+        var fake = new FakeEnvironment();
+        fake.Client
+            .On(s => s.Program == "ping", _ => Samples.Output("", 127))
+            .On(s => s.Program == "mtr" && s.Arguments[^1] == "192.168.250.1", _ => Samples.Result("mtr-first-hop-silent.json"));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        Assert.Equal("ping is not installed; mtr's last hop is ???, not 192.168.250.1", Only(report, "connectivity.tunnel").Detail);
+    }
+
+    [Fact]
     public async Task RunAsync_MtrNoHops_FailsWithMtrsReason()
     {
         var fake = new FakeEnvironment();

@@ -32,6 +32,26 @@ public static partial class Ping
         return new PingResult(transmitted, received, avg, null);
     }
 
+    /// <summary>Reachability from an mtr run to <paramref name="address"/>, for hosts without ping (mtr-tiny is enough):
+    /// the last hop must be the address itself.</summary>
+    public static PingResult FromTrace(string address, PathTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        if (trace.Hops.Count == 0)
+        {
+            return new PingResult(0, 0, null, $"ping is not installed; {trace.Problem}");
+        }
+
+        var last = trace.Hops[^1];
+        if (last.Address != address)
+        {
+            return new PingResult(last.Sent, 0, null, $"ping is not installed; mtr's last hop is {last.Address}, not {address}");
+        }
+
+        var received = (int)Math.Round(last.Sent * (100 - last.LossPercent) / 100);
+        return new PingResult(last.Sent, received, last.AvgMs, null);
+    }
+
     [GeneratedRegex(@"(?<tx>\d+) packets transmitted, (?<rx>\d+) (?:packets )?received", RegexOptions.CultureInvariant)]
     private static partial Regex Counts();
 
