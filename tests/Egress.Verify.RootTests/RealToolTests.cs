@@ -50,6 +50,17 @@ public sealed class RealToolTests : IClassFixture<RealToolTests.Fixture>
     }
 
     [RootFact]
+    public async Task CurlKeepAlive_ServerNeverAnswers_StopsAfterTheFirstTimeout()
+    {
+        var run = await _ns.RunAsync(Curl.KeepAlive(new Uri("http://127.0.0.1:8082/time"), 5, TimeSpan.FromSeconds(1)));
+        var output = Curl.Parse(run, 5);
+
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(4), $"took {run.Elapsed}");
+        Assert.Equal(28, Assert.Single(output.Samples).ExitCode);
+        Assert.Contains(output.Problems, p => p.StartsWith("expected 5 curl write-out(s), got 1 (exit 28", StringComparison.Ordinal));
+    }
+
+    [RootFact]
     public async Task CurlCold_NoRoute_FailsWithCurlsReason()
     {
         var output = Curl.Parse(await _ns.RunAsync(Curl.Cold(new Uri("http://192.0.2.1/"), TimeSpan.FromSeconds(1))), 1);

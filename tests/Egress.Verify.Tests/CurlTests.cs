@@ -140,6 +140,7 @@ public class CurlTests
         Assert.Equal(4, spec.Arguments.Count(a => a == Api.AbsoluteUri));
         Assert.Equal(4, spec.Arguments.Count(a => a == "--output"));
         Assert.Contains("%{json}\\n", spec.Arguments);
+        Assert.Contains("--fail-early", spec.Arguments);
         Assert.Equal(TimeSpan.FromSeconds(45), spec.Timeout);
     }
 

@@ -246,6 +246,8 @@ public class VerifySuiteTests
         var requests = Only(report, "latency.requests");
         Assert.Equal(CheckStatus.Fail, requests.Status);
         Assert.StartsWith("0/13 requests answered 2xx: timed out: https://api.binance.com/api/v3/time (Operation timed out after 10001 milliseconds", requests.Detail, StringComparison.Ordinal);
+        Assert.Contains("2 remaining cold request(s) skipped after a failed one", requests.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, fake.Client.Count(s => ScriptedRunner.IsCurlTo(s, "api.binance.com") && ScriptedRunner.UrlCount(s) == 1));
         Assert.Equal("reuse not verified: 0 of 10 keep-alive requests reported", Only(report, "latency.keepalive-reuse").Detail);
     }
 

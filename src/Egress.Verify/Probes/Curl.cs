@@ -90,11 +90,17 @@ public static class Curl
     public static CommandSpec Cold(Uri url, TimeSpan timeout) => KeepAlive(url, 1, timeout);
 
     /// <summary>One process fetching <paramref name="url"/> <paramref name="count"/> times: curl keeps the connection
-    /// alive between them, and <c>num_connects</c> says whether it did.</summary>
+    /// alive between them, and <c>num_connects</c> says whether it did. <c>--fail-early</c> stops at the first failed
+    /// transfer, so a dead path costs one timeout, not <paramref name="count"/>.</summary>
     public static CommandSpec KeepAlive(Uri url, int count, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(url);
         var arguments = new List<string> { "--silent", "--show-error", "--max-time", Seconds(timeout), "--write-out", WriteOut };
+        if (count > 1)
+        {
+            arguments.Add("--fail-early");
+        }
+
         for (var i = 0; i < count; i++)
         {
             arguments.AddRange(["--output", "/dev/null", url.AbsoluteUri]);
