@@ -18,7 +18,7 @@ public sealed record PathTrace(string Tool, string Target, IReadOnlyList<Hop> Ho
 public static partial class PathProbe
 {
     public static CommandSpec Mtr(string target, int cycles) =>
-        new("mtr", ["--json", "-n", "-c", cycles.ToString(CultureInfo.InvariantCulture), target]) { Timeout = TimeSpan.FromSeconds(30 + (cycles * 2)) };
+        new("mtr", ["--json", "-n", "-G", "1", "-c", cycles.ToString(CultureInfo.InvariantCulture), target]) { Timeout = TimeSpan.FromSeconds(30 + (cycles * 2)) };
 
     public static CommandSpec Traceroute(string target) =>
         new("traceroute", ["-n", "-q", "1", "-w", "2", "-m", "15", target]) { Timeout = TimeSpan.FromSeconds(60) };
@@ -62,15 +62,17 @@ public static partial class PathProbe
                 }
 
                 var number = (int)(Number(hub, "count") ?? hops.Count + 1);
+                var loss = Number(hub, "Loss%") ?? 100;
+                double? Time(string name) => loss >= 100 ? null : Number(hub, name); // mtr prints 0.0 for a hop that never answered
                 hops.Add(new Hop(
                     number,
                     hub.TryGetProperty("host", out var host) && host.ValueKind == JsonValueKind.String ? host.GetString()! : "???",
-                    Number(hub, "Loss%") ?? 100,
+                    loss,
                     (int)(Number(hub, "Snt") ?? 0),
-                    Number(hub, "Last"),
-                    Number(hub, "Avg"),
-                    Number(hub, "Best"),
-                    Number(hub, "Wrst")));
+                    Time("Last"),
+                    Time("Avg"),
+                    Time("Best"),
+                    Time("Wrst")));
             }
 
             return hops.Count == 0
