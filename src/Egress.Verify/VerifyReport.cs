@@ -11,14 +11,13 @@ public enum CheckStatus
     NotJudged,
 }
 
-/// <summary>The seed's five areas of validation.</summary>
+/// <summary>The seed's areas of validation; the fifth, reliability, is the verdict over rounds (<see cref="VerifyReport.Passed"/>).</summary>
 public enum CheckArea
 {
     Connectivity,
     Latency,
     Path,
     Egress,
-    Reliability,
 }
 
 /// <summary>One judged fact: a stable id (e.g. <c>egress.ip</c>), the host it is about, the outcome and why.</summary>

@@ -117,7 +117,7 @@ public sealed class VerifySuite
             }
 
             roundReports.Add(new RoundReport(round, checks));
-            Step("-", roundReports[^1].Passed ? "round passed" : "round failed");
+            Step("all hosts", roundReports[^1].Passed ? "round passed" : "round failed: " + string.Join(", ", checks.Where(c => c.Status == CheckStatus.Fail).Select(c => $"{c.Id} ({c.Host})").Distinct()));
         }
 
         var budget = topology.Verify.Criteria.ColdLatencyMs;

@@ -211,10 +211,13 @@ public class VerifySuiteTests
         var pings = 0;
         fake.Client.On(s => s.Program == "ping", _ => ++pings == 2 ? Samples.Result("ping-unreachable.txt", 1) : Samples.Result("ping-ok.txt"));
 
-        var report = await RunAsync(fake, rounds: 3);
+        var progress = new List<VerifyProgress>();
+
+        var report = await RunAsync(fake, rounds: 3, progress);
 
         Assert.False(report.Passed);
         Assert.Equal([true, false, true], report.Rounds.Select(r => r.Passed));
+        Assert.Contains(new VerifyProgress(2, 3, "all hosts", "round failed: connectivity.tunnel (sg-client)"), progress);
         var failure = Assert.Single(report.Failures);
         Assert.Equal("connectivity.tunnel", failure.Id);
         Assert.Equal("0/3 replies from tokyo-nat at 192.168.250.1", failure.Detail);
