@@ -147,7 +147,7 @@ public sealed class VerifySuite
             return new CheckResult(Ids.HostCheck, CheckArea.Connectivity, host, CheckStatus.Pass, $"{check.Invariants.Count} invariants ok{warnings}");
         }
 
-        var why = check.Problem ?? string.Join("; ", check.Failed.Select(i => i.Detail is null ? i.Name : $"{i.Name}: {i.Detail}"));
+        var why = check.Problem ?? string.Join("; ", check.Failed.Select(i => string.IsNullOrWhiteSpace(i.Detail) ? i.Name : $"{i.Name}: {i.Detail}"));
         if (why.Length == 0)
         {
             why = $"check says not ok (exit {result.ExitCode})";

@@ -237,6 +237,17 @@ public class VerifySuiteTests
     }
 
     [Fact]
+    public async Task RunAsync_InvariantWithoutDetail_NamedAlone()
+    {
+        var fake = new FakeEnvironment();
+        fake.Gateway.On(s => s.Program == "egress-check", _ => Samples.Output("{\"host\":\"tokyo-nat\",\"ok\":false,\"invariants\":[{\"name\":\"nat.masquerade\",\"ok\":false,\"detail\":\"\"}]}", 1));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        Assert.Equal("nat.masquerade", Assert.Single(report.Failures).Detail);
+    }
+
+    [Fact]
     public async Task RunAsync_CurlTimesOut_FailsRequestsAndReuseWithoutCrashing()
     {
         var fake = new FakeEnvironment();
@@ -262,7 +273,7 @@ public class VerifySuiteTests
 
         var report = await RunAsync(fake, rounds: 1);
 
-        Assert.Equal("ping printed no summary (exit -1: could not run 'ping -n -c 3 -W 2 192.168.250.1': ssh: connection refused)", Only(report, "connectivity.tunnel").Detail);
+        Assert.Equal("ping printed no summary (exit -1: could not run 'ping -n -c 3 -i 0.2 -W 2 192.168.250.1': ssh: connection refused)", Only(report, "connectivity.tunnel").Detail);
     }
 
     [Fact]

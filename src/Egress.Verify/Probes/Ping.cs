@@ -13,7 +13,7 @@ public sealed record PingResult(int Transmitted, int Received, double? AvgMs, st
 public static partial class Ping
 {
     public static CommandSpec To(string address, int count) =>
-        new("ping", ["-n", "-c", count.ToString(CultureInfo.InvariantCulture), "-W", "2", address]) { Timeout = TimeSpan.FromSeconds(10 + (count * 3)) };
+        new("ping", ["-n", "-c", count.ToString(CultureInfo.InvariantCulture), "-i", "0.2", "-W", "2", address]) { Timeout = TimeSpan.FromSeconds(10 + (count * 3)) };
 
     /// <summary>Reads iputils ping's summary lines; a missing summary is a problem, not an exception.</summary>
     public static PingResult Parse(CommandResult result)
