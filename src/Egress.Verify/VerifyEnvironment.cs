@@ -19,7 +19,12 @@ public sealed record VerifyEnvironment(
     Func<string, ICommandRunner> RunnerFor,
     IReadOnlyDictionary<string, Ipv4Address> PublicAddresses,
     bool LatencyEmulated,
-    Func<string, CommandSpec> CheckCommand);
+    Func<string, CommandSpec> CheckCommand)
+{
+    /// <summary>Checks only the environment can make, run at the end of every round and judged with it (the lab: "no
+    /// egress flow crossed the client's IGW" from its counters). Takes the round number; may be null.</summary>
+    public Func<int, CancellationToken, Task<IReadOnlyList<CheckResult>>>? RoundChecks { get; init; }
+}
 
 /// <summary>How much the suite measures. Defaults suit the lab and AWS alike; a null <see cref="Rounds"/> takes the
 /// topology's <c>verify.criteria.rounds</c>.</summary>

@@ -116,6 +116,12 @@ public sealed class VerifySuite
                 }
             }
 
+            if (env.RoundChecks is { } environmentChecks)
+            {
+                Step(env.Name, "environment checks");
+                checks.AddRange(await environmentChecks(round, ct));
+            }
+
             roundReports.Add(new RoundReport(round, checks));
             Step("all hosts", roundReports[^1].Passed ? "round passed" : "round failed: " + string.Join(", ", checks.Where(c => c.Status == CheckStatus.Fail).Select(c => $"{c.Id} ({c.Host})").Distinct()));
         }

@@ -237,6 +237,22 @@ public class VerifySuiteTests
     }
 
     [Fact]
+    public async Task RunAsync_EnvironmentRoundChecks_JudgedWithTheRound()
+    {
+        var fake = new FakeEnvironment();
+        var env = fake.Build() with
+        {
+            RoundChecks = (round, _) => Task.FromResult<IReadOnlyList<CheckResult>>(
+                [new CheckResult("lab.igw-bypass", CheckArea.Egress, "sg-client", round == 2 ? CheckStatus.Fail : CheckStatus.Pass, $"round {round}")]),
+        };
+
+        var report = await new VerifySuite().RunAsync(env, FakeEnvironment.Options(2), null, CancellationToken.None);
+
+        Assert.Equal([true, false], report.Rounds.Select(r => r.Passed));
+        Assert.Equal("round 2", Assert.Single(report.Failures).Detail);
+    }
+
+    [Fact]
     public async Task RunAsync_InvariantWithoutDetail_NamedAlone()
     {
         var fake = new FakeEnvironment();
