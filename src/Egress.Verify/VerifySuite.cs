@@ -93,10 +93,11 @@ public sealed class VerifySuite
                         var output = Curl.Parse(await RunAsync(runner, Curl.Cold(target, options.RequestTimeout), ct), 1);
                         cold.AddRange(output.Samples);
                         problems.AddRange(output.Problems);
-                        if (output.Samples.Count == 0 || output.Samples[0].ExitCode != 0)
+                        var remaining = options.ColdSamples - i - 1;
+                        if ((output.Samples.Count == 0 || output.Samples[0].ExitCode != 0) && remaining > 0)
                         {
                             // The round has failed already; a dead path would cost a timeout per remaining sample.
-                            problems.Add($"{options.ColdSamples - i - 1} remaining cold request(s) skipped after a failed one");
+                            problems.Add($"{remaining} remaining cold request(s) skipped after a failed one");
                             break;
                         }
                     }
