@@ -93,4 +93,25 @@ public sealed record VerifyReport
     public int PassedRounds => Rounds.Count(r => r.Passed);
 
     public IEnumerable<CheckResult> Failures => Rounds.SelectMany(r => r.Checks.Where(c => c.Status == CheckStatus.Fail));
+
+    /// <summary>Each check over all rounds: failed if it failed in any round, with that first failure's detail;
+    /// otherwise the last round's status and detail.</summary>
+    public IReadOnlyList<CheckSummary> Summaries() =>
+    [
+        .. Rounds.SelectMany(r => r.Checks.Select(c => (r.Round, Check: c)))
+            .GroupBy(x => (x.Check.Id, x.Check.Host, x.Check.Target))
+            .Select(group =>
+            {
+                var items = group.ToList();
+                var failure = items.FirstOrDefault(x => x.Check.Status == CheckStatus.Fail);
+                var passed = items.Count(x => x.Check.Status != CheckStatus.Fail);
+                return failure.Check is { } failed
+                    ? new CheckSummary(failed, passed, items.Count, $"round {failure.Round}: {failed.Detail}")
+                    : new CheckSummary(items[^1].Check, passed, items.Count, items[^1].Check.Detail);
+            }),
+    ];
 }
+
+/// <summary>One check over all rounds: the check to show (the first failure, else the last round's), in how many
+/// rounds it did not fail, and the detail to print.</summary>
+public sealed record CheckSummary(CheckResult Check, int RoundsPassed, int Rounds, string Detail);

@@ -221,6 +221,9 @@ public class VerifySuiteTests
         var failure = Assert.Single(report.Failures);
         Assert.Equal("connectivity.tunnel", failure.Id);
         Assert.Equal("0/3 replies from tokyo-nat at 192.168.250.1", failure.Detail);
+        var summary = Assert.Single(report.Summaries(), s => s.Check.Id == "connectivity.tunnel");
+        Assert.Equal((CheckStatus.Fail, 2, 3, "round 2: 0/3 replies from tokyo-nat at 192.168.250.1"), (summary.Check.Status, summary.RoundsPassed, summary.Rounds, summary.Detail));
+        Assert.Equal(CheckStatus.NotJudged, Assert.Single(report.Summaries(), s => s.Check.Id == "latency.cold-budget").Check.Status);
     }
 
     [Fact]

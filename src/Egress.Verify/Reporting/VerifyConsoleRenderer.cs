@@ -19,20 +19,16 @@ public static class VerifyConsoleRenderer
         }
 
         var checks = new Table().Title("Checks").AddColumns("check", "host", "target", "rounds", "status", "detail");
-        foreach (var group in report.Rounds.SelectMany(r => r.Checks.Select(c => (r.Round, Check: c)))
-                     .GroupBy(x => (x.Check.Id, x.Check.Host, x.Check.Target)))
+        foreach (var summary in report.Summaries())
         {
-            var items = group.ToList();
-            var failure = items.FirstOrDefault(x => x.Check.Status == CheckStatus.Fail);
-            var status = failure.Check is not null ? CheckStatus.Fail : items[^1].Check.Status;
-            var detail = failure.Check is not null ? $"round {failure.Round}: {failure.Check.Detail}" : items[^1].Check.Detail;
+            var check = summary.Check;
             checks.AddRow(
-                Markup.Escape(group.Key.Id),
-                Markup.Escape(group.Key.Host),
-                Markup.Escape(group.Key.Target ?? ""),
-                $"{items.Count(x => x.Check.Status != CheckStatus.Fail)}/{items.Count}",
-                status switch { CheckStatus.Pass => "[green]pass[/]", CheckStatus.Fail => "[red]FAIL[/]", _ => "[yellow]not judged[/]" },
-                Markup.Escape(detail));
+                Markup.Escape(check.Id),
+                Markup.Escape(check.Host),
+                Markup.Escape(check.Target ?? ""),
+                $"{summary.RoundsPassed}/{summary.Rounds}",
+                check.Status switch { CheckStatus.Pass => "[green]pass[/]", CheckStatus.Fail => "[red]FAIL[/]", _ => "[yellow]not judged[/]" },
+                Markup.Escape(summary.Detail));
         }
 
         console.Write(checks);

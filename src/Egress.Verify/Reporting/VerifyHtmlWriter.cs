@@ -50,18 +50,12 @@ public static class VerifyHtmlWriter
     private static void WriteChecks(StringBuilder html, VerifyReport report)
     {
         html.Append("<h2>Checks</h2>\n<table class=\"checks\">\n<tr><th>check</th><th>host</th><th>target</th><th>rounds passed</th><th>status</th><th>detail (last round, or first failure)</th></tr>\n");
-        foreach (var group in report.Rounds.SelectMany(r => r.Checks.Select(c => (r.Round, Check: c)))
-                     .GroupBy(x => (x.Check.Id, x.Check.Host, x.Check.Target)))
+        foreach (var summary in report.Summaries())
         {
-            var items = group.ToList();
-            var failure = items.FirstOrDefault(x => x.Check.Status == CheckStatus.Fail);
-            var shown = failure.Check ?? items[^1].Check;
-            var status = failure.Check is not null ? CheckStatus.Fail : items[^1].Check.Status;
-            var passed = items.Count(x => x.Check.Status != CheckStatus.Fail);
-            var label = VerifyJsonWriter.Name(status);
-            var detail = failure.Check is not null ? $"round {failure.Round}: {shown.Detail}" : shown.Detail;
+            var check = summary.Check;
+            var label = VerifyJsonWriter.Name(check.Status);
             html.Append(CultureInfo.InvariantCulture,
-                $"<tr><td>{E(group.Key.Id)}</td><td>{E(group.Key.Host)}</td><td>{E(group.Key.Target ?? "")}</td><td>{passed}/{items.Count}</td><td class=\"{label}\">{label}</td><td>{E(detail)}</td></tr>\n");
+                $"<tr><td>{E(check.Id)}</td><td>{E(check.Host)}</td><td>{E(check.Target ?? "")}</td><td>{summary.RoundsPassed}/{summary.Rounds}</td><td class=\"{label}\">{label}</td><td>{E(summary.Detail)}</td></tr>\n");
         }
 
         html.Append("</table>\n");
