@@ -29,6 +29,7 @@ internal static class EgressCli
         new ValidateCommand(context),
         new ShowCommand(context),
         new CostCommand(context),
+        new RenderCommand(context),
     ];
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
