@@ -151,7 +151,7 @@ public sealed class VerifySuite
         if (check.Passed)
         {
             var warnings = check.Warnings.Count == 0 ? "" : $"; warnings: {string.Join("; ", check.Warnings)}";
-            return new CheckResult(Ids.HostCheck, CheckArea.Connectivity, host, CheckStatus.Pass, $"{check.Invariants.Count} invariants ok{warnings}");
+            return new CheckResult(Ids.HostCheck, CheckArea.Connectivity, host, CheckStatus.Pass, $"{check.Report!.Invariants.Count} invariants ok{warnings}");
         }
 
         var why = check.Problem ?? string.Join("; ", check.Failed.Select(i => string.IsNullOrWhiteSpace(i.Detail) ? i.Name : $"{i.Name}: {i.Detail}"));

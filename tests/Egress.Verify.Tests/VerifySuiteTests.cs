@@ -236,7 +236,7 @@ public class VerifySuiteTests
 
         var failure = Assert.Single(report.Failures);
         Assert.Equal(("connectivity.host-check", "tokyo-nat"), (failure.Id, failure.Host));
-        Assert.Equal("nft.egress: table ip egress missing: nothing masquerades tunnel traffic", failure.Detail);
+        Assert.Equal("nat.table: table ip egress is missing", failure.Detail);
     }
 
     [Fact]

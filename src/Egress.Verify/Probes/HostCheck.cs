@@ -1,21 +1,20 @@
-using System.Text.Json;
 using Egress.Host.Execution;
+using Egress.Host.Rendering;
 
 namespace Egress.Verify.Probes;
 
-/// <summary>One named invariant of a host's <c>check</c>.</summary>
-public sealed record HostInvariant(string Name, bool Ok, string? Detail);
-
-/// <summary>A host's <c>check</c> output: <c>{"host","ok","invariants":[{"name","ok","detail"}],"warnings":[]}</c>,
-/// judged together with the exit code: a host passes only when it exits 0, says ok and every invariant is ok.</summary>
-public sealed record HostCheckResult(string Host, bool Ok, IReadOnlyList<HostInvariant> Invariants, IReadOnlyList<string> Warnings, string? Problem)
+/// <summary>A host's <c>check</c> run, judged together with its exit code: a host passes only when it exits 0 and its
+/// report (<see cref="CheckReport"/>) is OK: says ok, has invariants and every one holds.</summary>
+public sealed record HostCheckResult(string Host, CheckReport? Report, string? Problem)
 {
-    public bool Passed => Problem is null && Ok && Invariants.All(i => i.Ok);
+    public bool Passed => Problem is null && Report is { Ok: true };
 
-    public IEnumerable<HostInvariant> Failed => Invariants.Where(i => !i.Ok);
+    public IEnumerable<CheckInvariant> Failed => Report?.Failures ?? [];
+
+    public IReadOnlyList<string> Warnings => Report?.Warnings ?? [];
 }
 
-/// <summary>A minimal reader of the host script's <c>check</c> JSON (the host renderer's own parser replaces it once merged).</summary>
+/// <summary>Reads a host's <c>check</c> output with the host renderer's own parser, never throwing.</summary>
 public static class HostCheck
 {
     public static HostCheckResult Parse(string host, CommandResult result)
@@ -25,44 +24,29 @@ public static class HostCheck
         var start = text.IndexOf('{', StringComparison.Ordinal);
         if (start < 0)
         {
-            return new HostCheckResult(host, false, [], [], $"check printed no JSON (exit {result.ExitCode}{(Curl.FirstLine(result.StandardError) is { } e ? ": " + e : "")})");
+            return new HostCheckResult(host, null, $"check printed no JSON (exit {result.ExitCode}{(Curl.FirstLine(result.StandardError) is { } e ? ": " + e : "")})");
         }
 
+        CheckReport report;
         try
         {
-            using var document = JsonDocument.Parse(text[start..]);
-            var root = document.RootElement;
-            var ok = root.TryGetProperty("ok", out var okValue) && okValue.ValueKind == JsonValueKind.True;
-            var invariants = new List<HostInvariant>();
-            if (root.TryGetProperty("invariants", out var list) && list.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var item in list.EnumerateArray().Where(i => i.ValueKind == JsonValueKind.Object))
-                {
-                    invariants.Add(new HostInvariant(
-                        item.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString()! : "(unnamed)",
-                        item.TryGetProperty("ok", out var itemOk) && itemOk.ValueKind == JsonValueKind.True,
-                        item.TryGetProperty("detail", out var detail) && detail.ValueKind == JsonValueKind.String ? detail.GetString() : null));
-                }
-            }
-
-            var warnings = root.TryGetProperty("warnings", out var warningList) && warningList.ValueKind == JsonValueKind.Array
-                ? warningList.EnumerateArray().Where(w => w.ValueKind == JsonValueKind.String).Select(w => w.GetString()!).ToList()
-                : [];
-            string? problem = null;
-            if (result.ExitCode != 0 && ok && invariants.All(i => i.Ok))
-            {
-                problem = $"check exited {result.ExitCode} although its JSON says ok";
-            }
-            else if (invariants.Count == 0 && ok)
-            {
-                problem = "check reported no invariants";
-            }
-
-            return new HostCheckResult(host, ok, invariants, warnings, problem);
+            report = CheckReport.Parse(text[start..]);
         }
-        catch (JsonException)
+        catch (FormatException ex)
         {
-            return new HostCheckResult(host, false, [], [], $"check's output is not JSON: {Curl.Shorten(text)}");
+            return new HostCheckResult(host, null, ex.Message);
         }
+
+        if (result.ExitCode != 0 && report.Ok)
+        {
+            return new HostCheckResult(host, report, $"check exited {result.ExitCode} although its JSON says ok");
+        }
+
+        if (report.Invariants.Count == 0)
+        {
+            return new HostCheckResult(host, report, "check reported no invariants");
+        }
+
+        return new HostCheckResult(host, report, null);
     }
 }
