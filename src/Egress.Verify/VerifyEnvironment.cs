@@ -24,6 +24,9 @@ public sealed record VerifyEnvironment(
     /// <summary>Checks only the environment can make, run at the end of every round and judged with it (the lab: "no
     /// egress flow crossed the client's IGW" from its counters). Takes the round number; may be null.</summary>
     public Func<int, CancellationToken, Task<IReadOnlyList<CheckResult>>>? RoundChecks { get; init; }
+
+    /// <summary>Latency budgets are judged on AWS (real delays) and in a lab that emulates link delays.</summary>
+    public bool JudgesLatency => LatencyEmulated || string.Equals(Name, "aws", StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>How much the suite measures. Defaults suit the lab and AWS alike; a null <see cref="Rounds"/> takes the

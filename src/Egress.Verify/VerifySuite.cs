@@ -135,8 +135,8 @@ public sealed class VerifySuite
             StartedAt = started,
             FinishedAt = options.Time.GetUtcNow(),
             LatencyEmulated = env.LatencyEmulated,
-            ColdLatencyBudget = new LatencyBudgetReport(budget.MinMs, budget.MaxMs, env.LatencyEmulated,
-                env.LatencyEmulated ? "median of each round's cold total times" : "not judged (latency emulation off)"),
+            ColdLatencyBudget = new LatencyBudgetReport(budget.MinMs, budget.MaxMs, env.JudgesLatency,
+                env.JudgesLatency ? "median of each round's cold total times" : "not judged (latency emulation off)"),
             Rounds = roundReports,
             Latency = [.. samples.Select(s => s.Value.Summarise(s.Key.Client, s.Key.Target))],
             Paths = [.. paths.Values],
@@ -295,7 +295,7 @@ public sealed class VerifySuite
         var p50 = Statistics.Summarise(totals)?.P50;
         var measured = p50 is null ? "no successful cold request" : $"cold p50 {F(p50.Value)} ms";
         var url = target.AbsoluteUri;
-        if (!env.LatencyEmulated)
+        if (!env.JudgesLatency)
         {
             return new CheckResult(Ids.ColdBudget, CheckArea.Latency, client, CheckStatus.NotJudged,
                 $"not judged (latency emulation off): {measured}, budget {budget.MinMs}-{budget.MaxMs} ms") { Target = url };

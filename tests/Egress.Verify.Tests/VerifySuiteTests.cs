@@ -66,6 +66,18 @@ public class VerifySuiteTests
     }
 
     [Fact]
+    public async Task RunAsync_Aws_BudgetJudgedWithoutEmulation()
+    {
+        var fake = new FakeEnvironment(latencyEmulated: false);
+
+        var report = await new VerifySuite().RunAsync(fake.Build() with { Name = "aws" }, FakeEnvironment.Options(1), null, CancellationToken.None);
+
+        var budget = Only(report, "latency.cold-budget");
+        Assert.Equal(CheckStatus.Fail, budget.Status); // the fast lab sample is far below the seed's 200 ms
+        Assert.True(report.ColdLatencyBudget.Judged);
+    }
+
+    [Fact]
     public async Task RunAsync_LatencyEmulatedWithinBudget_Passes()
     {
         var report = await RunAsync(new FakeEnvironment(latencyEmulated: true));

@@ -13,7 +13,7 @@ public static class VerifyConsoleRenderer
         ArgumentNullException.ThrowIfNull(report);
         var verdict = report.Passed ? "[green]PASS[/]" : "[red]FAIL[/]";
         console.MarkupLine($"egress verify: [bold]{Markup.Escape(report.Stack)}[/] on {Markup.Escape(report.Environment)}: {verdict} ({report.PassedRounds}/{report.Rounds.Count} rounds passed; every round must pass)");
-        if (!report.LatencyEmulated)
+        if (!report.ColdLatencyBudget.Judged)
         {
             console.MarkupLine($"[yellow]latency emulation is off: the cold latency budget ({report.ColdLatencyBudget.MinMs}-{report.ColdLatencyBudget.MaxMs} ms) is not judged[/]");
         }
