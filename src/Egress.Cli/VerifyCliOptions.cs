@@ -42,7 +42,16 @@ internal sealed class VerifyCliOptions
         HelpName = "FILE",
     };
 
-    public Option<OutputFormat> Output { get; } = OutputFormatOption.Create(OutputFormat.Text);
+    /// <summary>--output: this class's own, or the one the verb already has (<paramref name="sharedOutput"/>).</summary>
+    public VerifyCliOptions(Option<OutputFormat>? sharedOutput = null)
+    {
+        _ownsOutput = sharedOutput is null;
+        Output = sharedOutput ?? OutputFormatOption.Create(OutputFormat.Text);
+    }
+
+    private readonly bool _ownsOutput;
+
+    public Option<OutputFormat> Output { get; }
 
     public void AddTo(Command command)
     {
@@ -52,7 +61,10 @@ internal sealed class VerifyCliOptions
         command.Options.Add(KeepAlive);
         command.Options.Add(Timeout);
         command.Options.Add(Html);
-        command.Options.Add(Output);
+        if (_ownsOutput)
+        {
+            command.Options.Add(Output);
+        }
     }
 
     /// <summary>The suite's options from the command line; throws <see cref="UsageException"/> naming a bad value.</summary>
