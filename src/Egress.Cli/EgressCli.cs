@@ -34,6 +34,7 @@ internal static class EgressCli
         new ApplyCommand(context),
         new DestroyCommand(context),
         new StatusCommand(context),
+        new VerifyCommand(context),
     ];
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
