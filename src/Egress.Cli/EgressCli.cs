@@ -28,6 +28,7 @@ internal static class EgressCli
         new InitCommand(context),
         new ValidateCommand(context),
         new ShowCommand(context),
+        new LabCommand(context),
     ];
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
