@@ -97,6 +97,70 @@ public sealed record LabWorldPlan
     /// <summary>/etc/netns/&lt;ns&gt;/resolv.conf: a resolver that answers nothing, fast, so no lookup leaves the lab.</summary>
     public static string ResolvConf => "# egress lab: names come from /etc/hosts only\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
 
+    /// <summary>The whole plan as text (what `lab up` will do), for review and golden tests.</summary>
+    public string Describe()
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append($"lab {Id}{(Naive ? " (naive)" : string.Empty)}: overlay {Overlay.ToString().ToLowerInvariant()}\n");
+        text.Append("\n# public ranges (IP echo table)\n");
+        foreach (var range in PublicRanges)
+        {
+            text.Append($"{range.Range} {range.Region} {range.City} {range.Country} {range.Org}\n");
+        }
+
+        text.Append("\n# hosts\n");
+        foreach (var host in Hosts)
+        {
+            text.Append($"{host.Name} {host.Role.ToString().ToLowerInvariant()} {host.Region} {host.Namespace} private {host.PrivateIp} public {host.PublicIp?.ToString() ?? "none"}\n");
+        }
+
+        text.Append("\n# peerings\n");
+        foreach (var peering in Peerings)
+        {
+            text.Append($"{peering.Interface} requester {peering.Requester} {peering.RequesterAddress} accepter {peering.Accepter} {peering.AccepterAddress}\n");
+        }
+
+        text.Append("\n# services\n");
+        foreach (var service in Services)
+        {
+            text.Append($"{service.Name} {service.Address}\n");
+        }
+
+        text.Append("\n# delays (netem, where the kernel has it)\n");
+        foreach (var delay in Delays)
+        {
+            text.Append($"{delay.Namespace} {delay.Interface} {delay.DelayMs}ms\n");
+        }
+
+        text.Append("\n# root namespace: ip -batch (namespaces and veths; no link ever lives here)\n");
+        foreach (var ns in Namespaces)
+        {
+            text.Append($"netns add {ns.Name}\n");
+        }
+
+        foreach (var veth in Veths)
+        {
+            text.Append(veth.BatchLine).Append('\n');
+        }
+
+        foreach (var ns in Namespaces)
+        {
+            text.Append($"\n# {ns.Name} ({ns.Role.ToString().ToLowerInvariant()} {ns.Owner})\n");
+            text.Append("sysctl -w ").Append(string.Join(' ', ns.Sysctls)).Append('\n');
+            foreach (var line in ns.IpBatch)
+            {
+                text.Append("ip ").Append(line).Append('\n');
+            }
+
+            if (ns.Nftables is not null)
+            {
+                text.Append("nft -f - <<EOF\n").Append(ns.Nftables).Append("EOF\n");
+            }
+        }
+
+        return text.ToString();
+    }
+
     public LabHost HostNamed(string name) =>
         Hosts.FirstOrDefault(h => h.Name == name) ?? throw new KeyNotFoundException($"The lab has no host named '{name}'.");
 

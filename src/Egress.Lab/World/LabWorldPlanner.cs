@@ -142,14 +142,15 @@ public static class LabWorldPlanner
         return result;
     }
 
-    /// <summary>Every host name of the verify targets and the IP echo, each on its own 192.0.2.x address (from .10, step 10).</summary>
+    /// <summary>api.binance.com, ipinfo.io and every other host name of the verify targets and the IP echo,
+    /// each on its own 192.0.2.x address (.10, .20, ...).</summary>
     public static IReadOnlyList<LabService> Services(TopologyModel topology)
     {
         ArgumentNullException.ThrowIfNull(topology);
         var names = topology.Verify.Targets.Append(topology.Verify.IpEcho)
             .Select(u => u.Host)
-            .Prepend("api.binance.com")
             .Prepend("ipinfo.io")
+            .Prepend("api.binance.com")
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .Where(n => !Ipv4Address.TryParse(n, out _))
             .ToList();

@@ -1,0 +1,69 @@
+namespace Egress.Lab.Tests;
+
+public sealed class ParsingTests
+{
+    [Fact]
+    public void ParseNamedCounters_NftJson_PacketsByName()
+    {
+        const string json = """
+            {"nftables": [{"metainfo": {"version": "1.0.9", "release_name": "Old Doc Yak #3", "json_schema_version": 1}},
+             {"counter": {"family": "ip", "name": "igw_drop", "table": "lab", "handle": 3, "packets": 0, "bytes": 0}},
+             {"counter": {"family": "ip", "name": "pcx_drop", "table": "lab", "handle": 4, "packets": 7, "bytes": 420}}]}
+            """;
+
+        var counters = LabStatusCollector.ParseNamedCounters(json);
+
+        Assert.Equal(0, counters["igw_drop"]);
+        Assert.Equal(7, counters["pcx_drop"]);
+    }
+
+    [Fact]
+    public void SumDropCounters_RulesWithCounterAndDrop_CountsOnlyDrops()
+    {
+        const string json = """
+            {"nftables": [
+             {"rule": {"family": "ip", "table": "egress", "chain": "forward", "expr": [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}, {"counter": {"packets": 100, "bytes": 1}}, {"accept": null}]}},
+             {"rule": {"family": "ip", "table": "egress", "chain": "forward", "expr": [{"counter": {"packets": 3, "bytes": 180}}, {"drop": null}]}},
+             {"rule": {"family": "ip", "table": "egress", "chain": "input", "expr": [{"counter": {"packets": 2, "bytes": 100}}, {"drop": null}]}}]}
+            """;
+
+        Assert.Equal(5, LabStatusCollector.SumDropCounters(json));
+    }
+
+    [Fact]
+    public void ParseFirstHop_MtrJson_FirstHubHost()
+    {
+        const string json = """
+            {"report": {"mtr": {"src": "vm", "dst": "192.0.2.10"}, "hubs": [
+              {"count": 1, "host": "192.168.250.1", "Loss%": 0.0},
+              {"count": 2, "host": "10.1.1.1", "Loss%": 0.0}]}}
+            """;
+
+        Assert.Equal("192.168.250.1", LabVerifier.ParseFirstHop(json));
+    }
+
+    [Theory]
+    [InlineData("""{"report": {"mtr": {}, "hubs": []}}""")]
+    [InlineData("mtr: Failure to open IPv4 sockets")]
+    [InlineData("")]
+    public void ParseFirstHop_NoHopsOrNotJson_Null(string output) =>
+        Assert.Null(LabVerifier.ParseFirstHop(output));
+
+    [Fact]
+    public void Parse_CheckJsonWithAFailedInvariant_NotOk()
+    {
+        var result = HostCheckResult.Parse("sg-client", """{"host":"sg-client","ok":false,"invariants":[{"name":"tunnel.up","ok":false,"detail":"tun0 is down"}],"warnings":[]}""", 1);
+
+        Assert.False(result.Ok);
+        Assert.Equal("tun0 is down", Assert.Single(result.Invariants).Detail);
+    }
+
+    [Fact]
+    public void Parse_NotJson_FailedWithReason()
+    {
+        var result = HostCheckResult.Parse("sg-client", "sh: 1: nft: not found", 127);
+
+        Assert.False(result.Ok);
+        Assert.Contains("exit 127", result.Error, StringComparison.Ordinal);
+    }
+}
