@@ -72,6 +72,12 @@ public static class LabVerifier
                 {
                     geoFailures.Add($"round {round}: {(echo.Answer is null ? "no answer" : $"{echo.Answer.City}, {echo.Answer.Country}")}, expected {region.City}, {region.CountryCode}");
                 }
+
+                if (apiFailures.Count + echoFailures.Count + geoFailures.Count > 0)
+                {
+                    progress($"{client}: round {round} failed; the remaining rounds are skipped (every round must pass)");
+                    break;
+                }
             }
 
             checks.Add(new LabCheck("egress.api-source", client, apiFailures.Count == 0,
@@ -143,7 +149,7 @@ public static class LabVerifier
     }
 
     private static CommandSpec Curl(params string[] arguments) =>
-        new("curl", ["-sS", "--max-time", "5", .. arguments]) { Timeout = TimeSpan.FromSeconds(10) };
+        new("curl", ["-sS", "--connect-timeout", "2", "--max-time", "5", .. arguments]) { Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>The source address the lab's service saw (its X-Egress-Lab-Client header).</summary>
     private static async Task<(string? Seen, string Detail)> SourceSeenByAsync(ICommandRunner host, Uri target, CancellationToken cancellationToken)
@@ -183,7 +189,7 @@ public static class LabVerifier
     /// <summary>First hop of `mtr --json -n` from the host.</summary>
     internal static async Task<(string? Hop, string Detail)> FirstHopAsync(ICommandRunner host, string target, CancellationToken cancellationToken)
     {
-        var result = await host.RunAsync(new CommandSpec("mtr", ["--json", "-n", "-c", "2", "-i", "0.2", "-m", "3", target]) { Timeout = TimeSpan.FromSeconds(20) }, cancellationToken);
+        var result = await host.RunAsync(new CommandSpec("mtr", ["--json", "-n", "-c", "2", "-i", "0.2", "-G", "1", "-m", "3", target]) { Timeout = TimeSpan.FromSeconds(20) }, cancellationToken);
         if (!result.Succeeded)
         {
             return (null, $"mtr failed (exit {result.ExitCode}): {result.StandardError.Trim()}");
