@@ -59,7 +59,7 @@ public sealed class LabWorldPlannerTests
         Assert.All(names, n =>
         {
             Assert.InRange(n.Length, 4, 15); // IFNAMSIZ; and never a 1-2 letter name `ip` reads as a keyword
-            Assert.Matches("^(eth0|vpc[0-9]+(p[0-9]+)?|pcx[0-9]+|wan0|igw[0-9]+)$", n);
+            Assert.Matches("^(eth0|vpc[0-9]+p[0-9]+|pcx[0-9]+|wan0|igw[0-9]+)$", n);
         });
     }
 

@@ -169,8 +169,6 @@ public static class LabWorldPlanner
         return string.Create(CultureInfo.InvariantCulture, $"vpc{subnet}p{index}");
     }
 
-    private static string Bridge(int subnetIndex) => string.Create(CultureInfo.InvariantCulture, $"vpc{subnetIndex}");
-
     private static readonly string[] CommonSysctls =
     [
         "net.ipv6.conf.all.disable_ipv6=1",
@@ -228,16 +226,18 @@ public static class LabWorldPlanner
         var region = topology.Regions.First(r => r.Name == router.Region);
         var igwLink = IgwTransit.Subnet(30, regionIndex);
         var batch = new List<string> { "link set lo up", $"addr add {LabWorldPlan.MetadataAddress}/32 dev lo" };
-        for (var s = 0; s < region.Subnets.Count; s++)
+        // Like AWS's VPC fabric, the router is L3 to every host: each host's veth port carries the subnet's router
+        // address (base + 1) as a /32 and a /32 route to the host, and proxy ARP answers for the rest of the subnet,
+        // so even host-to-host traffic in a subnet is routed. (A bridge here would make the kernel segment every
+        // tunnel GSO packet in software and cut overlay throughput to a quarter.)
+        foreach (var subnet in region.Subnets)
         {
-            var subnet = region.Subnets[s];
-            batch.Add($"link add {Bridge(s)} type bridge");
-            batch.Add($"addr add {subnet.Router}/{subnet.Cidr.PrefixLength} dev {Bridge(s)}");
-            batch.Add($"link set {Bridge(s)} up");
             foreach (var host in region.Hosts.Where(h => h.Subnet == subnet.Name))
             {
-                batch.Add($"link set {PortName(region, host)} master {Bridge(s)}");
-                batch.Add($"link set {PortName(region, host)} up");
+                var port = PortName(region, host);
+                batch.Add($"addr add {subnet.Router}/32 dev {port}");
+                batch.Add($"link set {port} up");
+                batch.Add($"route add {host.PrivateIp}/32 dev {port}");
             }
         }
 
@@ -267,7 +267,7 @@ public static class LabWorldPlanner
             Name = router.Namespace,
             Role = LabNamespaceRole.Router,
             Owner = router.Region,
-            Sysctls = [.. CommonSysctls, .. ForwardingSysctls],
+            Sysctls = [.. CommonSysctls, .. ForwardingSysctls, "net.ipv4.conf.all.proxy_arp=1"],
             IpBatch = batch,
             Nftables = RouterRuleset(topology, region, hosts.Where(h => h.Region == region.Name).ToList(), mine),
         };
