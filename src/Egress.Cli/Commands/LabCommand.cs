@@ -174,7 +174,7 @@ internal static class LabCli
     public static void PrintCounters(CliContext context, LabCounters counters)
     {
         context.Error.WriteLine("counters (packets):");
-        context.Error.WriteLine("  IGW NAT out/in:        " + string.Join(", ", counters.IgwNatOut.Select(c => $"{c.Key} {c.Value}/{counters.IgwNatIn.GetValueOrDefault(c.Key)}")));
+        context.Error.WriteLine("  IGW NAT out/in (conn): " + string.Join(", ", counters.IgwNatOut.Select(c => $"{c.Key} {c.Value}/{counters.IgwNatIn.GetValueOrDefault(c.Key)}")));
         context.Error.WriteLine("  IGW drops:             " + string.Join(", ", counters.IgwDrops.Select(c => $"{c.Key} {c.Value}")));
         context.Error.WriteLine("  peering edge-to-edge:  " + string.Join(", ", counters.PeeringDrops.Select(c => $"{c.Key} {c.Value}")));
         context.Error.WriteLine("  peering frag-needed:   " + string.Join(", ", counters.PeeringFragNeededDrops.Select(c => $"{c.Key} {c.Value}")));
