@@ -5,6 +5,7 @@
 # skip, when a prerequisite is missing.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+start=$(date +%s)
 
 if ! dotnet build Egress.slnx -c Release -nologo -v q -clp:NoSummary; then
   echo "build failed"
@@ -35,5 +36,6 @@ if [ "$projects" -ne "$expected" ]; then
   echo "only $projects of $expected test projects reported results"
   [ "$failed" -eq 0 ] && failed=1
 fi
+echo "test wall time: $(( $(date +%s) - start )) s"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]

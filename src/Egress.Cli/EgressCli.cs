@@ -28,6 +28,8 @@ internal static class EgressCli
         new InitCommand(context),
         new ValidateCommand(context),
         new ShowCommand(context),
+        new CostCommand(context),
+        new RenderCommand(context),
         new LabCommand(context),
     ];
 

@@ -29,7 +29,7 @@ internal static class LabTestSupport
             Id = id ?? LabNames.RandomId('t'),
             Naive = naive,
             ServicesCommand = ServicesCommand,
-            Scripts = TestHostScripts.Renderer,
+            Scripts = HostRendererScripts.Instance,
         });
 
     public static async Task<CommandResult> RunOkAsync(this ICommandRunner runner, params string[] command)

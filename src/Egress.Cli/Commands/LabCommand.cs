@@ -125,7 +125,7 @@ internal static class LabCli
                 Id = id,
                 Naive = naive,
                 ServicesCommand = ServicesCommand,
-                Scripts = HostScripts.Renderer,
+                Scripts = HostRendererScripts.Instance,
                 Progress = m => context.Error.WriteLine("  " + m),
             }, cancellationToken);
             context.Error.WriteLine($"lab {id} is up in {clock.Elapsed.TotalSeconds:0.00} s. Try: sudo egress lab exec {FirstClient(topology)} -- curl -s https://ipinfo.io/json");

@@ -100,6 +100,10 @@ public sealed record Host
     /// <summary>An explicit AMI id; when null the AWS provisioner takes Ubuntu 22.04 from the public SSM parameter.</summary>
     public string? Ami { get; init; }
 
+    /// <summary>An existing IAM instance profile to attach (e.g. one carrying AmazonSSMManagedInstanceCore, which
+    /// lets verify and status run commands through SSM instead of SSH). Egress does not create IAM roles.</summary>
+    public string? InstanceProfile { get; init; }
+
     public bool HasPublicAddress => PublicIp != PublicAddressKind.None;
 }
 

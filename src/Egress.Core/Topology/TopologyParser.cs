@@ -172,7 +172,7 @@ internal sealed class TopologyParser
 
     private Host? Host(YamlNode node, string path, List<Subnet> subnets)
     {
-        var map = _binder.Mapping(node, path, "name", "role", "subnet", "privateIp", "instanceType", "architecture", "publicIp", "egressVia", "ami");
+        var map = _binder.Mapping(node, path, "name", "role", "subnet", "privateIp", "instanceType", "architecture", "publicIp", "egressVia", "ami", "instanceProfile");
         if (map is null)
         {
             return null;
@@ -216,6 +216,7 @@ internal sealed class TopologyParser
             PublicIp = map.Enum("publicIp", PublicIps) ?? (role == HostRole.Gateway ? PublicAddressKind.Elastic : PublicAddressKind.Auto),
             EgressVia = egressVia,
             Ami = map.String("ami"),
+            InstanceProfile = map.String("instanceProfile"),
         };
     }
 

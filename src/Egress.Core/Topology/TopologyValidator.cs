@@ -186,6 +186,12 @@ public static partial class TopologyValidator
                     c.Error(path + ".ami", $"'{host.Ami}' is not an AMI id", "write ami-followed by 8 or 17 hex digits, or remove it to use Ubuntu 22.04");
                 }
 
+                if (host.InstanceProfile is not null && !InstanceProfileName().IsMatch(host.InstanceProfile))
+                {
+                    c.Error(path + ".instanceProfile", $"'{host.InstanceProfile}' is not an IAM instance profile name",
+                        "use the profile's name (1–128 of letters, digits and +=,.@_-), not its ARN; docs/aws.md shows how to create one for SSM");
+                }
+
                 if (host.Role == HostRole.Gateway && !host.HasPublicAddress)
                 {
                     c.Error(path + ".publicIp", $"gateway '{host.Name}' has no public address, so it cannot NAT to the internet",
@@ -408,6 +414,9 @@ public static partial class TopologyValidator
 
     [GeneratedRegex("^[a-z]$")]
     private static partial Regex AzPattern();
+
+    [GeneratedRegex(@"^[\w+=,.@-]{1,128}$")]
+    private static partial Regex InstanceProfileName();
 
     [GeneratedRegex("^ami-([0-9a-f]{8}|[0-9a-f]{17})$")]
     private static partial Regex AmiId();

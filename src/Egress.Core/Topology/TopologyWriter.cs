@@ -114,6 +114,11 @@ public static class TopologyWriter
             host["ami"] = h.Ami;
         }
 
+        if (h.InstanceProfile is not null)
+        {
+            host["instanceProfile"] = h.InstanceProfile;
+        }
+
         return host;
     }
 

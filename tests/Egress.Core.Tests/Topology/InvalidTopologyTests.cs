@@ -61,6 +61,7 @@ public sealed class InvalidTopologyTests
         { "lab link to unknown region", "between: [ap-northeast-1, internet] => between: [eu-west-1, internet]", "lab.latency[1].between", "'eu-west-1' is neither a region of this topology nor 'internet'" },
         { "lab negative delay", "rttMs: 2 => rttMs: -2", "lab.latency[1].rttMs", "round-trip time -2 ms is out of range" },
         { "AMI malformed", "        publicIp: elastic           # the egress address the internet sees =>         publicIp: elastic\n        ami: ubuntu", "regions[1].hosts[0].ami", "'ubuntu' is not an AMI id" },
+        { "instance profile given as ARN", "        publicIp: elastic           # the egress address the internet sees =>         publicIp: elastic\n        instanceProfile: arn:aws:iam::123456789012:instance-profile/ssm", "regions[1].hosts[0].instanceProfile", "is not an IAM instance profile name" },
         { "conntrack too small", "rpFilter: off => rpFilter: off\n  conntrackMax: 10", "tunings.conntrackMax", "conntrackMax must be at least 1024" },
     };
 

@@ -1,0 +1,266 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Egress.Core.Cost;
+using Egress.Core.Topology;
+using Spectre.Console;
+
+namespace Egress.Cli.Commands;
+
+/// <summary>egress cost: this topology against a NAT Gateway reached over Transit Gateway peering and a NAT Gateway
+/// in the client's own region, for the same traffic; line items, totals per week and month, savings.</summary>
+internal sealed class CostCommand : Command
+{
+    public CostCommand(CliContext context)
+        : base("cost", "Price this topology against the managed alternatives (NAT Gateway via Transit Gateway peering; NAT Gateway in the client's region) for the same traffic. See docs/cost.md.")
+    {
+        var file = TopologyFile.Option();
+        var hours = new Option<decimal>("--hours")
+        {
+            Description = "Hours everything runs; 168 is one week, the seed's scenario.",
+            DefaultValueFactory = _ => Traffic.HoursPerWeek,
+            HelpName = "H",
+        };
+        var gbOut = new Option<decimal>("--gb-out")
+        {
+            Description = "GB each client sends to the internet in those hours.",
+            DefaultValueFactory = _ => 1m,
+            HelpName = "N",
+        };
+        var gbIn = new Option<decimal>("--gb-in")
+        {
+            Description = "GB each client receives from the internet in those hours.",
+            DefaultValueFactory = _ => 1m,
+            HelpName = "N",
+        };
+        var pricesFile = new Option<string?>("--prices")
+        {
+            Description = "A price table (JSON, docs/cost.md) to use instead of the built-in one.",
+            HelpName = "FILE",
+        };
+        var defaultPrices = new Option<bool>("--default-prices")
+        {
+            Description = "Print the built-in price table (JSON) to stdout and exit: a starting point for --prices.",
+        };
+        var output = OutputFormatOption.Create(OutputFormat.Text);
+        Options.Add(file);
+        Options.Add(hours);
+        Options.Add(gbOut);
+        Options.Add(gbIn);
+        Options.Add(pricesFile);
+        Options.Add(defaultPrices);
+        Options.Add(output);
+
+        SetAction(parse =>
+        {
+            if (parse.GetValue(defaultPrices))
+            {
+                context.Output.Write(PriceTable.BuiltInText());
+                return ExitCodes.Ok;
+            }
+
+            var traffic = ReadTraffic(parse.GetValue(hours), parse.GetValue(gbOut), parse.GetValue(gbIn));
+            var prices = LoadPrices(context, parse.GetValue(pricesFile));
+            var path = parse.GetValue(file)!;
+            var topology = TopologyFile.Load(context, path);
+            CostComparison comparison;
+            try
+            {
+                comparison = CostModel.Compare(topology, prices, traffic);
+            }
+            catch (PriceNotFoundException ex)
+            {
+                foreach (var missing in ex.Missing)
+                {
+                    context.Error.WriteLine($"error: {ex.TableName}: {missing}");
+                }
+
+                throw new UsageException(
+                    $"{ex.TableName} has no price for {ex.Missing.Count} item{(ex.Missing.Count == 1 ? string.Empty : "s")} of {path}. " +
+                    "Add them to a copy of the table ('egress cost --default-prices > prices.json') and pass --prices prices.json (docs/cost.md).");
+            }
+
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                context.Output.WriteLine(JsonSerializer.Serialize(CostReport.ToJson(comparison, path, topology), JsonDefaults.Indented));
+            }
+            else
+            {
+                CostReport.Render(context.Data, comparison);
+            }
+
+            return ExitCodes.Ok;
+        });
+    }
+
+    private static Traffic ReadTraffic(decimal hours, decimal gbOut, decimal gbIn)
+    {
+        if (hours <= 0)
+        {
+            throw new UsageException($"--hours: must be greater than 0, got {Format.Number(hours)}. Pass how long everything runs, e.g. --hours 168 for a week.");
+        }
+
+        if (gbOut < 0)
+        {
+            throw new UsageException($"--gb-out: must be 0 or more, got {Format.Number(gbOut)}. Pass the GB each client sends to the internet, e.g. --gb-out 1.");
+        }
+
+        if (gbIn < 0)
+        {
+            throw new UsageException($"--gb-in: must be 0 or more, got {Format.Number(gbIn)}. Pass the GB each client receives from the internet, e.g. --gb-in 1.");
+        }
+
+        return new Traffic { Hours = hours, GbOutPerClient = gbOut, GbInPerClient = gbIn };
+    }
+
+    private static PriceTable LoadPrices(CliContext context, string? path)
+    {
+        if (path is null)
+        {
+            return PriceTable.BuiltIn;
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(context.Resolve(path));
+        }
+        catch (FileNotFoundException)
+        {
+            throw new UsageException($"--prices {path}: no such file. Write one with 'egress cost --default-prices > {path}', or drop --prices to use the built-in table.");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new UsageException($"--prices {path}: the directory does not exist. Pass an existing file.");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new UsageException($"--prices {path}: cannot be read (permission denied, or it is a directory). Check its permissions.");
+        }
+        catch (IOException ex)
+        {
+            throw new UsageException($"--prices {path}: cannot be read: {ex.Message}");
+        }
+
+        var result = PriceTableParser.Parse(text, path);
+        TopologyFile.Print(context, result.Diagnostics);
+        if (!result.Succeeded)
+        {
+            var count = result.Diagnostics.Count(d => d.IsError);
+            throw new UsageException($"--prices {path}: {count} error{(count == 1 ? string.Empty : "s")} in the price table; fix {(count == 1 ? "it" : "them")}, or drop --prices to use the built-in table.");
+        }
+
+        return result.Table!;
+    }
+}
+
+/// <summary>The cost comparison as a Spectre report and as JSON: the same figures, formatted by <see cref="Format"/>.</summary>
+internal static class CostReport
+{
+    public static void Render(IAnsiConsole console, CostComparison comparison)
+    {
+        var traffic = comparison.Traffic;
+        console.WriteLine(
+            $"Cost for {Format.Number(traffic.Hours)} h with {Format.Number(traffic.GbOutPerClient)} GB out and {Format.Number(traffic.GbInPerClient)} GB in " +
+            $"per client; prices: {comparison.Prices.Name} (USD, on-demand).");
+        foreach (var scenario in comparison.Scenarios)
+        {
+            var table = new Table().Title(Markup.Escape(scenario.Title)).Border(TableBorder.Rounded);
+            table.AddColumn("Item");
+            table.AddColumn("Region");
+            table.AddColumn(new TableColumn("Quantity").RightAligned());
+            table.AddColumn(new TableColumn("Unit price").RightAligned());
+            table.AddColumn(new TableColumn("Cost").RightAligned());
+            foreach (var line in scenario.Lines)
+            {
+                table.AddRow(
+                    Markup.Escape(line.Description),
+                    Markup.Escape(line.Region),
+                    Markup.Escape($"{Format.Number(line.Quantity)} {Format.ShortUnit(line.Unit)}"),
+                    Markup.Escape(Format.UnitPrice(line.UnitPrice) + "/" + Format.ShortUnit(line.Unit) + (line.Estimate ? " *" : string.Empty)),
+                    Markup.Escape(Format.LineCost(line.Cost)));
+            }
+
+            table.AddEmptyRow();
+            table.AddRow("Total", string.Empty, Markup.Escape($"{Format.Number(scenario.Hours)} h"), string.Empty, Markup.Escape(Format.Total(scenario.Total)));
+            console.Write(table);
+        }
+
+        var summary = new Table().Title("Totals").Border(TableBorder.Rounded);
+        summary.AddColumn("Scenario");
+        summary.AddColumn(new TableColumn($"{Format.Number(traffic.Hours)} h").RightAligned());
+        summary.AddColumn(new TableColumn("Per week (168 h)").RightAligned());
+        summary.AddColumn(new TableColumn("Per month (730 h)").RightAligned());
+        foreach (var scenario in comparison.Scenarios)
+        {
+            summary.AddRow(Markup.Escape(scenario.Title), Markup.Escape(Format.Total(scenario.Total)),
+                Markup.Escape(Format.Total(scenario.PerWeek)), Markup.Escape(Format.Total(scenario.PerMonth)));
+        }
+
+        console.Write(summary);
+        console.WriteLine(Saving(comparison.SavingsVsTransitGatewayNatPercent, "a NAT Gateway via Transit Gateway peering"));
+        console.WriteLine(Saving(comparison.SavingsVsLocalNatGatewayPercent, "a NAT Gateway in the client's own region"));
+        console.WriteLine("* estimate: a last-known rate not re-read on the table's date; 'egress cost --default-prices' shows every source. Tax, EBS and free tiers are not included.");
+    }
+
+    private static string Saving(decimal percent, string other) => percent >= 0
+        ? $"This topology saves {Format.Percent(percent)} against {other}."
+        : $"This topology costs {Format.Percent(-percent)} more than {other}.";
+
+    public static object ToJson(CostComparison comparison, string file, TopologyModel topology) => new
+    {
+        file,
+        stack = topology.Stack,
+        prices = comparison.Prices.Name,
+        currency = PriceTable.Currency,
+        hours = comparison.Traffic.Hours,
+        gbOutPerClient = comparison.Traffic.GbOutPerClient,
+        gbInPerClient = comparison.Traffic.GbInPerClient,
+        hoursPerWeek = Traffic.HoursPerWeek,
+        hoursPerMonth = Traffic.HoursPerMonth,
+        scenarios = comparison.Scenarios.Select(s => new
+        {
+            id = s.Id,
+            title = s.Title,
+            lines = s.Lines.Select(l => new
+            {
+                item = PriceItems.NameOf(l.Item),
+                region = l.Region,
+                description = l.Description,
+                quantity = Format.Exact(l.Quantity),
+                unit = l.Unit,
+                unitPrice = l.UnitPrice,
+                cost = Format.Exact(l.Cost),
+                estimate = l.Estimate,
+            }),
+            total = Format.Exact(s.Total),
+            perWeek = Format.Exact(s.PerWeek),
+            perMonth = Format.Exact(s.PerMonth),
+        }),
+        savingsPercent = new
+        {
+            vsTransitGatewayNat = Math.Round(comparison.SavingsVsTransitGatewayNatPercent, 2),
+            vsLocalNatGateway = Math.Round(comparison.SavingsVsLocalNatGatewayPercent, 2),
+        },
+    };
+}
+
+/// <summary>How money and quantities are printed (invariant culture): line costs to 0.0001 USD, totals to the cent.</summary>
+internal static class Format
+{
+    public static string Number(decimal value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+
+    public static string UnitPrice(decimal value) => "$" + value.ToString("0.00##", CultureInfo.InvariantCulture);
+
+    public static string LineCost(decimal value) => "$" + value.ToString("0.0000", CultureInfo.InvariantCulture);
+
+    public static string Total(decimal value) => "$" + value.ToString("0.00", CultureInfo.InvariantCulture);
+
+    /// <summary>hour, address-hour and attachment-hour print as "h" (the item says what is counted); GB stays.</summary>
+    public static string ShortUnit(string unit) => unit.EndsWith("hour", StringComparison.Ordinal) ? "h" : unit;
+
+    public static string Percent(decimal value) => value.ToString("0.0", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>Six decimal places: far below a cent, and free of division's 28-digit tails.</summary>
+    public static decimal Exact(decimal value) => Math.Round(value, 6, MidpointRounding.AwayFromZero);
+}

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Egress.Core.Topology;
+using Egress.Host.Rendering;
+
+namespace Egress.Cli.Commands;
+
+/// <summary>egress render HOST: the host's script, cloud-init user data or systemd unit on stdout.</summary>
+internal sealed class RenderCommand : Command
+{
+    public RenderCommand(CliContext context)
+        : base("render", "Print what configures a host: its shell script (apply|check|down|status), cloud-init user data, or systemd unit.")
+    {
+        var host = new Argument<string>("HOST") { Description = "A host name from the topology." };
+        var format = new Option<RenderFormat>("--format")
+        {
+            Description = "script (default), cloud-init or systemd.",
+            DefaultValueFactory = _ => RenderFormat.Script,
+            HelpName = "script|cloud-init|systemd",
+            CustomParser = result => ParseFormat(result.Tokens.Single().Value),
+        };
+        format.AcceptOnlyFromAmong("script", "cloud-init", "systemd");
+        var overlay = new Option<string?>("--overlay")
+        {
+            Description = "Render for this overlay mode instead of the topology's (ipip|gre|vxlan); needed when the topology says auto.",
+            HelpName = "ipip|gre|vxlan",
+        };
+        overlay.AcceptOnlyFromAmong("ipip", "gre", "vxlan");
+        var file = TopologyFile.Option();
+        Arguments.Add(host);
+        Options.Add(format);
+        Options.Add(overlay);
+        Options.Add(file);
+
+        SetAction(parse =>
+        {
+            var path = parse.GetValue(file)!;
+            var topology = TopologyFile.Load(context, path);
+            var name = parse.GetValue(host)!;
+            if (topology.FindHost(name) is null)
+            {
+                throw new UsageException($"{path}: no host named '{name}'. Hosts: {string.Join(", ", topology.Hosts.Select(h => h.Name))}.");
+            }
+
+            if (parse.GetValue(overlay) is { } mode)
+            {
+                topology = topology with { Overlay = topology.Overlay with { Mode = Enum.Parse<OverlayMode>(mode, ignoreCase: true) } };
+            }
+            else if (topology.Overlay.Mode == OverlayMode.Auto)
+            {
+                throw new UsageException(
+                    $"{path}: overlay.mode is auto, which the lab resolves by probing its kernel. To render for a real host, " +
+                    "pass --overlay ipip (Ubuntu on EC2 has it), gre or vxlan.");
+            }
+
+            string text;
+            try
+            {
+                text = HostRenderer.Render(topology, name, parse.GetValue(format));
+            }
+            catch (ArgumentException ex)
+            {
+                throw new UsageException($"{path}: {ex.Message}");
+            }
+
+            context.Output.Write(text);
+            return ExitCodes.Ok;
+        });
+    }
+
+    private static RenderFormat ParseFormat(string text) => text switch
+    {
+        "cloud-init" => RenderFormat.CloudInit,
+        "systemd" => RenderFormat.Systemd,
+        _ => RenderFormat.Script,
+    };
+}

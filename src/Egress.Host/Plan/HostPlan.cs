@@ -1,0 +1,124 @@
+using Egress.Core.Net;
+using Egress.Core.Topology;
+
+namespace Egress.Host.Plan;
+
+/// <summary>What one host needs, as ordered typed steps. The renderer turns each step into its apply, check and
+/// down code; nothing in a step depends on the machine, so the uplink is referred to symbolically.</summary>
+public sealed record HostPlan
+{
+    public required string Host { get; init; }
+
+    public required HostRole Role { get; init; }
+
+    public required string Stack { get; init; }
+
+    /// <summary>Never <see cref="OverlayMode.Auto"/>: the caller resolves it first.</summary>
+    public required OverlayMode Overlay { get; init; }
+
+    public required Ipv4Address PrivateIp { get; init; }
+
+    /// <summary>The VPC router of the host's subnet (base + 1): the uplink's next hop.</summary>
+    public required Ipv4Address VpcRouter { get; init; }
+
+    public required int TunnelMtu { get; init; }
+
+    public required int TcpMss { get; init; }
+
+    /// <summary>In apply order; down undoes them in reverse.</summary>
+    public required IReadOnlyList<PlanStep> Steps { get; init; }
+
+    public IEnumerable<T> StepsOf<T>() where T : PlanStep => Steps.OfType<T>();
+}
+
+/// <summary>One thing apply does; <see cref="Summary"/> is the line the script prints and docs/host.md explains.</summary>
+public abstract record PlanStep
+{
+    public abstract string Summary { get; }
+}
+
+/// <summary>Fail before anything changes when a program the script calls is missing.</summary>
+public sealed record RequireTools(IReadOnlyList<string> Programs) : PlanStep
+{
+    public override string Summary => $"require {string.Join(", ", Programs)}";
+}
+
+/// <summary>Find the uplink interface by the host's private IP (eth0 in the seed and the lab, ens5 on Nitro Ubuntu).</summary>
+public sealed record FindUplink(Ipv4Address PrivateIp) : PlanStep
+{
+    public override string Summary => $"find the interface that holds {PrivateIp}";
+}
+
+/// <summary>One overlay tunnel to a peer host, with its /30 address and MTU.</summary>
+public sealed record CreateTunnel(
+    string Name,
+    OverlayMode Mode,
+    Ipv4Address Local,
+    Ipv4Address Remote,
+    int Key,
+    Ipv4Address Address,
+    Ipv4Address PeerAddress,
+    int Mtu,
+    string PeerHost) : PlanStep
+{
+    public const int PrefixLength = TunnelPair.PrefixLength;
+
+    public const int VxlanPort = 4789;
+
+    public override string Summary => $"tunnel {Name} ({Mode.ToString().ToLowerInvariant()}) to {PeerHost} {Remote}, {Address}/{PrefixLength}, mtu {Mtu}";
+}
+
+/// <summary>Whether a sysctl belongs to the network namespace or to the whole machine.</summary>
+public enum SysctlScope
+{
+    Namespace,
+
+    /// <summary>Global to the machine (net.core.default_qdisc, nf_conntrack_max): skipped with a warning when
+    /// EGRESS_NETNS_ONLY=1, as in the lab.</summary>
+    Machine,
+}
+
+/// <summary>A kernel parameter under /proc/sys. <see cref="Key"/> is dotted and may contain
+/// <see cref="UplinkToken"/> or a tunnel name. <see cref="Feature"/> names a kernel feature that may be missing:
+/// then apply warns and check reports it as not available instead of failing.</summary>
+public sealed record SetSysctl(string Key, string Value, SysctlScope Scope, string Invariant, string? Feature = null) : PlanStep
+{
+    public const string UplinkToken = "{uplink}";
+
+    public override string Summary => $"sysctl {Key}={Value}";
+}
+
+/// <summary>A route for <see cref="Destination"/> via the VPC router on the uplink (main table), so the underlay,
+/// the VPC and the link-local AWS services never go into the tunnel.</summary>
+public sealed record PinRoute(Ipv4Cidr Destination, string Invariant, string Why) : PlanStep
+{
+    public override string Summary => $"pin {Destination} via the VPC router on the uplink ({Why})";
+}
+
+/// <summary>0.0.0.0/1 and 128.0.0.0/1 via the gateway's tunnel address: more specific than the original default
+/// route, which stays; removing these two routes fails open.</summary>
+public sealed record DefaultViaTunnel(string Tunnel, Ipv4Address Via, string Gateway) : PlanStep
+{
+    public static readonly IReadOnlyList<Ipv4Cidr> Halves = [Ipv4Cidr.Parse("0.0.0.0/1"), Ipv4Cidr.Parse("128.0.0.0/1")];
+
+    public override string Summary => $"default egress via {Tunnel} ({Via}, {Gateway}); the original default route stays";
+}
+
+/// <summary>Connections that arrive on the uplink (SSH to the public IP) are answered via the uplink: the nftables
+/// table marks them, a policy rule sends marked packets to a table whose default is the VPC router.</summary>
+public sealed record ReplyViaUplink(uint Mark, int Table, int Priority, Ipv4Address Router) : PlanStep
+{
+    public override string Summary => $"answer connections that arrive on the uplink via the uplink (fwmark 0x{Mark:x} -> table {Table})";
+}
+
+/// <summary>The gateway's firewall: <c>table ip egress</c>, replaced atomically. Forward only from each client's
+/// tunnel to the uplink (plus established/related back), count and drop the rest, masquerade out of the uplink
+/// everything that arrived through a tunnel (matched by input interface, so whatever source the client's kernel
+/// picked is covered: DESIGN ruling 5), clamp the MSS of forwarded SYNs to the route MTU.</summary>
+public sealed record GatewayFirewall(IReadOnlyList<ForwardClient> Clients) : PlanStep
+{
+    public override string Summary => $"nftables table ip egress: forward and masquerade {string.Join(", ", Clients.Select(c => c.Client))}, drop the rest";
+}
+
+/// <summary>One client the gateway serves: the tunnel it arrives through and the tunnel source address it uses.</summary>
+public sealed record ForwardClient(string Tunnel, Ipv4Address Source, string Client);

@@ -1,0 +1,122 @@
+using System.Text;
+using Egress.Core.Topology;
+using Egress.Host.Plan;
+
+namespace Egress.Host.Rendering;
+
+public enum RenderFormat
+{
+    /// <summary>The POSIX sh script: apply, check, down, status.</summary>
+    Script,
+
+    /// <summary>#cloud-config user data that installs the packages, writes script and unit, and starts the unit.</summary>
+    CloudInit,
+
+    /// <summary>The systemd unit that applies the script at boot.</summary>
+    Systemd,
+}
+
+/// <summary>Where the script lives on an EC2 host (cloud-init writes it there; the unit runs it).</summary>
+public static class HostScript
+{
+    public const string InstalledPath = "/usr/local/sbin/egress-host";
+
+    public const string UnitPath = "/etc/systemd/system/egress-host.service";
+
+    public const string UnitName = "egress-host.service";
+
+    /// <summary>EC2's user-data limit (bytes, before base64).</summary>
+    public const int UserDataLimit = 16384;
+
+    public static readonly IReadOnlyList<string> Packages = ["iproute2", "nftables", "curl", "mtr-tiny"];
+}
+
+/// <summary>Renders a host of the topology. The overlay mode must be concrete (ipip, gre, vxlan): <c>auto</c>
+/// throws <see cref="ArgumentException"/>, because the tunnel MTU and the commands depend on the mode and a script
+/// that guessed at run time could not be checked against a golden file. The lab resolves <c>auto</c> by probing its
+/// kernel; on EC2 (Ubuntu has ipip) use ipip.</summary>
+public static class HostRenderer
+{
+    /// <summary>The host's ordered, typed steps. Throws <see cref="ArgumentException"/> for an unknown host,
+    /// overlay mode auto, or a host without a tunnel peer.</summary>
+    public static HostPlan Plan(TopologyModel topology, string hostName) => HostPlanner.Build(topology, hostName);
+
+    public static string Render(TopologyModel topology, string hostName, RenderFormat format)
+    {
+        var plan = Plan(topology, hostName);
+        return format switch
+        {
+            RenderFormat.Script => ScriptRenderer.Render(plan),
+            RenderFormat.Systemd => Unit(plan),
+            RenderFormat.CloudInit => FitUserData(plan, CloudInit(plan)),
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
+        };
+    }
+
+    /// <summary>EC2 rejects user data over 16 KB; say so here rather than at launch.</summary>
+    private static string FitUserData(HostPlan plan, string cloudInit)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(cloudInit);
+        return bytes < HostScript.UserDataLimit
+            ? cloudInit
+            : throw new ArgumentException(
+                $"The cloud-init user data for '{plan.Host}' is {bytes} bytes; EC2 allows {HostScript.UserDataLimit}. " +
+                "A gateway grows by about 850 bytes per client: split its clients over more gateways.", nameof(plan));
+    }
+
+    private static string Unit(HostPlan plan) =>
+        $"""
+        [Unit]
+        Description=Egress host networking: {plan.Host} ({plan.Role.ToString().ToLowerInvariant()} of {plan.Stack})
+        Wants=network-online.target
+        After=network-online.target
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/bin/sh {HostScript.InstalledPath} apply
+        ExecStop=/bin/sh {HostScript.InstalledPath} down
+
+        [Install]
+        WantedBy=multi-user.target
+
+        """.ReplaceLineEndings("\n");
+
+    private static string CloudInit(HostPlan plan)
+    {
+        var b = new StringBuilder();
+        void L(string line) => b.Append(line).Append('\n');
+        L("#cloud-config");
+        L($"# egress: {plan.Host} ({plan.Role.ToString().ToLowerInvariant()} of {plan.Stack}); 'sh {HostScript.InstalledPath} check' verifies it.");
+        L("package_update: true");
+        L("packages:");
+        foreach (var package in HostScript.Packages)
+        {
+            L($"  - {package}");
+        }
+
+        L("write_files:");
+        L($"  - path: {HostScript.InstalledPath}");
+        L("    owner: root:root");
+        L("    permissions: '0755'");
+        L("    content: |");
+        Indent(b, ScriptRenderer.Render(plan), "      ");
+        L($"  - path: {HostScript.UnitPath}");
+        L("    owner: root:root");
+        L("    permissions: '0644'");
+        L("    content: |");
+        Indent(b, Unit(plan), "      ");
+        L("runcmd:");
+        L("  - [systemctl, daemon-reload]");
+        L($"  - [systemctl, enable, --now, {HostScript.UnitName}]");
+        return b.ToString();
+    }
+
+    private static void Indent(StringBuilder b, string text, string prefix)
+    {
+        foreach (var line in text.TrimEnd('\n').Split('\n'))
+        {
+            b.Append(line.Length == 0 ? string.Empty : prefix).Append(line).Append('\n');
+        }
+    }
+}

@@ -1,0 +1,285 @@
+using Egress.Core.Topology;
+using Egress.Host.Execution;
+using Egress.Host.Rendering;
+using Egress.Tests.Shared;
+
+namespace Egress.Host.RootTests;
+
+/// <summary>The rendered seed scripts (VXLAN overlay: this kernel has no ipip) applied in network namespaces.</summary>
+public sealed class HostScriptBehaviourTests
+{
+    private static readonly string EchoUrl = $"http://{NetnsWorld.InternetAddress}:{NetnsWorld.ListenerPort}/";
+
+    /// <summary>The overlay modes to run the behaviour tests with: EGRESS_HOST_OVERLAYS (comma-separated), default
+    /// vxlan, the one this machine's kernel has. In the full-kernel VM run them all:
+    /// <c>EGRESS_HOST_OVERLAYS=ipip,gre,vxlan eng/vm/vm.sh run -- dotnet test tests/Egress.Host.RootTests --no-build</c>.</summary>
+    public static TheoryData<OverlayMode> Modes()
+    {
+        var data = new TheoryData<OverlayMode>();
+        foreach (var name in (Environment.GetEnvironmentVariable("EGRESS_HOST_OVERLAYS") ?? "vxlan").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            data.Add(Enum.Parse<OverlayMode>(name, ignoreCase: true));
+        }
+
+        return data;
+    }
+
+    private static TopologyModel Seed(OverlayMode mode = OverlayMode.Vxlan)
+    {
+        var seed = Examples.Load(Examples.Seed);
+        return seed with { Overlay = seed.Overlay with { Mode = mode } };
+    }
+
+    /// <summary>A world for <paramref name="mode"/>; fails naming the mode when the kernel cannot make that tunnel.</summary>
+    private static async Task<NetnsWorld> WorldAsync(OverlayMode mode)
+    {
+        var world = await NetnsWorld.CreateAsync(Seed(mode));
+        if (!world.OverlaySupported)
+        {
+            await world.DisposeAsync();
+            Assert.Fail($"this kernel cannot create {mode} tunnels; run the {mode} cases in the full-kernel VM (eng/vm/vm.sh) or set EGRESS_HOST_OVERLAYS=vxlan");
+        }
+
+        return world;
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_Seed_ClientTrafficLeavesWithGatewayAddressAndCheckPasses(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
+        var before = await world.FetchAsync(world.Client, EchoUrl, seconds: 2);
+        Assert.False(before.Succeeded, $"control: without egress the client must not reach the internet (the router does not NAT), got: {before.StandardOutput}");
+
+        await ApplyBothAsync(world);
+        var fetched = await world.FetchAsync(world.Client, EchoUrl);
+
+        Assert.True(fetched.Succeeded, $"client could not reach the internet via the gateway: {fetched.StandardError}\n{await world.DumpAsync(world.Client)}\n{await world.DumpAsync(world.Gateway)}");
+        Assert.Equal(world.GatewayHost.PrivateIp.ToString(), fetched.StandardOutput.Trim());
+        foreach (var host in new[] { world.ClientHost.Name, world.GatewayHost.Name })
+        {
+            var check = await world.ScriptAsync(host, "check");
+            var report = CheckReport.Parse(check.StandardOutput);
+            Assert.True(check.Succeeded && report.Ok,
+                $"{host} check exited {check.ExitCode}; failures: {string.Join("; ", report.Failures.Select(f => $"{f.Name}: {f.Detail}"))}\n{check.StandardError}\n{await world.DumpAsync(world.NamespaceOf(host))}");
+            Assert.Equal(host, report.Host);
+            Assert.Contains(report.Warnings, w => w.Contains("default_qdisc", StringComparison.Ordinal));
+        }
+
+        var status = await world.ScriptAsync(world.GatewayHost.Name, "status");
+        Assert.True(status.Succeeded, status.StandardError);
+        Assert.Contains($"egress-host {world.GatewayHost.Name} (gateway), uplink eth0, overlay {mode.ToString().ToLowerInvariant()}", status.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("chain postrouting", status.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_Twice_ChangesNothing(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        var first = await ApplyBothAsync(world);
+        var client = await world.DumpAsync(world.Client);
+        var gateway = await world.DumpAsync(world.Gateway);
+
+        var again = await ApplyBothAsync(world);
+
+        AssertSameDump(client, await world.DumpAsync(world.Client), "client after the second apply");
+        AssertSameDump(gateway, await world.DumpAsync(world.Gateway), "gateway after the second apply");
+        Assert.Contains("table ip egress replaced", first, StringComparison.Ordinal);
+        Assert.Contains("sysctl net/ipv4/ip_forward: 0 -> 1", first, StringComparison.Ordinal);
+        Assert.DoesNotContain("table ip egress replaced", again, StringComparison.Ordinal); // the table is current: kept with its counters
+        Assert.DoesNotContain("sysctl net/", again, StringComparison.Ordinal); // no sysctl changed the second time
+        Assert.DoesNotContain("recreating", again, StringComparison.Ordinal);
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Down_AfterApply_RestoresEverythingAndKeepsForeignTables(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        foreach (var ns in new[] { world.Client, world.Gateway })
+        {
+            await world.ExecOk(ns, "nft", "add", "table", "ip", "foreign");
+            await world.ExecOk(ns, "nft", "add", "chain", "ip", "foreign", "keep", "{ type filter hook forward priority 10; policy accept; }");
+            await world.ExecOk(ns, "ip", "route", "add", "198.51.100.0/24", "via", ns == world.Client ? "10.0.1.1" : "10.1.1.1");
+        }
+
+        var client = await world.DumpAsync(world.Client);
+        var gateway = await world.DumpAsync(world.Gateway);
+        await ApplyBothAsync(world);
+        Assert.NotEqual(client, await world.DumpAsync(world.Client));
+
+        foreach (var host in new[] { world.ClientHost.Name, world.GatewayHost.Name })
+        {
+            var down = await world.ScriptAsync(host, "down");
+            Assert.True(down.Succeeded, $"{host} down exited {down.ExitCode}: {down.StandardError}");
+        }
+
+        AssertSameDump(client, await world.DumpAsync(world.Client), "client after down");
+        AssertSameDump(gateway, await world.DumpAsync(world.Gateway), "gateway after down");
+        Assert.False(Directory.Exists(Path.Combine(world.Directory, "run", world.ClientHost.Name)), "down leaves no state behind");
+        var again = await world.ScriptAsync(world.ClientHost.Name, "down");
+        Assert.True(again.Succeeded, $"a second down must succeed: {again.StandardError}");
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_ClientTrafficFromAnotherSource_IsCountedAndDroppedNeverLeaksUnNated(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
+        await ApplyBothAsync(world);
+        await world.ExecOk(world.Internet, "nft", "add", "table", "ip", "watch");
+        await world.ExecOk(world.Internet, "nft", "add", "chain", "ip", "watch", "in", "{ type filter hook input priority 0; policy accept; }");
+        await world.ExecOk(world.Internet, "nft", "add", "rule", "ip", "watch", "in", "ip", "saddr", "!=", world.GatewayHost.PrivateIp.ToString(), "counter");
+
+        // The client's private IP as source, sent into the tunnel: not a configured client source.
+        var fetched = await world.FetchAsync(world.Client, EchoUrl, world.ClientHost.PrivateIp.ToString(), seconds: 2);
+        var leaked = (await world.ExecOk(world.Internet, "nft", "list", "chain", "ip", "watch", "in")).StandardOutput;
+        var gateway = (await world.ExecOk(world.Gateway, "nft", "list", "chain", "ip", "egress", "forward")).StandardOutput;
+
+        Assert.False(fetched.Succeeded, $"traffic from {world.ClientHost.PrivateIp} must not get through: {fetched.StandardOutput}");
+        Assert.Contains("counter packets 0 ", leaked, StringComparison.Ordinal);
+        var drop = gateway.Split('\n').Single(l => l.Contains("not from a configured client", StringComparison.Ordinal));
+        Assert.DoesNotContain("counter packets 0 ", drop, StringComparison.Ordinal);
+    }
+
+    [RootFact]
+    public async Task Check_BeforeApply_FailsOnBothHosts()
+    {
+        await using var world = await NetnsWorld.CreateAsync(Seed());
+        foreach (var host in new[] { world.ClientHost.Name, world.GatewayHost.Name })
+        {
+            var check = await world.ScriptAsync(host, "check");
+            var report = CheckReport.Parse(check.StandardOutput);
+
+            Assert.Equal(1, check.ExitCode);
+            Assert.False(report.Ok);
+            Assert.Contains(report.Failures, f => f.Name == "tunnel.up");
+        }
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Check_TunnelDown_FailsAndNamesTheTunnel(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await ApplyBothAsync(world);
+
+        await world.ExecOk(world.Client, "ip", "link", "set", "eg1", "down");
+        var check = await world.ScriptAsync(world.ClientHost.Name, "check");
+        var report = CheckReport.Parse(check.StandardOutput);
+
+        Assert.Equal(1, check.ExitCode);
+        Assert.False(report.Ok);
+        var failure = Assert.Single(report.Failures, f => f.Name == "tunnel.up");
+        Assert.Contains("eg1 is down", failure.Detail, StringComparison.Ordinal);
+        Assert.Contains(report.Failures, f => f.Name == "route.default-via-tunnel"); // the halves went with the link
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Check_NatTableMissing_FailsAndTrafficStops(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
+        await ApplyBothAsync(world);
+
+        await world.ExecOk(world.Gateway, "nft", "delete", "table", "ip", "egress");
+        var check = await world.ScriptAsync(world.GatewayHost.Name, "check");
+        var report = CheckReport.Parse(check.StandardOutput);
+        var fetched = await world.FetchAsync(world.Client, EchoUrl, seconds: 2);
+
+        Assert.Equal(1, check.ExitCode);
+        Assert.Equal(["nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "forward.mss-clamp"], report.Failures.Select(f => f.Name));
+        Assert.False(fetched.Succeeded && fetched.StandardOutput.Trim() == world.GatewayHost.PrivateIp.ToString(),
+            "without the NAT table the client's traffic must not leave from the gateway's address");
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_ConnectionArrivingOnUplink_IsAnsweredViaTheUplink(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await world.StartEchoServerAsync(world.Client, world.ClientHost.PrivateIp.ToString(), 8081);
+        await ApplyBothAsync(world);
+        var url = $"http://{world.ClientHost.PrivateIp}:8081/";
+
+        // From the internet side of the router, like SSH to the client's public IP.
+        var answered = await world.FetchAsync(world.Router, url, NetnsWorld.RouterInternetAddress);
+        await world.ExecOk(world.Client, "ip", "rule", "del", "priority", "1010");
+        var withoutRule = await world.FetchAsync(world.Router, url, NetnsWorld.RouterInternetAddress, seconds: 2);
+
+        Assert.True(answered.Succeeded, $"the reply did not come back via the uplink: {answered.StandardError}\n{await world.DumpAsync(world.Client)}");
+        Assert.Equal(NetnsWorld.RouterInternetAddress, answered.StandardOutput.Trim());
+        Assert.False(withoutRule.Succeeded, "control: without the fwmark rule the reply goes into the tunnel and is lost");
+    }
+
+    [RootFact]
+    public async Task Apply_MissingNft_FailsBeforeChangingAnything()
+    {
+        await using var world = await NetnsWorld.CreateAsync(Seed());
+        var bin = Directory.CreateDirectory(Path.Combine(world.Directory, "bin-without-nft")).FullName;
+        foreach (var tool in new[] { "ip", "awk", "grep", "sed", "cat", "tr", "mkdir", "rm", "rmdir", "sh" })
+        {
+            File.CreateSymbolicLink(Path.Combine(bin, tool), Prerequisites.FindOnPath(tool)!);
+        }
+
+        var before = await world.DumpAsync(world.Client);
+
+        var apply = await world.ScriptAsync(world.ClientHost.Name, "apply", new Dictionary<string, string> { ["PATH"] = bin });
+
+        Assert.Equal(1, apply.ExitCode);
+        Assert.Contains("'nft' is not installed", apply.StandardError, StringComparison.Ordinal);
+        Assert.Contains("nothing was changed", apply.StandardError, StringComparison.Ordinal);
+        AssertSameDump(before, await world.DumpAsync(world.Client), "client after a failed apply");
+    }
+
+    [RootFact]
+    public async Task Apply_IpipScript_WorksWhereTheKernelHasIpipElseFailsClearlyAndLeavesNothing()
+    {
+        var seed = Examples.Load(Examples.Seed); // ipip
+        await using var world = await NetnsWorld.CreateAsync(seed);
+        var probe = await world.Exec(world.Router, "ip", "link", "add", "ehprobe0", "type", "ipip", "remote", "192.0.2.9");
+        var before = await world.DumpAsync(world.Client);
+
+        var apply = await world.ScriptAsync(world.ClientHost.Name, "apply");
+
+        if (probe.Succeeded)
+        {
+            Assert.True(apply.Succeeded, $"this kernel has ipip, so apply must work: {apply.StandardError}");
+        }
+        else
+        {
+            Assert.Equal(1, apply.ExitCode);
+            Assert.Contains("does this kernel have ipip?", apply.StandardError, StringComparison.Ordinal);
+            Assert.Contains("rolling back", apply.StandardError, StringComparison.Ordinal);
+            AssertSameDump(before, await world.DumpAsync(world.Client), "client after apply failed for want of ipip");
+        }
+    }
+
+    private static async Task<string> ApplyBothAsync(NetnsWorld world)
+    {
+        var log = new System.Text.StringBuilder();
+        foreach (var host in new[] { world.GatewayHost.Name, world.ClientHost.Name })
+        {
+            var apply = await world.ScriptAsync(host, "apply");
+            Assert.True(apply.Succeeded, $"{host} apply exited {apply.ExitCode}:\n{apply.StandardError}\n{await world.DumpAsync(world.NamespaceOf(host))}");
+            log.Append(apply.StandardError);
+        }
+
+        return log.ToString();
+    }
+
+    private static void AssertSameDump(string expected, string actual, string what)
+    {
+        if (expected != actual)
+        {
+            var e = expected.Split('\n');
+            var a = actual.Split('\n');
+            var diff = e.Except(a).Select(l => "- " + l).Concat(a.Except(e).Select(l => "+ " + l));
+            Assert.Fail($"{what} differs:\n{string.Join('\n', diff)}\n--- expected ---\n{expected}\n--- actual ---\n{actual}");
+        }
+    }
+}
