@@ -321,7 +321,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         return results;
     }
 
-    private static string? IdOf(string ns)
+    internal static string? IdOf(string ns)
     {
         if (!ns.StartsWith(LabNames.Prefix, StringComparison.Ordinal))
         {

@@ -26,6 +26,37 @@ public sealed class LabLifecycleTests
     }
 
     [RootFact]
+    public async Task TwoLabs_SameTopologyAtOnce_EachEgressesThroughItsOwnWorld()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var topology = Examples.Load(Examples.Seed);
+        var first = await LabTestSupport.UpAsync(topology);
+        try
+        {
+            var second = await LabTestSupport.UpAsync(topology);
+            try
+            {
+                // Stop the first lab's gateway NAT: only the first lab's egress may break.
+                await first.RunnerFor("tokyo-nat").RunOkAsync("nft", "delete", "table", "ip", "egress");
+                var broken = await first.RunnerFor("sg-client").RunAsync(new Host.Execution.CommandSpec("curl", ["-sS", "--max-time", "3", "https://ipinfo.io/json"]));
+                var working = await second.RunnerFor("sg-client").RunOkAsync("curl", "-sS", "--max-time", "5", "https://ipinfo.io/json");
+
+                Assert.NotEqual(first.Id, second.Id);
+                Assert.False(broken.Succeeded && broken.StandardOutput.Contains("198.51.100.74", StringComparison.Ordinal));
+                Assert.Contains("\"city\":\"Tokyo\"", working.StandardOutput, StringComparison.Ordinal);
+            }
+            finally
+            {
+                await LabController.Default.DownAsync(second.Id);
+            }
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(first.Id);
+        }
+    }
+
+    [RootFact]
     public async Task Naive_SeedDesign_FailsBecauseThePeeringDropsEdgeToEdgePackets()
     {
         LabTestSupport.RequirePrerequisites();

@@ -107,3 +107,16 @@ public sealed class LabManifestTests
         Assert.Equal(LabWorldPlanner.Plan(topology, "t123456", OverlayMode.Vxlan).Describe(), back.Plan().Describe());
     }
 }
+
+public sealed class LabControllerNamesTests
+{
+    [Theory]
+    [InlineData("egl-seed-host-sg-client", "seed")]
+    [InlineData("egl-t0a1b2c-internet", "t0a1b2c")]
+    [InlineData("egl-r1-probe", "r1")]
+    [InlineData("egl-Bad-internet", null)]
+    [InlineData("eglx-seed-internet", null)]
+    [InlineData("egh-t123456-client", null)]
+    public void IdOf_NamespaceName_TheLabIdOrNull(string ns, string? id) =>
+        Assert.Equal(id, LabController.IdOf(ns));
+}
