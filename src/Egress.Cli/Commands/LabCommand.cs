@@ -141,6 +141,20 @@ internal static class LabCli
         }
     }
 
+    /// <summary>Runs <paramref name="action"/>; a lab that could not be built is reported (exit 1), not called a bug.</summary>
+    public static async Task<int> ReportingUpFailuresAsync(CliContext context, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (LabUpFailedException ex)
+        {
+            await context.Error.WriteLineAsync("error: " + ex.Message);
+            return ExitCodes.CheckFailed;
+        }
+    }
+
     public static string FirstClient(TopologyModel topology) =>
         topology.Hosts.FirstOrDefault(h => h.Role == HostRole.Client)?.Name ?? topology.Hosts.First().Name;
 
@@ -193,7 +207,7 @@ internal sealed class LabUpCommand : Command
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
-        SetAction(async (parse, cancellationToken) =>
+        SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
             LabCli.RequireRoot("up");
             var topology = LabCli.LoadTopology(context, parse.GetValue(file));
@@ -201,7 +215,7 @@ internal sealed class LabUpCommand : Command
             await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
             context.Output.WriteLine(labId);
             return ExitCodes.Ok;
-        });
+        }));
     }
 }
 
@@ -365,7 +379,7 @@ internal sealed class LabRunCommand : Command
         Options.Add(id);
         Options.Add(naive);
         Options.Add(output);
-        SetAction(async (parse, cancellationToken) =>
+        SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
             LabCli.RequireRoot("run");
             var topology = LabCli.LoadTopology(context, parse.GetValue(file));
@@ -380,9 +394,9 @@ internal sealed class LabRunCommand : Command
             finally
             {
                 var down = await LabController.Default.DownAsync(labId, CancellationToken.None);
-                context.Error.WriteLine($"lab {labId} removed ({down.Namespaces.Count} namespaces)");
+                context.Error.WriteLine(down.WasUp ? $"lab {labId} removed ({down.Namespaces.Count} namespaces)" : $"lab {labId}: nothing left to remove");
             }
-        });
+        }));
     }
 }
 
