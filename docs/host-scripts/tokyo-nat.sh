@@ -10,7 +10,6 @@
 set -u
 HOST_NAME='tokyo-nat'
 PRIVATE_IP='10.1.1.10'
-VPC_ROUTER='10.1.1.1'
 PROTO=201
 TOOLS='ip nft awk grep sed'
 RUN_DIR="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME"
@@ -59,15 +58,6 @@ sysctl_restore() {
   rmdir "$RUN_DIR" 2>/dev/null
   return 0
 }
-# route_set DEST VIA DEV [TABLE]: adds or updates egress's own route; a foreign route to DEST is kept.
-route_set() {
-  t=${4:-main}
-  if [ -n "$(ip route show table "$t" exact "$1" proto "$PROTO" 2>/dev/null)" ]; then
-    run ip route replace "$1" via "$2" dev "$3" table "$t" proto "$PROTO"
-  elif ! ip route add "$1" via "$2" dev "$3" table "$t" proto "$PROTO" 2>/dev/null; then
-    warn "kept the existing route to $1 in table $t: $(ip route show table "$t" exact "$1")"
-  fi
-}
 # check helpers: begin NAME, then facts, then end.
 begin() { I_NAME=$1; I_OK=true; I_DETAIL=; }
 fact() { [ "$1" = true ] || I_OK=false; I_DETAIL="${I_DETAIL:+$I_DETAIL; }$2"; }
@@ -95,18 +85,6 @@ c_sysctl() {
   fi
   v=$(cat "$f" 2>/dev/null)
   if [ "$v" = "$2" ]; then fact true "$1=$v"; else fact false "$1=${v:-missing}, want $2"; fi
-}
-# c_route DEST WANT [TABLE]: the exact route exists and reads WANT.
-c_route() {
-  r=$(ip route show table "${3:-main}" exact "$1" 2>/dev/null)
-  case "$r" in *"$2"*) fact true "$1 $2" ;; *) fact false "$1: ${r:-no route}; want $2" ;; esac
-}
-# c_pin DEST ADDRESS: egress's pin for DEST exists and the lookup for ADDRESS in it leaves by the uplink.
-c_pin() { c_route "$1" "via $VPC_ROUTER dev $UPLINK "; c_get "$2" "dev $UPLINK "; }
-# c_get ADDRESS WANT [MARK]: the kernel's route lookup for ADDRESS reads WANT.
-c_get() {
-  r=$(ip -o route get "$1" ${3:+mark "$3"} 2>&1 | sed 's/ *\\.*//')
-  case "$r" in *"$2"*) fact true "get $1${3:+ mark $3}: $r" ;; *) fact false "get $1${3:+ mark $3}: $r; want $2" ;; esac
 }
 # tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints changed.
 tunnel() {

@@ -1,3 +1,6 @@
+using Egress.Aws.Model;
+using Egress.Aws.Ports;
+using Egress.Aws.Sdk;
 using Spectre.Console;
 
 namespace Egress.Cli;
@@ -39,9 +42,23 @@ internal sealed class CliContext
     /// <summary>Console on stdout, for human reports when the command's data is the report itself.</summary>
     public IAnsiConsole Data { get; }
 
+    /// <summary>Makes the AWS ports for the provisioning verbs; tests put the in-memory fake here.</summary>
+    public Func<AwsConnection, IAwsPorts> AwsPorts { get; set; } = connection => new SdkAwsPorts(connection);
+
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Each host's cloud-init user data for plan and apply.</summary>
+    public UserDataProvider UserData { get; set; } = HostUserData.Render;
+
+    /// <summary>Where a confirmation is read from; null when there is no terminal to ask on (stdin redirected or closed).</summary>
+    public TextReader? Input { get; set; }
+
     public string Resolve(string path) => Path.GetFullPath(path, WorkingDirectory);
 
     public static CliContext FromProcess() =>
         new(Console.Out, Console.Error, Environment.CurrentDirectory,
-            colors: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null);
+            colors: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null)
+        {
+            Input = Console.IsInputRedirected ? null : Console.In,
+        };
 }

@@ -30,6 +30,10 @@ internal static class EgressCli
         new ShowCommand(context),
         new CostCommand(context),
         new RenderCommand(context),
+        new PlanCommand(context),
+        new ApplyCommand(context),
+        new DestroyCommand(context),
+        new StatusCommand(context),
         new LabCommand(context),
     ];
 

@@ -11,12 +11,11 @@ internal sealed class RenderCommand : Command
         : base("render", "Print what configures a host: its shell script (apply|check|down|status), cloud-init user data, or systemd unit.")
     {
         var host = new Argument<string>("HOST") { Description = "A host name from the topology." };
-        var format = new Option<RenderFormat>("--format")
+        var format = new Option<string>("--format")
         {
-            Description = "script (default), cloud-init or systemd.",
-            DefaultValueFactory = _ => RenderFormat.Script,
+            Description = "What to print: the script, cloud-init user data for EC2, or the systemd unit.",
+            DefaultValueFactory = _ => "script",
             HelpName = "script|cloud-init|systemd",
-            CustomParser = result => ParseFormat(result.Tokens.Single().Value),
         };
         format.AcceptOnlyFromAmong("script", "cloud-init", "systemd");
         var overlay = new Option<string?>("--overlay")
@@ -55,7 +54,7 @@ internal sealed class RenderCommand : Command
             string text;
             try
             {
-                text = HostRenderer.Render(topology, name, parse.GetValue(format));
+                text = HostRenderer.Render(topology, name, ParseFormat(parse.GetValue(format)!));
             }
             catch (ArgumentException ex)
             {

@@ -22,6 +22,11 @@ internal static class ScriptRenderer
         var s = new Script();
         Header(s, plan);
         s.Raw(Prelude);
+        if (plan.Role == HostRole.Client)
+        {
+            s.Raw(RouteFunctions);
+        }
+
         Tunnel(s, plan.Overlay);
         var nftDefinition = NftDefinition(plan);
         var nftId = nftDefinition is null ? null : Hash(nftDefinition);
@@ -55,7 +60,10 @@ internal static class ScriptRenderer
         s.Line("set -u");
         s.Line($"HOST_NAME='{plan.Host}'");
         s.Line($"PRIVATE_IP='{plan.PrivateIp}'");
-        s.Line($"VPC_ROUTER='{plan.VpcRouter}'");
+        if (plan.Role == HostRole.Client)
+        {
+            s.Line($"VPC_ROUTER='{plan.VpcRouter}'");
+        }
 
         s.Line($"PROTO={RouteProtocol}");
         s.Line($"TOOLS='{string.Join(' ', plan.StepsOf<RequireTools>().SelectMany(r => r.Programs))}'");
@@ -109,15 +117,6 @@ internal static class ScriptRenderer
           rmdir "$RUN_DIR" 2>/dev/null
           return 0
         }
-        # route_set DEST VIA DEV [TABLE]: adds or updates egress's own route; a foreign route to DEST is kept.
-        route_set() {
-          t=${4:-main}
-          if [ -n "$(ip route show table "$t" exact "$1" proto "$PROTO" 2>/dev/null)" ]; then
-            run ip route replace "$1" via "$2" dev "$3" table "$t" proto "$PROTO"
-          elif ! ip route add "$1" via "$2" dev "$3" table "$t" proto "$PROTO" 2>/dev/null; then
-            warn "kept the existing route to $1 in table $t: $(ip route show table "$t" exact "$1")"
-          fi
-        }
         # check helpers: begin NAME, then facts, then end.
         begin() { I_NAME=$1; I_OK=true; I_DETAIL=; }
         fact() { [ "$1" = true ] || I_OK=false; I_DETAIL="${I_DETAIL:+$I_DETAIL; }$2"; }
@@ -145,6 +144,20 @@ internal static class ScriptRenderer
           fi
           v=$(cat "$f" 2>/dev/null)
           if [ "$v" = "$2" ]; then fact true "$1=$v"; else fact false "$1=${v:-missing}, want $2"; fi
+        }
+
+        """;
+
+    // Only clients route: the gateway's script leaves these out (cloud-init size).
+    private const string RouteFunctions = """
+        # route_set DEST VIA DEV [TABLE]: adds or updates egress's own route; a foreign route to DEST is kept.
+        route_set() {
+          t=${4:-main}
+          if [ -n "$(ip route show table "$t" exact "$1" proto "$PROTO" 2>/dev/null)" ]; then
+            run ip route replace "$1" via "$2" dev "$3" table "$t" proto "$PROTO"
+          elif ! ip route add "$1" via "$2" dev "$3" table "$t" proto "$PROTO" 2>/dev/null; then
+            warn "kept the existing route to $1 in table $t: $(ip route show table "$t" exact "$1")"
+          fi
         }
         # c_route DEST WANT [TABLE]: the exact route exists and reads WANT.
         c_route() {

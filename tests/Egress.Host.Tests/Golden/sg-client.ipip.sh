@@ -59,15 +59,6 @@ sysctl_restore() {
   rmdir "$RUN_DIR" 2>/dev/null
   return 0
 }
-# route_set DEST VIA DEV [TABLE]: adds or updates egress's own route; a foreign route to DEST is kept.
-route_set() {
-  t=${4:-main}
-  if [ -n "$(ip route show table "$t" exact "$1" proto "$PROTO" 2>/dev/null)" ]; then
-    run ip route replace "$1" via "$2" dev "$3" table "$t" proto "$PROTO"
-  elif ! ip route add "$1" via "$2" dev "$3" table "$t" proto "$PROTO" 2>/dev/null; then
-    warn "kept the existing route to $1 in table $t: $(ip route show table "$t" exact "$1")"
-  fi
-}
 # check helpers: begin NAME, then facts, then end.
 begin() { I_NAME=$1; I_OK=true; I_DETAIL=; }
 fact() { [ "$1" = true ] || I_OK=false; I_DETAIL="${I_DETAIL:+$I_DETAIL; }$2"; }
@@ -95,6 +86,15 @@ c_sysctl() {
   fi
   v=$(cat "$f" 2>/dev/null)
   if [ "$v" = "$2" ]; then fact true "$1=$v"; else fact false "$1=${v:-missing}, want $2"; fi
+}
+# route_set DEST VIA DEV [TABLE]: adds or updates egress's own route; a foreign route to DEST is kept.
+route_set() {
+  t=${4:-main}
+  if [ -n "$(ip route show table "$t" exact "$1" proto "$PROTO" 2>/dev/null)" ]; then
+    run ip route replace "$1" via "$2" dev "$3" table "$t" proto "$PROTO"
+  elif ! ip route add "$1" via "$2" dev "$3" table "$t" proto "$PROTO" 2>/dev/null; then
+    warn "kept the existing route to $1 in table $t: $(ip route show table "$t" exact "$1")"
+  fi
 }
 # c_route DEST WANT [TABLE]: the exact route exists and reads WANT.
 c_route() {

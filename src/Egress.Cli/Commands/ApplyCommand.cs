@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Egress.Aws.Planning;
+
+namespace Egress.Cli.Commands;
+
+/// <summary>egress apply: make AWS match the topology, then prove it by planning again.</summary>
+internal sealed class ApplyCommand : Command
+{
+    public ApplyCommand(CliContext context)
+        : base("apply", "Create, change and destroy AWS resources until they match the topology: both regions at once, resumable (run it again after an interruption).")
+    {
+        var aws = new AwsVerb(context, this, desiredState: true);
+        SetAction((parse, cancellationToken) =>
+        {
+            var topology = aws.Topology(parse);
+            return aws.RunAsync(parse, async (provisioner, _) =>
+            {
+                var desired = aws.Desired(parse, topology);
+                var plan = await provisioner.PlanAsync(desired, cancellationToken);
+                context.Error.Write(PlanRenderer.Render(plan));
+                var left = plan.IsEmpty ? plan : await provisioner.ApplyAsync(desired, plan, cancellationToken);
+                if (aws.Json(parse))
+                {
+                    aws.WriteJson(new { applied = PlanRenderer.ToData(plan), remaining = PlanRenderer.ToData(left) });
+                }
+
+                if (!left.IsEmpty)
+                {
+                    context.Error.WriteLine("error: AWS still differs from the topology after apply:");
+                    context.Error.Write(PlanRenderer.Render(left));
+                    context.Error.WriteLine("  fix: run 'egress apply' again; if the same steps remain, something outside egress changes them.");
+                    return ExitCodes.CheckFailed;
+                }
+
+                context.Error.WriteLine(plan.IsEmpty
+                    ? "Nothing to do."
+                    : $"Apply complete: {plan.ToAdd} added, {plan.ToChange} changed, {plan.ToDestroy} destroyed. A fresh plan is empty: AWS matches the topology.");
+                return ExitCodes.Ok;
+            });
+        });
+    }
+}

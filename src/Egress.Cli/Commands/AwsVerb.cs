@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Text.Json;
+using Egress.Aws;
+using Egress.Aws.Execution;
+using Egress.Aws.Model;
+using Egress.Aws.Planning;
+using Egress.Aws.Sdk;
+using Egress.Core.Topology;
+using Spectre.Console;
+
+namespace Egress.Cli.Commands;
+
+/// <summary>What plan, apply, destroy and status share: the options, the ports, error printing, the call count.</summary>
+internal sealed class AwsVerb
+{
+    private readonly CliContext _context;
+
+    public AwsVerb(CliContext context, Command command, bool desiredState)
+    {
+        _context = context;
+        command.Options.Add(File);
+        command.Options.Add(Profile);
+        command.Options.Add(EndpointUrl);
+        command.Options.Add(Output);
+        if (desiredState)
+        {
+            command.Options.Add(SshPublicKey);
+        }
+    }
+
+    public Option<string> File { get; } = TopologyFile.Option();
+
+    public Option<string?> Profile { get; } = new("--profile")
+    {
+        Description = "AWS profile from ~/.aws/config (SSO profiles too). Default: the SDK's chain (AWS_PROFILE, environment keys, default profile, instance role).",
+        HelpName = "NAME",
+    };
+
+    public Option<string?> EndpointUrl { get; } = new("--endpoint-url")
+    {
+        Description = "Send every EC2 and SSM call to this endpoint (an emulator), signed for each topology region.",
+        HelpName = "URL",
+    };
+
+    public Option<OutputFormat> Output { get; } = OutputFormatOption.Create(OutputFormat.Text);
+
+    public Option<string?> SshPublicKey { get; } = new("--ssh-public-key")
+    {
+        Description = "Import this OpenSSH public key as the stack's key pair in every region (deleted with the stack). Pass it on every plan/apply, or the key pair is planned away.",
+        HelpName = "FILE",
+    };
+
+    public bool Json(ParseResult parse) => parse.GetValue(Output) == OutputFormat.Json;
+
+    public TopologyModel Topology(ParseResult parse) => TopologyFile.Load(_context, parse.GetValue(File)!);
+
+    public DesiredState Desired(ParseResult parse, TopologyModel topology)
+    {
+        string? key = null;
+        if (parse.GetValue(SshPublicKey) is { } keyFile)
+        {
+            try
+            {
+                key = System.IO.File.ReadAllText(_context.Resolve(keyFile)).Trim();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--ssh-public-key {keyFile}: cannot be read ({ex.Message}). Pass your public key file, e.g. ~/.ssh/id_ed25519.pub.");
+            }
+
+            if (!key.StartsWith("ssh-", StringComparison.Ordinal) && !key.StartsWith("ecdsa-", StringComparison.Ordinal))
+            {
+                throw new UsageException($"--ssh-public-key {keyFile}: not an OpenSSH public key (it should start with ssh-ed25519, ssh-rsa or ecdsa-). Pass the .pub file, never the private key.");
+            }
+        }
+
+        return DesiredStateBuilder.Build(topology, _context.UserData, new ProvisionOptions { SshPublicKey = key });
+    }
+
+    /// <summary>Runs a verb body with the provisioner and the (counted) ports, prints provisioning errors with their fix (exit 1, or 2 for bad input)
+    /// and the number of AWS calls made.</summary>
+    public async Task<int> RunAsync(ParseResult parse, Func<AwsProvisioner, CallCounter, Task<int>> body)
+    {
+        var connection = new AwsConnection { Profile = parse.GetValue(Profile), EndpointUrl = ParseEndpoint(parse.GetValue(EndpointUrl)) };
+        var ports = _context.AwsPorts(connection);
+        var counter = new CallCounter(ports);
+        try
+        {
+            var provisioner = new AwsProvisioner(counter, _context.Time, new SpectreApplyProgress(_context.Human));
+            var code = await body(provisioner, counter);
+            _context.Error.WriteLine($"AWS calls: {counter}.");
+            return code;
+        }
+        catch (AwsProvisionException ex)
+        {
+            _context.Error.WriteLine($"error: {ex.Action} in {ex.Region} failed: {ex.Problem}.");
+            _context.Error.WriteLine($"  fix: {ex.Fix}.");
+            _context.Error.WriteLine($"AWS calls: {counter}.");
+            return ex.IsBadInput ? ExitCodes.BadInput : ExitCodes.CheckFailed;
+        }
+        finally
+        {
+            (ports as IDisposable)?.Dispose();
+        }
+    }
+
+    public void WriteJson(object data) => _context.Output.WriteLine(JsonSerializer.Serialize(data, JsonDefaults.Indented));
+
+    private static Uri? ParseEndpoint(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new UsageException($"--endpoint-url '{text}' is not an http(s) URL; write it like http://127.0.0.1:4566.");
+        }
+
+        return uri;
+    }
+}
+
+/// <summary>Apply's progress on stderr: one line per finished step, retries and waits as they happen.</summary>
+internal sealed class SpectreApplyProgress(IAnsiConsole console) : IApplyProgress
+{
+    private readonly object _gate = new();
+
+    public void Finished(PlanStep step, bool deleting, string? id, TimeSpan elapsed)
+    {
+        var (color, verb) = deleting ? ("red", "destroyed") : step.Action switch
+        {
+            PlanAction.Update => ("yellow", "updated"),
+            _ => ("green", "created"),
+        };
+        lock (_gate)
+        {
+            console.MarkupLine($"[{color}]{verb,-9}[/] {Markup.Escape(step.Resource.ToString())} [grey]{Markup.Escape(id ?? string.Empty)} ({elapsed.TotalSeconds:0.0} s)[/]");
+        }
+    }
+
+    public void Note(string region, string message)
+    {
+        lock (_gate)
+        {
+            console.MarkupLine($"[grey]{Markup.Escape(region)}: {Markup.Escape(message)}[/]");
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Egress.Aws.Planning;
+
+namespace Egress.Cli.Commands;
+
+/// <summary>egress plan: what apply would change in AWS, like Terraform's plan. Only reads.</summary>
+internal sealed class PlanCommand : Command
+{
+    public PlanCommand(CliContext context)
+        : base("plan", "Show what 'apply' would create, change and destroy in AWS to match the topology. Makes only read calls.")
+    {
+        var aws = new AwsVerb(context, this, desiredState: true);
+        SetAction((parse, cancellationToken) =>
+        {
+            var topology = aws.Topology(parse);
+            return aws.RunAsync(parse, async (provisioner, _) =>
+            {
+                var desired = aws.Desired(parse, topology);
+                var plan = await provisioner.PlanAsync(desired, cancellationToken);
+                if (aws.Json(parse))
+                {
+                    aws.WriteJson(PlanRenderer.ToData(plan));
+                }
+                else
+                {
+                    context.Output.Write(PlanRenderer.Render(plan));
+                }
+
+                return ExitCodes.Ok;
+            });
+        });
+    }
+}

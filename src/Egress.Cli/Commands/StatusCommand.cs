@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.Globalization;
+using Egress.Aws;
+using Egress.Aws.Execution;
+using Egress.Aws.Planning;
+using Egress.Aws.Ports;
+using Egress.Aws.Remote;
+using Egress.Core.Cost;
+using Egress.Host.Execution;
+using Egress.Host.Rendering;
+using Spectre.Console;
+
+namespace Egress.Cli.Commands;
+
+/// <summary>egress status: the stack's resources in AWS, by region, with their state and hourly cost; with --check,
+/// each host's own check run through SSM or SSH.</summary>
+internal sealed class StatusCommand : Command
+{
+    public StatusCommand(CliContext context)
+        : base("status", "List the stack's AWS resources region by region with their state, and what they cost per hour while they run. Makes only read calls (with --check, one command per host).")
+    {
+        var aws = new AwsVerb(context, this, desiredState: false);
+        var check = new Option<bool>("--check")
+        {
+            Description = "Also run 'egress-host check' on every host (SSM when the host has an instanceProfile, else SSH) and report its invariants; exit 1 if any fails.",
+        };
+        var privateKey = new Option<string?>("--ssh-private-key")
+        {
+            Description = "The private key for SSH (the pair of the --ssh-public-key given to apply).",
+            HelpName = "FILE",
+        };
+        var knownHosts = new Option<string>("--known-hosts")
+        {
+            Description = "Where host keys trusted on first use are remembered (used only when the console output has no fingerprints).",
+            DefaultValueFactory = _ => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "egress", "known_hosts"),
+            HelpName = "FILE",
+        };
+        Options.Add(check);
+        Options.Add(privateKey);
+        Options.Add(knownHosts);
+        SetAction((parse, cancellationToken) =>
+        {
+            var topology = aws.Topology(parse);
+            return aws.RunAsync(parse, async (provisioner, ports) =>
+            {
+                var observed = await provisioner.DiscoverAsync(topology.Stack, AwsProvisioner.RegionsOf(topology), cancellationToken);
+                var rows = StatusReport.Rows(observed);
+                var cost = RunningCost.Of(observed, PriceTable.BuiltIn);
+                var access = new RemoteAccess { PrivateKeyFile = parse.GetValue(privateKey) is { } key ? context.Resolve(key) : null, KnownHostsFile = context.Resolve(parse.GetValue(knownHosts)!) };
+                var checks = parse.GetValue(check) ? await CheckHostsAsync(context, ports, topology, access, cancellationToken) : [];
+                var code = checks.All(c => c.Ok) ? ExitCodes.Ok : ExitCodes.CheckFailed;
+                if (aws.Json(parse))
+                {
+                    aws.WriteJson(new { stack = topology.Stack, resources = rows, costUsdPerHour = cost.UsdPerHour, costLines = cost.Lines, checks });
+                    WriteCost(context, cost);
+                    return code;
+                }
+
+                if (rows.Count == 0)
+                {
+                    context.Data.MarkupLine(Markup.Escape($"Stack {topology.Stack}: nothing tagged in {string.Join(", ", AwsProvisioner.RegionsOf(topology))}."));
+                }
+
+                foreach (var region in rows.GroupBy(r => r.Region))
+                {
+                    var table = new Table().Title(Markup.Escape(region.Key)).AddColumns("resource", "id", "state", "detail");
+                    foreach (var row in region)
+                    {
+                        table.AddRow(Markup.Escape(row.Resource), Markup.Escape(row.Id), Markup.Escape(row.State), Markup.Escape(row.Detail));
+                    }
+
+                    context.Data.Write(table);
+                }
+
+                WriteCost(context, cost);
+                return code;
+            });
+        });
+    }
+
+    /// <summary>One host's 'egress-host check' through its remote runner.</summary>
+    internal sealed record HostCheck(string Host, string Via, bool Ok, int ExitCode, IReadOnlyList<string> Failures, IReadOnlyList<string> Warnings);
+
+    private static async Task<List<HostCheck>> CheckHostsAsync(CliContext context, IAwsPorts ports, Core.Topology.TopologyModel topology,
+        RemoteAccess access, CancellationToken cancellationToken)
+    {
+        var results = new List<HostCheck>();
+        var command = new CommandSpec("sudo", ["-n", "/bin/sh", HostScript.InstalledPath, "check"]) { Timeout = TimeSpan.FromMinutes(1) };
+        foreach (var host in topology.Hosts)
+        {
+            HostCheck result;
+            try
+            {
+                var remote = await RemoteRunners.ForHostAsync(ports, topology, host.Name, access, context.Time, new RetryPolicy(context.Time),
+                    message => context.Error.WriteLine(message), cancellationToken);
+                var run = await remote.Runner.RunAsync(command, cancellationToken);
+                try
+                {
+                    var report = CheckReport.Parse(run.StandardOutput);
+                    result = new HostCheck(host.Name, remote.Description, report.Ok && run.Succeeded, run.ExitCode,
+                        [.. report.Failures.Select(f => $"{f.Name}: {f.Detail}")], report.Warnings);
+                }
+                catch (FormatException ex)
+                {
+                    result = new HostCheck(host.Name, remote.Description, false, run.ExitCode, [ex.Message, .. Lines(run.StandardError)], []);
+                }
+            }
+            catch (AwsProvisionException ex)
+            {
+                result = new HostCheck(host.Name, "(not reachable)", false, -1, [$"{ex.Problem}; fix: {ex.Fix}"], []);
+            }
+
+            context.Error.WriteLine(result.Ok
+                ? $"check {host.Name}: ok via {result.Via}"
+                : $"check {host.Name}: FAILED (exit {result.ExitCode}) via {result.Via}");
+            foreach (var line in result.Failures.Concat(result.Warnings.Select(w => "warning: " + w)))
+            {
+                context.Error.WriteLine("  " + line);
+            }
+
+            results.Add(result);
+        }
+
+        return results;
+    }
+
+    private static IEnumerable<string> Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(5);
+
+    private static void WriteCost(CliContext context, RunningCost cost)
+    {
+        foreach (var line in cost.Lines)
+        {
+            var price = line.UsdPerHour is { } usd ? "$" + usd.ToString("0.0000", CultureInfo.InvariantCulture) + "/h" : "no price in the table";
+            context.Error.WriteLine($"  {line.Region}  {line.Description}  {price}");
+        }
+
+        context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Cost while running: ${cost.UsdPerHour:0.0000}/hour (${cost.UsdPerHour * Traffic.HoursPerMonth:0.00}/month), {PriceTable.BuiltInName}; data transfer extra ('egress cost')."));
+        if (cost.Unpriced.Any())
+        {
+            context.Error.WriteLine("  (some items have no price in the table and count as $0: see 'egress cost --default-prices')");
+        }
+    }
+}

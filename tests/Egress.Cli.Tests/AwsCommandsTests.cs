@@ -1,0 +1,296 @@
+using System.Text.Json;
+using Egress.Aws.Testing;
+using Egress.Core.Topology;
+
+namespace Egress.Cli.Tests;
+
+/// <summary>plan, apply, destroy and status against the in-memory fake AWS.</summary>
+public sealed class AwsCommandsTests : IDisposable
+{
+    private static readonly string[] SeedResources =
+    [
+        "ap-northeast-1:vpc/main",
+        "ap-southeast-1:vpc/main",
+        "ap-northeast-1:subnet/public-a",
+        "ap-southeast-1:subnet/public-a",
+        "ap-northeast-1:internet-gateway/main",
+        "ap-southeast-1:internet-gateway/main",
+        "ap-northeast-1:route-table/main",
+        "ap-southeast-1:route-table/main",
+        "ap-northeast-1:security-group/tokyo-nat",
+        "ap-southeast-1:security-group/sg-client",
+        "ap-southeast-1:peering/ap-northeast-1",
+        "ap-northeast-1:route/0.0.0.0/0",
+        "ap-northeast-1:route/10.0.0.0/16",
+        "ap-southeast-1:route/0.0.0.0/0",
+        "ap-southeast-1:route/10.1.0.0/16",
+        "ap-northeast-1:instance/tokyo-nat",
+        "ap-southeast-1:instance/sg-client",
+        "ap-northeast-1:elastic-ip/tokyo-nat",
+    ];
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("egress-aws-cli-").FullName;
+    private readonly FakeAwsCloud _cloud = new();
+    private bool _realUserData;
+
+    public AwsCommandsTests()
+    {
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"), Examples.Text(Examples.Seed));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunWithInputAsync(string? stdin, params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var context = new CliContext(stdout, stderr, _directory, colors: false)
+        {
+            AwsPorts = _ => _cloud,
+            Time = new InstantTimeProvider(),
+            Input = stdin is null ? null : new StringReader(stdin),
+        };
+        if (!_realUserData)
+        {
+            context.UserData = (topology, host) => $"#cloud-config\n# {topology.Stack} {host}\n";
+        }
+
+        var code = await EgressCli.RunAsync(args, context);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    [Fact]
+    public async Task Plan_SeedOnEmptyAws_ListsExactlyTheSeedResources()
+    {
+        var (code, stdout, stderr) = await RunAsync("plan");
+
+        Assert.Equal(0, code);
+        var created = stdout.Split('\n').Where(l => l.StartsWith("    + ", StringComparison.Ordinal))
+            .Select(l => l[6..l.IndexOf("  (", StringComparison.Ordinal)]).ToList();
+        Assert.Equal(SeedResources, created);
+        Assert.Contains("Plan: 18 to add, 0 to change, 0 to destroy.", stdout, StringComparison.Ordinal);
+        Assert.Contains("t3.micro, Ubuntu 22.04 amd64 (SSM), 10.1.1.10, source/dest check off, IMDSv2, encrypted gp3 root", stdout, StringComparison.Ordinal);
+        Assert.Contains("AWS calls: 18 read calls, 0 mutating calls.", stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Apply_ThenPlan_EmptyPlanWithOnlyReads()
+    {
+        var apply = await RunAsync("apply");
+        _cloud.ResetCounters();
+
+        var plan = await RunAsync("plan");
+
+        Assert.Equal(0, apply.ExitCode);
+        Assert.Contains("Apply complete: 18 added, 0 changed, 0 destroyed.", apply.Stderr, StringComparison.Ordinal);
+        Assert.Contains("created   ap-northeast-1:elastic-ip/tokyo-nat eipalloc-", apply.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, plan.ExitCode);
+        Assert.Contains("No changes. AWS matches the topology for stack egress-seed.", plan.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Plan: 0 to add, 0 to change, 0 to destroy.", plan.Stdout, StringComparison.Ordinal);
+        Assert.Contains("AWS calls: 18 read calls, 0 mutating calls.", plan.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Apply_WithTheHostRenderersCloudInit_ConvergesAndStaysConverged()
+    {
+        _realUserData = true;
+
+        var apply = await RunAsync("apply");
+        _cloud.ResetCounters();
+        var plan = await RunAsync("plan");
+
+        Assert.Equal(0, apply.ExitCode);
+        Assert.Contains("No changes.", plan.Stdout, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+        var gateway = _cloud.LiveResources().Single(r => r.Tags.GetValueOrDefault("egress:component") == "instance/tokyo-nat");
+        var userData = _cloud.InstanceRecord(gateway.Id)!.UserData;
+        Assert.StartsWith("#cloud-config", userData, StringComparison.Ordinal);
+        Assert.Contains("egress-host", userData, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_OverlayAuto_RendersIpipForAws()
+    {
+        _realUserData = true;
+        var yaml = Examples.Text(Examples.Seed).Replace("mode: ipip ", "mode: auto ", StringComparison.Ordinal);
+        Assert.Contains("mode: auto", yaml, StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"), yaml);
+
+        var (code, stdout, stderr) = await RunAsync("plan");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Plan: 18 to add", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_Json_IsDataOnStdout()
+    {
+        var (code, stdout, _) = await RunAsync("plan", "-o", "json");
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(18, json.RootElement.GetProperty("toAdd").GetInt32());
+        Assert.Equal("create", json.RootElement.GetProperty("steps")[0].GetProperty("action").GetString());
+    }
+
+    [Fact]
+    public async Task Destroy_WithoutTerminal_RefusesWithExitTwoAndChangesNothing()
+    {
+        await RunAsync("apply");
+        _cloud.ResetCounters();
+
+        var (code, _, stderr) = await RunAsync("destroy");
+
+        Assert.Equal(2, code);
+        Assert.Contains("Pass --yes to destroy without asking.", stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Destroy_AnsweredNo_ChangesNothing()
+    {
+        await RunAsync("apply");
+        _cloud.ResetCounters();
+
+        var (code, _, stderr) = await RunWithInputAsync("no\n", "destroy");
+
+        Assert.Equal(130, code);
+        Assert.Contains("Destroy cancelled; nothing was changed.", stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _cloud.MutatingCalls);
+    }
+
+    [Fact]
+    public async Task Destroy_Confirmed_LeavesNothingTagged()
+    {
+        await RunAsync("apply");
+
+        var (code, _, stderr) = await RunWithInputAsync("yes\n", "destroy");
+        var again = await RunAsync("destroy", "--yes");
+
+        Assert.Equal(0, code);
+        Assert.Contains("Destroy complete: 18 destroyed. Nothing tagged egress:stack=egress-seed remains in ap-southeast-1, ap-northeast-1.", stderr, StringComparison.Ordinal);
+        Assert.Empty(_cloud.LiveResources());
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("nothing to destroy", again.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_AfterApply_ListsResourcesByRegionWithHourlyCost()
+    {
+        await RunAsync("apply");
+
+        var (code, stdout, stderr) = await RunAsync("status", "-o", "json");
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout);
+        var rows = json.RootElement.GetProperty("resources").EnumerateArray().ToList();
+        Assert.Equal(18 - 4, rows.Count); // routes are shown inside their route table
+        var gateway = rows.Single(r => r.GetProperty("resource").GetString() == "instance/tokyo-nat");
+        Assert.Equal("ap-northeast-1", gateway.GetProperty("region").GetString());
+        Assert.Equal("running", gateway.GetProperty("state").GetString());
+        var lines = json.RootElement.GetProperty("costLines").EnumerateArray().Select(l => l.GetProperty("description").GetString()).ToList();
+        Assert.Equal(4, lines.Count); // two instances, the client's public IP, the gateway's Elastic IP
+        var total = json.RootElement.GetProperty("costUsdPerHour").GetDecimal();
+        var prices = Egress.Core.Cost.PriceTable.BuiltIn;
+        var expected = prices.Find(Egress.Core.Cost.PriceItem.Ec2Instance, "ap-southeast-1", "t3.small")!.Usd
+            + prices.Find(Egress.Core.Cost.PriceItem.Ec2Instance, "ap-northeast-1", "t3.micro")!.Usd
+            + prices.Find(Egress.Core.Cost.PriceItem.PublicIpv4, "ap-southeast-1")!.Usd
+            + prices.Find(Egress.Core.Cost.PriceItem.PublicIpv4, "ap-northeast-1")!.Usd;
+        Assert.Equal(expected, total);
+        Assert.Contains("Cost while running: $", stderr, StringComparison.Ordinal);
+    }
+
+    private void UseInstanceProfiles()
+    {
+        var yaml = Examples.Text(Examples.Seed).Replace("        architecture: amd64\n", "        architecture: amd64\n        instanceProfile: egress-ssm\n", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"), yaml);
+    }
+
+    private static string CheckJson(string host, bool ok) =>
+        $$"""{"host":"{{host}}","ok":{{(ok ? "true" : "false")}},"invariants":[{"name":"tunnel-up","ok":true,"detail":"tun0 up"},{"name":"egress-nat","ok":{{(ok ? "true" : "false")}},"detail":"masquerade rule present"}],"warnings":[]}""";
+
+    [Fact]
+    public async Task StatusCheck_HostsWithInstanceProfile_RunTheirCheckThroughSsm()
+    {
+        UseInstanceProfiles();
+        await RunAsync("apply");
+        var scripts = new List<string>();
+        _cloud.SsmHandler = (instance, script) =>
+        {
+            scripts.Add(string.Join("\n", script));
+            return (0, CheckJson(instance, ok: true), string.Empty);
+        };
+
+        var (code, stdout, stderr) = await RunAsync("status", "--check", "-o", "json");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(["sudo -n /bin/sh /usr/local/sbin/egress-host check", "sudo -n /bin/sh /usr/local/sbin/egress-host check"], scripts);
+        Assert.Contains("check sg-client: ok via sg-client (i-", stderr, StringComparison.Ordinal);
+        Assert.Contains("via SSM Run Command, instance profile egress-ssm", stderr, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.All(json.RootElement.GetProperty("checks").EnumerateArray(), c => Assert.True(c.GetProperty("ok").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task StatusCheck_AFailingInvariant_ExitsOneAndNamesIt()
+    {
+        UseInstanceProfiles();
+        await RunAsync("apply");
+        _cloud.SsmHandler = (instance, _) => (1, CheckJson(instance, ok: false), string.Empty);
+
+        var (code, _, stderr) = await RunAsync("status", "--check");
+
+        Assert.Equal(1, code);
+        Assert.Contains("check tokyo-nat: FAILED (exit 1)", stderr, StringComparison.Ordinal);
+        Assert.Contains("  egress-nat: masquerade rule present", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatusCheck_NoSshNoProfile_SaysHowToReachTheHosts()
+    {
+        await RunAsync("apply");
+
+        var (code, _, stderr) = await RunAsync("status", "--check");
+
+        Assert.Equal(1, code);
+        Assert.Contains("check tokyo-nat: FAILED (exit -1) via (not reachable)", stderr, StringComparison.Ordinal);
+        Assert.Contains("SSH is closed (access.ssh: none)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_NoCredentials_ExitsOneWithTheFix()
+    {
+        _cloud.Options.NoCredentials = true;
+
+        var (code, _, stderr) = await RunAsync("plan");
+
+        Assert.Equal(1, code);
+        Assert.Contains("error: DescribeVpcPeeringConnections in ap-southeast-1 failed: no AWS credentials were found.", stderr, StringComparison.Ordinal);
+        Assert.Contains("fix: configure credentials", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_BadEndpointUrl_ExitsTwo()
+    {
+        var (code, _, stderr) = await RunAsync("plan", "--endpoint-url", "not a url");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--endpoint-url 'not a url' is not an http(s) URL", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_PrivateKeyPassedAsPublicKey_ExitsTwo()
+    {
+        File.WriteAllText(Path.Combine(_directory, "id"), "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+
+        var (code, _, stderr) = await RunAsync("plan", "--ssh-public-key", "id");
+
+        Assert.Equal(2, code);
+        Assert.Contains("not an OpenSSH public key", stderr, StringComparison.Ordinal);
+    }
+}
