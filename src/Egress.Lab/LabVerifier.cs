@@ -101,13 +101,8 @@ public static class LabVerifier
         }
 
         var after = await LabStatusCollector.CountersAsync(lab, runner, cancellationToken);
-        foreach (var client in topology.Hosts.Where(h => h.Role == HostRole.Client && h.HasPublicAddress))
-        {
-            var crossed = after.IgwNatOut.GetValueOrDefault(client.Name) - before.IgwNatOut.GetValueOrDefault(client.Name);
-            checks.Add(new LabCheck("igw.no-client-egress", client.Name, crossed == 0,
-                crossed == 0 ? $"0 packets of {client.Name}'s egress crossed the {topology.RegionOf(client).Name} IGW" : $"{crossed} packets from {client.Name} left through its own IGW ({topology.RegionOf(client).Name}) during the checks"));
-        }
-
+        var (counterChecks, explanations) = LabCounterChecks.Evaluate(topology, before, after);
+        checks.AddRange(counterChecks);
         if (!lab.Manifest.Naive)
         {
             foreach (var host in topology.Hosts)
@@ -115,25 +110,6 @@ public static class LabVerifier
                 var result = await LabStatusCollector.CheckAsync(lab, host.Name, runner, cancellationToken);
                 checks.Add(new LabCheck("host.check", host.Name, result.Ok,
                     result.Error ?? (result.Ok ? $"{result.Invariants.Count} invariants hold" : "failed: " + string.Join(", ", result.Invariants.Where(i => !i.Ok).Select(i => $"{i.Name} ({i.Detail})")))));
-            }
-        }
-
-        var explanations = new List<string>();
-        foreach (var (regionName, drops) in after.PeeringDrops)
-        {
-            var delta = drops - before.PeeringDrops.GetValueOrDefault(regionName);
-            if (delta > 0)
-            {
-                explanations.Add($"the {regionName} VPC router dropped {delta} packets on the peering link: their destination is outside the peer VPC (AWS peering does no edge-to-edge routing)");
-            }
-        }
-
-        foreach (var (regionName, drops) in after.IgwDrops)
-        {
-            var delta = drops - before.IgwDrops.GetValueOrDefault(regionName);
-            if (delta > 0)
-            {
-                explanations.Add($"the {regionName} IGW dropped {delta} internet-bound packets from addresses without a public IP");
             }
         }
 
@@ -215,5 +191,51 @@ public static class LabVerifier
         }
 
         return null;
+    }
+}
+
+/// <summary>What the lab's counters say about a run of checks: that no client's egress left through its own IGW
+/// (its 1:1 NAT counter did not move), and, in words, the drops that explain a failure (peering edge-to-edge,
+/// IGW drops of addresses without a public IP).</summary>
+public static class LabCounterChecks
+{
+    public const string NoClientEgressViaOwnIgw = "igw.no-client-egress";
+
+    public static (IReadOnlyList<LabCheck> Checks, IReadOnlyList<string> Explanations) Evaluate(TopologyModel topology, LabCounters before, LabCounters after)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(after);
+        var checks = new List<LabCheck>();
+        foreach (var client in topology.Hosts.Where(h => h.Role == HostRole.Client && h.HasPublicAddress))
+        {
+            var region = topology.RegionOf(client).Name;
+            var crossed = after.IgwNatOut.GetValueOrDefault(client.Name) - before.IgwNatOut.GetValueOrDefault(client.Name);
+            checks.Add(new LabCheck(NoClientEgressViaOwnIgw, client.Name, crossed == 0,
+                crossed == 0
+                    ? $"0 connections of {client.Name}'s egress crossed the {region} IGW"
+                    : $"{crossed} connections from {client.Name} left through its own IGW ({region}) during the checks"));
+        }
+
+        var explanations = new List<string>();
+        foreach (var (region, drops) in after.PeeringDrops)
+        {
+            var delta = drops - before.PeeringDrops.GetValueOrDefault(region);
+            if (delta > 0)
+            {
+                explanations.Add($"the {region} VPC router dropped {delta} packets on the peering link: their destination is outside the peer VPC (AWS peering does no edge-to-edge routing)");
+            }
+        }
+
+        foreach (var (region, drops) in after.IgwDrops)
+        {
+            var delta = drops - before.IgwDrops.GetValueOrDefault(region);
+            if (delta > 0)
+            {
+                explanations.Add($"the {region} IGW dropped {delta} internet-bound packets from addresses without a public IP");
+            }
+        }
+
+        return (checks, explanations);
     }
 }

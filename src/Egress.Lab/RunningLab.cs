@@ -1,3 +1,4 @@
+using Egress.Core.Net;
 using Egress.Core.Topology;
 using Egress.Host.Execution;
 using Egress.Lab.Services;
@@ -44,6 +45,10 @@ public sealed class RunningLab
     public ICommandRunner InternetRunner(ICommandRunner? inner = null) => new NamespaceRunner(Plan.InternetNamespace, inner);
 
     public ICommandRunner RouterRunner(string region, ICommandRunner? inner = null) => new NamespaceRunner(Plan.RouterOf(region).Namespace, inner);
+
+    /// <summary>Every host that has a public address, with it (the IGW's 1:1 NAT).</summary>
+    public IReadOnlyDictionary<string, Ipv4Address> PublicAddresses =>
+        Plan.Hosts.Where(h => h.PublicIp is not null).ToDictionary(h => h.Name, h => h.PublicIp!.Value);
 
     /// <summary>The host's public address (the IGW's 1:1 NAT), or null when it has none.</summary>
     public string? PublicAddressOf(string host) => Plan.HostNamed(host).PublicIp?.ToString();

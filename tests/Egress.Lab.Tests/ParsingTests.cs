@@ -67,3 +67,39 @@ public sealed class ParsingTests
         Assert.Contains("exit 127", result.Error, StringComparison.Ordinal);
     }
 }
+
+public sealed class LabCounterChecksTests
+{
+    private static LabCounters Counters(long sgOut, long pcx, long igwDrop) => new()
+    {
+        IgwNatOut = new Dictionary<string, long> { ["sg-client"] = sgOut, ["tokyo-nat"] = 5 },
+        IgwNatIn = new Dictionary<string, long> { ["sg-client"] = 0, ["tokyo-nat"] = 0 },
+        IgwDrops = new Dictionary<string, long> { ["ap-southeast-1"] = igwDrop, ["ap-northeast-1"] = 0 },
+        PeeringDrops = new Dictionary<string, long> { ["ap-southeast-1"] = pcx, ["ap-northeast-1"] = 0 },
+        PeeringFragNeededDrops = new Dictionary<string, long>(),
+        GatewayForwardDrops = new Dictionary<string, long>(),
+    };
+
+    private static readonly Egress.Core.Topology.TopologyModel Seed = Egress.Core.Topology.Examples.Load(Egress.Core.Topology.Examples.Seed);
+
+    [Fact]
+    public void Evaluate_CountersUnchanged_PassesWithoutExplanations()
+    {
+        var (checks, explanations) = LabCounterChecks.Evaluate(Seed, Counters(3, 0, 0), Counters(3, 0, 0));
+
+        Assert.True(Assert.Single(checks).Ok);
+        Assert.Empty(explanations);
+    }
+
+    [Fact]
+    public void Evaluate_ClientNatAndPeeringDropsMoved_FailsAndExplains()
+    {
+        var (checks, explanations) = LabCounterChecks.Evaluate(Seed, Counters(3, 0, 0), Counters(5, 4, 1));
+
+        var check = Assert.Single(checks);
+        Assert.False(check.Ok);
+        Assert.Contains("2 connections from sg-client", check.Detail, StringComparison.Ordinal);
+        Assert.Contains(explanations, e => e.Contains("dropped 4 packets on the peering link", StringComparison.Ordinal));
+        Assert.Contains(explanations, e => e.Contains("IGW dropped 1", StringComparison.Ordinal));
+    }
+}
