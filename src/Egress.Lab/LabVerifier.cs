@@ -20,9 +20,6 @@ public sealed record LabVerifyReport
 
     public required LabCounters Counters { get; init; }
 
-    /// <summary>Why it failed, in words, when the counters say (e.g. the peering dropped edge-to-edge packets).</summary>
-    public required IReadOnlyList<string> Explanations { get; init; }
-
     public bool Passed => Checks.Count > 0 && Checks.All(c => c.Ok);
 }
 
@@ -101,8 +98,7 @@ public static class LabVerifier
         }
 
         var after = await LabStatusCollector.CountersAsync(lab, runner, cancellationToken);
-        var (counterChecks, explanations) = LabCounterChecks.Evaluate(topology, before, after);
-        checks.AddRange(counterChecks);
+        checks.AddRange(LabCounterChecks.Evaluate(topology, before, after));
         if (!lab.Manifest.Naive)
         {
             foreach (var host in topology.Hosts)
@@ -120,7 +116,6 @@ public static class LabVerifier
             Latency = lab.Manifest.LatencyNote,
             Checks = checks,
             Counters = after,
-            Explanations = explanations,
         };
     }
 
@@ -194,14 +189,18 @@ public static class LabVerifier
     }
 }
 
-/// <summary>What the lab's counters say about a run of checks: that no client's egress left through its own IGW
-/// (its 1:1 NAT counter did not move), and, in words, the drops that explain a failure (peering edge-to-edge,
-/// IGW drops of addresses without a public IP).</summary>
+/// <summary>What the lab's counters say about a run of checks: no client's egress left through its own IGW (its 1:1
+/// NAT counter did not move), the peering links dropped nothing (no edge-to-edge packets), the IGWs dropped nothing
+/// (no internet-bound packet from an address without a public IP). A failed one says why in words.</summary>
 public static class LabCounterChecks
 {
     public const string NoClientEgressViaOwnIgw = "igw.no-client-egress";
 
-    public static (IReadOnlyList<LabCheck> Checks, IReadOnlyList<string> Explanations) Evaluate(TopologyModel topology, LabCounters before, LabCounters after)
+    public const string PeeringDrops = "peering.edge-to-edge-drops";
+
+    public const string IgwDrops = "igw.drops";
+
+    public static IReadOnlyList<LabCheck> Evaluate(TopologyModel topology, LabCounters before, LabCounters after)
     {
         ArgumentNullException.ThrowIfNull(topology);
         ArgumentNullException.ThrowIfNull(before);
@@ -214,28 +213,27 @@ public static class LabCounterChecks
             checks.Add(new LabCheck(NoClientEgressViaOwnIgw, client.Name, crossed == 0,
                 crossed == 0
                     ? $"0 connections of {client.Name}'s egress crossed the {region} IGW"
-                    : $"{crossed} connections from {client.Name} left through its own IGW ({region}) during the checks"));
+                    : $"{crossed} connections from {client.Name} left through its own IGW ({region})"));
         }
 
-        var explanations = new List<string>();
         foreach (var (region, drops) in after.PeeringDrops)
         {
             var delta = drops - before.PeeringDrops.GetValueOrDefault(region);
-            if (delta > 0)
-            {
-                explanations.Add($"the {region} VPC router dropped {delta} packets on the peering link: their destination is outside the peer VPC (AWS peering does no edge-to-edge routing)");
-            }
+            checks.Add(new LabCheck(PeeringDrops, region, delta == 0,
+                delta == 0
+                    ? "0 packets dropped on the peering link"
+                    : $"the {region} VPC router dropped {delta} packets on the peering link: their destination is outside the peer VPC (AWS peering does no edge-to-edge routing)"));
         }
 
         foreach (var (region, drops) in after.IgwDrops)
         {
             var delta = drops - before.IgwDrops.GetValueOrDefault(region);
-            if (delta > 0)
-            {
-                explanations.Add($"the {region} IGW dropped {delta} internet-bound packets from addresses without a public IP");
-            }
+            checks.Add(new LabCheck(IgwDrops, region, delta == 0,
+                delta == 0
+                    ? "0 internet-bound packets dropped"
+                    : $"the {region} IGW dropped {delta} internet-bound packets from addresses without a public IP"));
         }
 
-        return (checks, explanations);
+        return checks;
     }
 }

@@ -175,10 +175,6 @@ internal static class LabCli
         context.Error.WriteLine($"overlay: {report.Overlay}");
         context.Error.WriteLine(report.Latency);
         PrintCounters(context, report.Counters);
-        foreach (var explanation in report.Explanations)
-        {
-            context.Error.WriteLine("why: " + explanation);
-        }
 
         context.Error.WriteLine(report.Passed
             ? $"lab {report.Id}: all {report.Checks.Count} checks passed"
