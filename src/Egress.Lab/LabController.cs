@@ -88,10 +88,19 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             var certificates = WriteCertificates(plan, state);
             progress($"certificates: lab CA written to /etc/netns/<ns>/ssl/certs/ca-certificates.crt ({certificates} namespaces)");
             var services = StartServicesAsync(plan, state, options.ServicesCommand(options.Id), cancellationToken);
+            if (options.Scripts is not null)
+            {
+                await WriteHostScriptsAsync(plan, state, options.Scripts, cancellationToken);
+            }
+
             if (!options.Naive)
             {
-                await ApplyHostScriptsAsync(plan, state, options.Scripts!, cancellationToken);
+                await ApplyHostScriptsAsync(plan, state, cancellationToken);
                 progress($"host scripts applied ({overlayNote})");
+            }
+            else
+            {
+                progress("host scripts written but not applied (naive): their checks show what is missing");
             }
 
             if (manifest.LatencyEmulated)
@@ -237,7 +246,8 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
-    private async Task ApplyHostScriptsAsync(LabWorldPlan plan, LabStateDirectory state, IHostScriptRenderer scripts, CancellationToken cancellationToken)
+    /// <summary>Every host's script, rendered for the overlay the lab resolved, to hosts/&lt;host&gt;.sh.</summary>
+    private static async Task WriteHostScriptsAsync(LabWorldPlan plan, LabStateDirectory state, IHostScriptRenderer scripts, CancellationToken cancellationToken)
     {
         var topology = plan.Topology with { Overlay = plan.Topology.Overlay with { Mode = plan.Overlay } };
         Directory.CreateDirectory(Path.GetDirectoryName(state.HostScript("x"))!);
@@ -245,7 +255,10 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         {
             await File.WriteAllTextAsync(state.HostScript(host.Name), scripts.Render(topology, host.Name), cancellationToken);
         }
+    }
 
+    private async Task ApplyHostScriptsAsync(LabWorldPlan plan, LabStateDirectory state, CancellationToken cancellationToken)
+    {
         // Gateways first, so a client's first packets find their tunnel's far end ready.
         foreach (var group in plan.Hosts.GroupBy(h => h.Role).OrderBy(g => g.Key == HostRole.Gateway ? 0 : 1))
         {

@@ -52,7 +52,7 @@ public sealed record LabStatusReport
 
     public required LabCounters Counters { get; init; }
 
-    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && (Naive || Checks.All(c => c.Ok));
+    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Ok);
 }
 
 /// <summary>Reads a running lab's state from the machine: namespaces, addresses, tunnels, checks, counters.</summary>
@@ -76,7 +76,7 @@ public static class LabStatusCollector
         foreach (var host in plan.Hosts.Where(h => existing.Contains(h.Namespace)))
         {
             tunnels.AddRange(await TunnelsAsync(runner, host, cancellationToken));
-            if (!lab.Manifest.Naive)
+            if (File.Exists(lab.State.HostScript(host.Name)))
             {
                 checks.Add(await CheckAsync(lab, host.Name, runner, cancellationToken));
             }

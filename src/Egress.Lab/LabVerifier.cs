@@ -99,7 +99,7 @@ public static class LabVerifier
 
         var after = await LabStatusCollector.CountersAsync(lab, runner, cancellationToken);
         checks.AddRange(LabCounterChecks.Evaluate(topology, before, after));
-        if (!lab.Manifest.Naive)
+        if (File.Exists(lab.State.HostScript(topology.Hosts.First().Name)))
         {
             foreach (var host in topology.Hosts)
             {

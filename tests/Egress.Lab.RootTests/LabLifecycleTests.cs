@@ -68,6 +68,7 @@ public sealed class LabLifecycleTests
             Assert.False(report.Passed);
             Assert.Contains(report.Checks, c => c.Name == "egress.ip-echo" && !c.Ok);
             Assert.True(report.Counters.PeeringDrops["ap-southeast-1"] > 0);
+            Assert.Contains(report.Checks, c => c is { Name: "host.check", Host: "sg-client", Ok: false }); // written, not applied
             Assert.Contains(report.Checks, c => c is { Name: LabCounterChecks.PeeringDrops, Host: "ap-southeast-1", Ok: false } && c.Detail.Contains("edge-to-edge", StringComparison.Ordinal));
         }
         finally
