@@ -46,11 +46,11 @@ public sealed record LabManifest
 }
 
 /// <summary>The files of one lab under /run/egress-lab/&lt;id&gt;/.</summary>
-public sealed class LabStateDirectory(string id, string? root = null)
+public sealed class LabStateDirectory(string id)
 {
     public string Id { get; } = id;
 
-    public string Path { get; } = System.IO.Path.Combine(root ?? LabNames.StateRoot, id);
+    public string Path { get; } = LabNames.StateDirectory(id);
 
     public string Manifest => System.IO.Path.Combine(Path, "manifest.json");
 
@@ -84,9 +84,9 @@ public sealed class LabStateDirectory(string id, string? root = null)
     }
 
     /// <summary>Ids of every lab with a state directory.</summary>
-    public static IReadOnlyList<string> List(string? root = null)
+    public static IReadOnlyList<string> List()
     {
-        var dir = root ?? LabNames.StateRoot;
+        var dir = LabNames.StateRoot;
         return Directory.Exists(dir)
             ? [.. Directory.GetDirectories(dir).Select(System.IO.Path.GetFileName).OfType<string>().Where(LabNames.IsValidId).Order(StringComparer.Ordinal)]
             : [];
