@@ -111,7 +111,7 @@ c_get() {
 # tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints changed.
 tunnel() {
   if ip link show dev "$1" >/dev/null 2>&1; then
-    case "$(ip -d -o link show dev "$1")" in *"ipip remote $3 local $2 "*) ;; *) log "$1 has other endpoints: recreating it"; run ip link del dev "$1" ;; esac
+    case "$(ip -d -o link show dev "$1")" in *"ipip"*" remote $3 local $2 "*) ;; *) log "$1 has other endpoints: recreating it"; run ip link del dev "$1" ;; esac
   fi
   if ! ip link show dev "$1" >/dev/null 2>&1; then
     ip link add "$1" type ipip local "$2" remote "$3" ttl 64 dev "$UPLINK" || abort "cannot create $1: does this kernel have ipip? (ip link add ... type ipip failed; choose another overlay mode)"

@@ -153,23 +153,24 @@ internal sealed class NetnsWorld : IAsyncDisposable
         return probe.Succeeded;
     }
 
-    /// <summary>veth carrier comes up asynchronously; dumps are compared only once every link has it.</summary>
+    /// <summary>veth carrier comes up asynchronously; dumps are compared only once every veth end has it.
+    /// (Tunnel modules' fallback devices such as tunl0 stay down: only the links made here are waited for.)</summary>
     private async Task WaitForCarrierAsync()
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        foreach (var ns in new[] { Client, Gateway, Internet, Router })
+        foreach (var (ns, link) in new[] { (Client, "eth0"), (Gateway, "eth0"), (Internet, "eth0"), (Router, "vpca"), (Router, "vpcb"), (Router, "wan0") })
         {
             while (true)
             {
-                var links = (await ExecOk(ns, "ip", "-o", "link", "show")).StandardOutput;
-                if (!links.Contains("NO-CARRIER", StringComparison.Ordinal) && !links.Contains("state DOWN", StringComparison.Ordinal))
+                var state = (await ExecOk(ns, "ip", "-o", "link", "show", "dev", link)).StandardOutput;
+                if (state.Contains("LOWER_UP", StringComparison.Ordinal) && !state.Contains("NO-CARRIER", StringComparison.Ordinal) && state.Contains("state UP", StringComparison.Ordinal))
                 {
                     break;
                 }
 
                 if (DateTime.UtcNow > deadline)
                 {
-                    throw new InvalidOperationException($"links in {ns} did not come up:\n{links}");
+                    throw new InvalidOperationException($"{link} in {ns} did not come up: {state}");
                 }
 
                 await Task.Delay(50);

@@ -199,12 +199,13 @@ internal static class ScriptRenderer
             _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "resolve overlay mode auto before rendering"),
         };
         var kind = mode.ToString().ToLowerInvariant();
-        var signature = mode == OverlayMode.Vxlan ? "vxlan id $4 remote $3 local $2" : $"{kind} remote $3 local $2";
+        // ip -d shows e.g. "vxlan id 1 remote R local L", "ipip any remote R local L", "gre remote R local L".
+        var signature = mode == OverlayMode.Vxlan ? "\"vxlan id $4 remote $3 local $2 \"" : $"\"{kind}\"*\" remote $3 local $2 \"";
         s.Raw($$"""
             # tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints changed.
             tunnel() {
               if ip link show dev "$1" >/dev/null 2>&1; then
-                case "$(ip -d -o link show dev "$1")" in *"{{signature}} "*) ;; *) log "$1 has other endpoints: recreating it"; run ip link del dev "$1" ;; esac
+                case "$(ip -d -o link show dev "$1")" in *{{signature}}*) ;; *) log "$1 has other endpoints: recreating it"; run ip link del dev "$1" ;; esac
               fi
               if ! ip link show dev "$1" >/dev/null 2>&1; then
                 {{add.TrimEnd()}} || abort "cannot create $1: does this kernel have {{kind}}? (ip link add ... type {{kind}} failed; choose another overlay mode)"
