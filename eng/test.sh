@@ -28,7 +28,7 @@ read -r passed failed skipped projects < <(awk '
   }
   END { printf "%d %d %d %d\n", passed, failed, skipped, projects }' "$log")
 
-expected=$(find tests -name '*.Tests.csproj' | wc -l)
+expected=$(find tests -name '*Tests.csproj' | wc -l)
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # a test host crashed or a project did not report: count it, never hide it
 fi
