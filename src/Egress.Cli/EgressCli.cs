@@ -35,6 +35,7 @@ internal static class EgressCli
         new DestroyCommand(context),
         new StatusCommand(context),
         new LabCommand(context),
+        new VerifyCommand(context),
     ];
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
