@@ -12,6 +12,7 @@ public static class LabPackages
         ("nft", "nftables"),
         ("curl", "curl"),
         ("mtr", "mtr-tiny"),
+        ("ping", "iputils-ping"),
     ];
 
     public static IReadOnlyList<string> Missing() =>

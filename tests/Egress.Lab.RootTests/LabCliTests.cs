@@ -50,9 +50,10 @@ public sealed class LabCliTests
             Assert.True(json.RootElement.GetProperty("naive").GetBoolean());
             Assert.Equal("latency emulation: off (kernel has no netem)", json.RootElement.GetProperty("latency").GetString());
 
-            var verify = await EgressAsync("lab", "verify", "--id", id);
+            var verify = await EgressAsync("lab", "verify", "--id", id, "--rounds", "1", "--output", "json");
             Assert.Equal(1, verify.ExitCode);
-            Assert.Contains("edge-to-edge", verify.StandardError, StringComparison.Ordinal);
+            Assert.Contains("edge-to-edge", verify.StandardOutput, StringComparison.Ordinal);
+            using var report = JsonDocument.Parse(verify.StandardOutput);
         }
         finally
         {

@@ -20,6 +20,7 @@ internal static class LabTestSupport
         Prerequisites.RequireProgram("curl", "curl");
         Prerequisites.RequireProgram("mtr", "mtr-tiny");
         Prerequisites.RequireProgram("iperf3", "iperf3");
+        Prerequisites.RequireProgram("ping", "iputils-ping");
     }
 
     public static Task<RunningLab> UpAsync(TopologyModel topology, bool naive = false, string? id = null) =>
@@ -31,6 +32,21 @@ internal static class LabTestSupport
             ServicesCommand = ServicesCommand,
             Scripts = HostRendererScripts.Instance,
         });
+
+    /// <summary>The verify suite against the lab, as `lab verify` runs it (with the lab's counter checks every round),
+    /// measuring less than the CLI's defaults to keep the tests quick.</summary>
+    public static async Task<Egress.Verify.VerifyReport> VerifyAsync(RunningLab lab, int rounds = 2)
+    {
+        var environment = await Egress.Cli.LabVerification.EnvironmentAsync(lab, CancellationToken.None);
+        return await new Egress.Verify.VerifySuite().RunAsync(
+            environment,
+            new Egress.Verify.VerifyOptions { Rounds = rounds, ColdSamples = 2, KeepAliveRequests = 3, PathCycles = 2, PingCount = 2 },
+            null,
+            CancellationToken.None);
+    }
+
+    public static string Describe(Egress.Verify.VerifyReport report) =>
+        string.Join("\n", report.Summaries().Select(s => $"{s.Check.Id} {s.Check.Host} {s.Check.Status} {s.Detail}"));
 
     public static async Task<CommandResult> RunOkAsync(this ICommandRunner runner, params string[] command)
     {

@@ -13,11 +13,12 @@ public sealed class LabLifecycleTests
         var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.ThreeRegion));
         try
         {
-            var report = await LabVerifier.RunAsync(lab);
+            var report = await LabTestSupport.VerifyAsync(lab, rounds: 1);
 
-            Assert.True(report.Passed, string.Join("\n", report.Checks.Select(c => $"{c.Name} {c.Host} {c.Ok} {c.Detail}")));
-            Assert.Equal(["sg-client", "syd-client"], report.Checks.Where(c => c.Name == "egress.ip-echo").Select(c => c.Host).Order());
-            Assert.All(report.Checks.Where(c => c.Name == "path.first-hop"), c => Assert.Matches("192\\.168\\.250\\.[15]", c.Detail));
+            Assert.True(report.Passed, LabTestSupport.Describe(report));
+            Assert.Equal(["sg-client", "syd-client"], report.Egress.Select(e => e.Client).Order());
+            Assert.All(report.Egress, e => Assert.Equal("198.51.100.138", e.Observed?.Ip));
+            Assert.Equal(["192.168.250.1", "192.168.250.5"], report.Paths.Select(p => p.Trace.Hops[0].Address).Distinct().Order());
         }
         finally
         {
@@ -60,16 +61,17 @@ public sealed class LabLifecycleTests
     public async Task Naive_SeedDesign_FailsBecauseThePeeringDropsEdgeToEdgePackets()
     {
         LabTestSupport.RequirePrerequisites();
-        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed) with { Verify = new VerifySettings { Criteria = new VerifyCriteria { Rounds = 1 } } }, naive: true);
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed), naive: true);
         try
         {
-            var report = await LabVerifier.RunAsync(lab);
+            var report = await LabTestSupport.VerifyAsync(lab, rounds: 1);
+            var failed = report.Failures.ToList();
 
             Assert.False(report.Passed);
-            Assert.Contains(report.Checks, c => c.Name == "egress.ip-echo" && !c.Ok);
-            Assert.True(report.Counters.PeeringDrops["ap-southeast-1"] > 0);
-            Assert.Contains(report.Checks, c => c is { Name: "host.check", Host: "sg-client", Ok: false }); // written, not applied
-            Assert.Contains(report.Checks, c => c is { Name: LabCounterChecks.PeeringDrops, Host: "ap-southeast-1", Ok: false } && c.Detail.Contains("edge-to-edge", StringComparison.Ordinal));
+            Assert.Contains(failed, c => c.Id == "egress.ip" && c.Host == "sg-client");
+            Assert.Contains(failed, c => c.Id == "connectivity.host-check" && c.Host == "sg-client"); // written, not applied
+            Assert.Contains(failed, c => c.Id == "lab." + LabCounterChecks.PeeringDrops && c.Host == "ap-southeast-1" && c.Detail.Contains("edge-to-edge", StringComparison.Ordinal));
+            Assert.True((await LabStatusCollector.CountersAsync(lab)).PeeringDrops["ap-southeast-1"] > 0);
         }
         finally
         {

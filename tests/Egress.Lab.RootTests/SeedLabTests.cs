@@ -12,14 +12,15 @@ public sealed class SeedLabTests(SeedLabFixture fixture) : IClassFixture<SeedLab
     [RootFact]
     public async Task Verify_SeedTopology_EgressesFromTokyoViaTunnelWithoutCrossingSingaporeIgw()
     {
-        var report = await LabVerifier.RunAsync(Lab);
+        var report = await LabTestSupport.VerifyAsync(Lab);
+        var checks = report.Rounds.SelectMany(r => r.Checks).ToList();
 
-        Assert.True(report.Passed, string.Join("\n", report.Checks.Select(c => $"{c.Name} {c.Host} {c.Ok} {c.Detail}")));
-        Assert.Contains(report.Checks, c => c.Name == "egress.api-source" && c.Detail.Contains("198.51.100.74", StringComparison.Ordinal));
-        Assert.Contains(report.Checks, c => c.Name == "egress.geolocation" && c.Detail.StartsWith("Tokyo, JP", StringComparison.Ordinal));
-        Assert.Contains(report.Checks, c => c.Name == "path.first-hop" && c.Detail.Contains("192.168.250.1", StringComparison.Ordinal));
-        Assert.Contains(report.Checks, c => c.Name == "igw.no-client-egress" && c.Host == "sg-client" && c.Ok);
-        Assert.Equal(["sg-client", "tokyo-nat"], report.Checks.Where(c => c.Name == "host.check").Select(c => c.Host).Order());
+        Assert.True(report.Passed, LabTestSupport.Describe(report));
+        var egress = Assert.Single(report.Egress);
+        Assert.Equal(("198.51.100.74", "Tokyo", "JP"), (egress.Observed?.Ip, egress.Observed?.City, egress.Observed?.Country));
+        Assert.Equal("192.168.250.1", Assert.Single(report.Paths.Select(p => p.Trace.Hops[0].Address).Distinct()));
+        Assert.Contains(checks, c => c.Id == "lab." + LabCounterChecks.NoClientEgressViaOwnIgw && c.Host == "sg-client" && c.Status == Egress.Verify.CheckStatus.Pass);
+        Assert.Contains(checks, c => c.Id == "connectivity.host-check" && c.Host == "tokyo-nat" && c.Status == Egress.Verify.CheckStatus.Pass);
     }
 
     [RootFact]
@@ -70,7 +71,9 @@ public sealed class SeedLabTests(SeedLabFixture fixture) : IClassFixture<SeedLab
     {
         var client = Lab.RunnerFor("sg-client");
         var route = await client.RunOkAsync("ip", "route", "get", LabWorldPlan.MetadataAddress.ToString());
-        var (hop, detail) = await LabVerifier.FirstHopAsync(client, LabWorldPlan.MetadataAddress.ToString(), CancellationToken.None);
+        var target = LabWorldPlan.MetadataAddress.ToString();
+        var trace = Egress.Verify.Probes.PathProbe.ParseMtr(target, await client.RunAsync(Egress.Verify.Probes.PathProbe.Mtr(target, 2)));
+        var (hop, detail) = (trace.Hops.FirstOrDefault()?.Address, trace.Problem ?? $"{trace.Hops.Count} hops");
         var echo = await client.RunOkAsync("curl", "-sS", "--max-time", "5", "https://ipinfo.io/json");
 
         Assert.Contains("dev eth0", route.StandardOutput, StringComparison.Ordinal);

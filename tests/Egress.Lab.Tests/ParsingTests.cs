@@ -31,25 +31,6 @@ public sealed class ParsingTests
     }
 
     [Fact]
-    public void ParseFirstHop_MtrJson_FirstHubHost()
-    {
-        const string json = """
-            {"report": {"mtr": {"src": "vm", "dst": "192.0.2.10"}, "hubs": [
-              {"count": 1, "host": "192.168.250.1", "Loss%": 0.0},
-              {"count": 2, "host": "10.1.1.1", "Loss%": 0.0}]}}
-            """;
-
-        Assert.Equal("192.168.250.1", LabVerifier.ParseFirstHop(json));
-    }
-
-    [Theory]
-    [InlineData("""{"report": {"mtr": {}, "hubs": []}}""")]
-    [InlineData("mtr: Failure to open IPv4 sockets")]
-    [InlineData("")]
-    public void ParseFirstHop_NoHopsOrNotJson_Null(string output) =>
-        Assert.Null(LabVerifier.ParseFirstHop(output));
-
-    [Fact]
     public void Parse_CheckJsonWithAFailedInvariant_NotOk()
     {
         var result = HostCheckResult.Parse("sg-client", """{"host":"sg-client","ok":false,"invariants":[{"name":"tunnel.up","ok":false,"detail":"tun0 is down"}],"warnings":[]}""", 1);

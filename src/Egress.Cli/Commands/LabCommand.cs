@@ -158,27 +158,15 @@ internal static class LabCli
     public static string FirstClient(TopologyModel topology) =>
         topology.Hosts.FirstOrDefault(h => h.Role == HostRole.Client)?.Name ?? topology.Hosts.First().Name;
 
-    public static void PrintVerify(CliContext context, LabVerifyReport report, bool json)
+    /// <summary>Runs the verify suite against the lab (with the lab's counter checks every round), then prints the
+    /// overlay, the latency state and the counters; returns the suite's exit code.</summary>
+    public static async Task<int> VerifyAsync(CliContext context, ParseResult parse, VerifyCliOptions verify, RunningLab lab, CancellationToken cancellationToken)
     {
-        if (json)
-        {
-            context.Output.WriteLine(JsonSerializer.Serialize(report, JsonDefaults.Indented));
-        }
-
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("check", "host", "result", "detail");
-        foreach (var check in report.Checks)
-        {
-            table.AddRow(Markup.Escape(check.Name), Markup.Escape(check.Host), check.Ok ? "[green]pass[/]" : "[red]FAIL[/]", Markup.Escape(check.Detail));
-        }
-
-        context.Human.Write(table);
-        context.Error.WriteLine($"overlay: {report.Overlay}");
-        context.Error.WriteLine(report.Latency);
-        PrintCounters(context, report.Counters);
-
-        context.Error.WriteLine(report.Passed
-            ? $"lab {report.Id}: all {report.Checks.Count} checks passed"
-            : $"lab {report.Id}: {report.Checks.Count(c => !c.Ok)} of {report.Checks.Count} checks FAILED");
+        context.Error.WriteLine($"lab {lab.Id}: overlay {lab.Manifest.OverlayNote}; {lab.Manifest.LatencyNote}");
+        var environment = await LabVerification.EnvironmentAsync(lab, cancellationToken);
+        var code = await verify.RunAsync(context, parse, environment, cancellationToken);
+        PrintCounters(context, await LabStatusCollector.CountersAsync(lab, cancellationToken: cancellationToken));
+        return code;
     }
 
     public static void PrintCounters(CliContext context, LabCounters counters)
@@ -311,19 +299,17 @@ internal sealed class LabExecCommand : Command
 internal sealed class LabVerifyCommand : Command
 {
     public LabVerifyCommand(CliContext context)
-        : base("verify", "Check a running lab end to end: the API sees the gateway's public address, the IP echo places it in the gateway's region, the first hop is the gateway's tunnel address, no client egress crosses its own IGW, every host's check passes. Exit 0 pass, 1 fail.")
+        : base("verify", "Run the verify suite against a running lab: egress identity and geolocation, path, connectivity, latency (judged only with latency emulation), every host's check, and the lab's counters (no client egress via its own IGW, no peering edge-to-edge or IGW drops). Exit 0 pass, 1 fail.")
     {
         var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
-        var output = OutputFormatOption.Create(OutputFormat.Text);
+        var verify = new VerifyCliOptions();
         Options.Add(id);
-        Options.Add(output);
+        verify.AddTo(this);
         SetAction(async (parse, cancellationToken) =>
         {
             LabCli.RequireRoot("verify");
             var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
-            var report = await LabVerifier.RunAsync(lab, progress: m => context.Error.WriteLine(m), cancellationToken: cancellationToken);
-            LabCli.PrintVerify(context, report, parse.GetValue(output) == OutputFormat.Json);
-            return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
+            return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
         });
     }
 }
@@ -370,22 +356,21 @@ internal sealed class LabRunCommand : Command
         var file = LabCli.FileOption();
         var id = LabCli.IdOption("Lab id (default: a fresh random one).");
         var naive = new Option<bool>("--naive") { Description = "Run the seed's naive design (expected to fail, with the reason counted)." };
-        var output = OutputFormatOption.Create(OutputFormat.Text);
+        var verify = new VerifyCliOptions();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
-        Options.Add(output);
+        verify.AddTo(this);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
             LabCli.RequireRoot("run");
             var topology = LabCli.LoadTopology(context, parse.GetValue(file));
             var labId = parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabNames.RandomId();
+            verify.OptionsFrom(parse); // bad verify options are exit 2 before anything is built
             try
             {
                 var lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
-                var report = await LabVerifier.RunAsync(lab, progress: m => context.Error.WriteLine(m), cancellationToken: cancellationToken);
-                LabCli.PrintVerify(context, report, parse.GetValue(output) == OutputFormat.Json);
-                return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
+                return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
             }
             finally
             {
