@@ -44,8 +44,6 @@ public sealed class RunningLab
 
     public ICommandRunner InternetRunner(ICommandRunner? inner = null) => new NamespaceRunner(Plan.InternetNamespace, inner);
 
-    public ICommandRunner RouterRunner(string region, ICommandRunner? inner = null) => new NamespaceRunner(Plan.RouterOf(region).Namespace, inner);
-
     /// <summary>Every host that has a public address, with it (the IGW's 1:1 NAT).</summary>
     public IReadOnlyDictionary<string, Ipv4Address> PublicAddresses =>
         Plan.Hosts.Where(h => h.PublicIp is not null).ToDictionary(h => h.Name, h => h.PublicIp!.Value);
