@@ -34,6 +34,7 @@ internal static class EgressCli
         new ApplyCommand(context),
         new DestroyCommand(context),
         new StatusCommand(context),
+        new LabCommand(context),
         new VerifyCommand(context),
     ];
 

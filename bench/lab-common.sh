@@ -1,0 +1,12 @@
+# shellcheck shell=bash
+# Shared by bench/lab-*.sh: build the CLI once (Release) and run it as `egress`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "the lab benches need root (network namespaces): sudo $0" >&2
+  exit 2
+fi
+dotnet build src/Egress.Cli -c Release -nologo -v q -clp:NoSummary >/dev/null
+EGRESS="$PWD/src/Egress.Cli/bin/Release/net10.0/egress"
+[ -x "$EGRESS" ] || { echo "build did not produce $EGRESS" >&2; exit 1; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }

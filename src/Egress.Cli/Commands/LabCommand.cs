@@ -1,0 +1,399 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Egress.Core.Topology;
+using Egress.Host.Execution;
+using Egress.Lab;
+using Spectre.Console;
+
+namespace Egress.Cli.Commands;
+
+/// <summary>egress lab up|status|exec|verify|down|run: the whole topology on this machine in network namespaces.</summary>
+internal sealed class LabCommand : Command
+{
+    public LabCommand(CliContext context)
+        : base("lab", "Build the topology on this machine in network namespaces with AWS's rules (VPC routers, IGW 1:1 NAT, peering without edge-to-edge routing, an internet with HTTPS services) and prove it works. Needs root.\nStart with 'sudo egress lab run'.")
+    {
+        Subcommands.Add(new LabUpCommand(context));
+        Subcommands.Add(new LabStatusCommand(context));
+        Subcommands.Add(new LabExecCommand(context));
+        Subcommands.Add(new LabVerifyCommand(context));
+        Subcommands.Add(new LabDownCommand(context));
+        Subcommands.Add(new LabRunCommand(context));
+        Subcommands.Add(new LabServeCommand());
+    }
+}
+
+/// <summary>What the lab verbs share: options, root check, topology and id resolution, the services command.</summary>
+internal static class LabCli
+{
+    public static Option<string?> FileOption() => new("--file", "-f")
+    {
+        Description = $"The topology file (default: ./{TopologyLoader.DefaultFileName}, else the embedded seed topology).",
+        HelpName = "FILE",
+    };
+
+    public static Option<string?> IdOption(string description) => new("--id")
+    {
+        Description = description,
+        HelpName = "ID",
+    };
+
+    public static void RequireRoot(string verb)
+    {
+        if (!LabPackages.IsRoot)
+        {
+            throw new UsageException($"'egress lab {verb}' needs root: it creates network namespaces, veths and nftables rules (only inside the lab's own namespaces). Run it with sudo, e.g. 'sudo ./egress lab {verb}'.");
+        }
+    }
+
+    public static TopologyModel LoadTopology(CliContext context, string? file)
+    {
+        if (file is not null)
+        {
+            return TopologyFile.Load(context, file);
+        }
+
+        if (File.Exists(context.Resolve(TopologyLoader.DefaultFileName)))
+        {
+            return TopologyFile.Load(context, TopologyLoader.DefaultFileName);
+        }
+
+        context.Error.WriteLine($"No -f and no ./{TopologyLoader.DefaultFileName}: using the embedded seed topology (Singapore client via Tokyo gateway).");
+        return Examples.Load(Examples.Seed);
+    }
+
+    public static string ValidId(string id) =>
+        LabNames.IsValidId(id) ? id : throw new UsageException($"--id '{id}' is invalid: use {LabNames.ValidIdRule}.");
+
+    /// <summary>--id, else the only lab that is up; errors when none or several are.</summary>
+    public static string RunningId(string? id)
+    {
+        if (id is not null)
+        {
+            return ValidId(id);
+        }
+
+        var labs = LabStateDirectory.List();
+        return labs.Count switch
+        {
+            1 => labs[0],
+            0 => throw new UsageException("no lab is up. Start one with 'sudo egress lab up' (or pass --id)."),
+            _ => throw new UsageException($"{labs.Count} labs are up ({string.Join(", ", labs)}): pass --id."),
+        };
+    }
+
+    public static RunningLab Open(string id)
+    {
+        try
+        {
+            return RunningLab.Open(id);
+        }
+        catch (LabException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+    }
+
+    /// <summary>How to start `egress lab serve --id ID` from this process: the egress apphost when that is
+    /// what runs, else `dotnet egress.dll`.</summary>
+    public static CommandSpec ServicesCommand(string id)
+    {
+        var process = Environment.ProcessPath ?? "dotnet";
+        var assembly = typeof(LabCli).Assembly.Location;
+        return Path.GetFileNameWithoutExtension(process) == "egress"
+            ? new CommandSpec(process, ["lab", "serve", "--id", id])
+            : new CommandSpec(DotnetHost(process), [assembly, "lab", "serve", "--id", id]);
+    }
+
+    private static string DotnetHost(string process) =>
+        Path.GetFileNameWithoutExtension(process) == "dotnet" ? process
+        : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+        : "dotnet";
+
+    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken)
+    {
+        RequireRoot(naive ? "up --naive" : "up");
+        await LabPackages.EnsureAsync(ProcessRunner.Instance, m => context.Error.WriteLine(m), cancellationToken);
+        var clock = Stopwatch.StartNew();
+        context.Error.WriteLine($"lab {id}: building {topology.Stack}{(naive ? " (NAIVE: the seed's 0.0.0.0/0 → peering design, no overlay)" : string.Empty)}");
+        try
+        {
+            var lab = await LabController.Default.UpAsync(new LabUpOptions
+            {
+                Topology = topology,
+                Id = id,
+                Naive = naive,
+                ServicesCommand = ServicesCommand,
+                Scripts = HostRendererScripts.Instance,
+                Progress = m => context.Error.WriteLine("  " + m),
+            }, cancellationToken);
+            context.Error.WriteLine($"lab {id} is up in {clock.Elapsed.TotalSeconds:0.00} s. Try: sudo egress lab exec {FirstClient(topology)} -- curl -s https://ipinfo.io/json");
+            return lab;
+        }
+        catch (LabException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+        catch (Egress.Lab.World.LabPlanException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/>; a lab that could not be built is reported (exit 1), not called a bug.</summary>
+    public static async Task<int> ReportingUpFailuresAsync(CliContext context, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (LabUpFailedException ex)
+        {
+            await context.Error.WriteLineAsync("error: " + ex.Message);
+            return ExitCodes.CheckFailed;
+        }
+    }
+
+    public static string FirstClient(TopologyModel topology) =>
+        topology.Hosts.FirstOrDefault(h => h.Role == HostRole.Client)?.Name ?? topology.Hosts.First().Name;
+
+    /// <summary>Runs the verify suite against the lab (with the lab's counter checks every round), then prints the
+    /// overlay, the latency state and the counters; returns the suite's exit code.</summary>
+    public static async Task<int> VerifyAsync(CliContext context, ParseResult parse, VerifyCliOptions verify, RunningLab lab, CancellationToken cancellationToken)
+    {
+        context.Error.WriteLine($"lab {lab.Id}: overlay {lab.Manifest.OverlayNote}; {lab.Manifest.LatencyNote}");
+        var environment = await LabVerification.EnvironmentAsync(lab, cancellationToken);
+        var code = await verify.RunAsync(context, parse, environment, cancellationToken);
+        PrintCounters(context, await LabStatusCollector.CountersAsync(lab, cancellationToken: cancellationToken));
+        return code;
+    }
+
+    public static void PrintCounters(CliContext context, LabCounters counters)
+    {
+        context.Error.WriteLine("counters (packets):");
+        context.Error.WriteLine("  IGW NAT out/in (conn): " + string.Join(", ", counters.IgwNatOut.Select(c => $"{c.Key} {c.Value}/{counters.IgwNatIn.GetValueOrDefault(c.Key)}")));
+        context.Error.WriteLine("  IGW drops:             " + string.Join(", ", counters.IgwDrops.Select(c => $"{c.Key} {c.Value}")));
+        context.Error.WriteLine("  peering edge-to-edge:  " + string.Join(", ", counters.PeeringDrops.Select(c => $"{c.Key} {c.Value}")));
+        context.Error.WriteLine("  peering frag-needed:   " + string.Join(", ", counters.PeeringFragNeededDrops.Select(c => $"{c.Key} {c.Value}")));
+        context.Error.WriteLine("  gateway forward drops: " + string.Join(", ", counters.GatewayForwardDrops.Select(c => $"{c.Key} {c.Value}")));
+    }
+}
+
+internal sealed class LabUpCommand : Command
+{
+    public LabUpCommand(CliContext context)
+        : base("up", "Build the lab: namespaces, VPC routers, IGWs, peering, the internet with its services, the host scripts applied. State in /run/egress-lab/ID/.")
+    {
+        var file = LabCli.FileOption();
+        var id = LabCli.IdOption("Lab id (default: from the topology's stack, e.g. seed).");
+        var naive = new Option<bool>("--naive") { Description = "Build the seed's misleading first design instead (client VPC 0.0.0.0/0 → peering, no overlay): its egress fails, and the peering drop counter says why." };
+        Options.Add(file);
+        Options.Add(id);
+        Options.Add(naive);
+        SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
+        {
+            LabCli.RequireRoot("up");
+            var topology = LabCli.LoadTopology(context, parse.GetValue(file));
+            var labId = parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabNames.IdFromStack(topology.Stack);
+            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
+            context.Output.WriteLine(labId);
+            return ExitCodes.Ok;
+        }));
+    }
+}
+
+internal sealed class LabStatusCommand : Command
+{
+    public LabStatusCommand(CliContext context)
+        : base("status", "Namespaces, addresses, tunnel state, each host's check, the counters (IGW NAT, IGW drops, peering edge-to-edge drops, gateway forward drops). Exit 1 when unhealthy.")
+    {
+        var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
+        var output = OutputFormatOption.Create(OutputFormat.Text);
+        Options.Add(id);
+        Options.Add(output);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            LabCli.RequireRoot("status");
+            var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
+            var status = await LabStatusCollector.CollectAsync(lab, cancellationToken: cancellationToken);
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                context.Output.WriteLine(JsonSerializer.Serialize(status, JsonDefaults.Indented));
+                return status.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
+            }
+
+            var human = context.Data;
+            human.WriteLine($"lab {status.Id} ({status.Stack}){(status.Naive ? " NAIVE" : string.Empty)}");
+            human.WriteLine($"overlay: {status.Overlay}");
+            human.WriteLine(status.Latency);
+            human.WriteLine($"services: {(status.ServicesPid is { } pid ? $"running (pid {pid})" : "NOT running")}");
+            var namespaces = new Table().Border(TableBorder.Rounded).AddColumns("namespace", "role", "of", "addresses");
+            foreach (var ns in status.Namespaces)
+            {
+                namespaces.AddRow(Markup.Escape(ns.Name), ns.Role, Markup.Escape(ns.Owner), ns.Exists ? Markup.Escape(string.Join("\n", ns.Addresses)) : "[red]missing[/]");
+            }
+
+            human.Write(namespaces);
+            foreach (var (host, address) in status.PublicAddresses)
+            {
+                human.WriteLine($"public address {host}: {address ?? "none"}");
+            }
+
+            foreach (var tunnel in status.Tunnels)
+            {
+                human.WriteLine($"tunnel {tunnel.Host} {tunnel.Interface}: {tunnel.Kind} {tunnel.State} mtu {tunnel.Mtu}");
+            }
+
+            foreach (var check in status.Checks)
+            {
+                human.WriteLine($"check {check.Host}: {(check.Ok ? "ok" : "FAIL")} {check.Error ?? string.Join(", ", check.Invariants.Where(i => !i.Ok).Select(i => i.Name))}");
+            }
+
+            LabCli.PrintCounters(new CliContext(context.Output, context.Output, context.WorkingDirectory, colors: false), status.Counters);
+            return status.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
+        });
+    }
+}
+
+internal sealed class LabExecCommand : Command
+{
+    public LabExecCommand(CliContext context)
+        : base("exec", "Run a command inside a lab host (e.g. 'egress lab exec sg-client -- curl -s https://ipinfo.io/json'); its exit code is passed through.")
+    {
+        var host = new Argument<string>("HOST") { Description = "A host of the topology." };
+        var command = new Argument<string[]>("COMMAND") { Description = "The command and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
+        var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
+        Arguments.Add(host);
+        Arguments.Add(command);
+        Options.Add(id);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            LabCli.RequireRoot("exec");
+            var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
+            var name = parse.GetValue(host)!;
+            var target = lab.Plan.Hosts.FirstOrDefault(h => h.Name == name)
+                ?? throw new UsageException($"lab {lab.Id} has no host '{name}'; hosts: {string.Join(", ", lab.Plan.Hosts.Select(h => h.Name))}.");
+            var info = new ProcessStartInfo("ip") { UseShellExecute = false };
+            foreach (var argument in new[] { "netns", "exec", target.Namespace }.Concat(parse.GetValue(command)!))
+            {
+                info.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start ip netns exec");
+            try
+            {
+                await process.WaitForExitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw;
+            }
+
+            return process.ExitCode;
+        });
+    }
+}
+
+internal sealed class LabVerifyCommand : Command
+{
+    public LabVerifyCommand(CliContext context)
+        : base("verify", "Run the verify suite against a running lab: egress identity and geolocation, path, connectivity, latency (judged only with latency emulation), every host's check, and the lab's counters (no client egress via its own IGW, no peering edge-to-edge or IGW drops). Exit 0 pass, 1 fail.")
+    {
+        var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
+        var verify = new VerifyCliOptions();
+        Options.Add(id);
+        verify.AddTo(this);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            LabCli.RequireRoot("verify");
+            var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
+            return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
+        });
+    }
+}
+
+internal sealed class LabDownCommand : Command
+{
+    public LabDownCommand(CliContext context)
+        : base("down", "Remove the lab: every namespace (and with it every veth), /etc/netns entry, process and state file it made. Idempotent.")
+    {
+        var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
+        var all = new Option<bool>("--all") { Description = "Remove every egl-* namespace, /etc/netns/egl-* entry and /run/egress-lab state: leftovers of crashed labs." };
+        Options.Add(id);
+        Options.Add(all);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            LabCli.RequireRoot("down");
+            var clock = Stopwatch.StartNew();
+            IReadOnlyList<LabDownResult> results = parse.GetValue(all)
+                ? await LabController.Default.DownAllAsync(cancellationToken)
+                : [await LabController.Default.DownAsync(parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabCli.RunningId(null), cancellationToken)];
+            foreach (var result in results)
+            {
+                context.Error.WriteLine(result.WasUp
+                    ? $"lab {result.Id}: removed {result.Namespaces.Count} namespaces, {result.EtcEntries} /etc/netns entries, stopped {result.StoppedProcesses.Count} processes"
+                    : $"lab {result.Id}: nothing to remove");
+            }
+
+            if (results.Count == 0)
+            {
+                context.Error.WriteLine("no lab leftovers found");
+            }
+
+            context.Error.WriteLine($"down in {clock.Elapsed.TotalSeconds:0.00} s");
+            return ExitCodes.Ok;
+        });
+    }
+}
+
+internal sealed class LabRunCommand : Command
+{
+    public LabRunCommand(CliContext context)
+        : base("run", "Up, verify, report, down (always, also on failure or Ctrl-C). Exit 0 only if every check passed. The embedded seed topology when there is no -f and no ./egress.yaml.")
+    {
+        var file = LabCli.FileOption();
+        var id = LabCli.IdOption("Lab id (default: a fresh random one).");
+        var naive = new Option<bool>("--naive") { Description = "Run the seed's naive design (expected to fail, with the reason counted)." };
+        var verify = new VerifyCliOptions();
+        Options.Add(file);
+        Options.Add(id);
+        Options.Add(naive);
+        verify.AddTo(this);
+        SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
+        {
+            LabCli.RequireRoot("run");
+            var topology = LabCli.LoadTopology(context, parse.GetValue(file));
+            var labId = parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabNames.RandomId();
+            verify.OptionsFrom(parse); // bad verify options are exit 2 before anything is built
+            try
+            {
+                var lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
+                return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
+            }
+            finally
+            {
+                var down = await LabController.Default.DownAsync(labId, CancellationToken.None);
+                context.Error.WriteLine(down.WasUp ? $"lab {labId} removed ({down.Namespaces.Count} namespaces)" : $"lab {labId}: nothing left to remove");
+            }
+        }));
+    }
+}
+
+/// <summary>Hidden: the lab's services process, started by `lab up` inside the internet namespace.</summary>
+internal sealed class LabServeCommand : Command
+{
+    public LabServeCommand()
+        : base("serve", "Run the lab's internet services (started by 'lab up'; not for direct use).")
+    {
+        Hidden = true;
+        var id = new Option<string>("--id") { Required = true };
+        Options.Add(id);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            await RunningLab.ServeAsync(LabCli.ValidId(parse.GetValue(id)!), cancellationToken);
+            return ExitCodes.Ok;
+        });
+    }
+}

@@ -1,0 +1,471 @@
+using System.Diagnostics;
+using System.Net;
+using Egress.Core.Topology;
+using Egress.Host.Execution;
+using Egress.Lab.Services;
+using Egress.Lab.World;
+
+namespace Egress.Lab;
+
+/// <summary>Bad lab input or state the user can fix (exit 2): a lab that is already up, a missing lab, an invalid id.</summary>
+public sealed class LabException(string message) : Exception(message);
+
+/// <summary>`lab up` could not build the lab on this machine (a command failed, the services did not start);
+/// everything it had made is removed before this is thrown.</summary>
+public sealed class LabUpFailedException(string message, Exception? inner = null) : Exception(message, inner);
+
+public sealed record LabUpOptions
+{
+    public required TopologyModel Topology { get; init; }
+
+    public required string Id { get; init; }
+
+    /// <summary>Build the seed's misleading first design (client VPC default route → peering, no overlay).</summary>
+    public bool Naive { get; init; }
+
+    /// <summary>The command that runs `egress lab serve --id ID` (the services process); started inside the internet namespace.</summary>
+    public required Func<string, CommandSpec> ServicesCommand { get; init; }
+
+    /// <summary>The host scripts; unused by a naive lab.</summary>
+    public IHostScriptRenderer? Scripts { get; init; }
+
+    /// <summary>Progress lines for people.</summary>
+    public Action<string>? Progress { get; init; }
+}
+
+/// <summary>Builds and removes labs: applies a <see cref="LabWorldPlan"/> with ip/nft/sysctl through a command
+/// runner, starts the services, applies the host scripts; removes exactly what it made.</summary>
+public sealed class LabController(ICommandRunner runner, TimeProvider time)
+{
+    public const string NetnsOnlyVariable = "EGRESS_NETNS_ONLY";
+
+    /// <summary>Generous: the services start in about 0.3 s here, but a slow (emulated) machine needs far longer.</summary>
+    private static readonly TimeSpan ServicesStartTimeout = TimeSpan.FromSeconds(90);
+
+    public static LabController Default { get; } = new(ProcessRunner.Instance, TimeProvider.System);
+
+    public async Task<RunningLab> UpAsync(LabUpOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!LabNames.IsValidId(options.Id))
+        {
+            throw new LabException($"lab id '{options.Id}' is invalid: use {LabNames.ValidIdRule}.");
+        }
+
+        if (!options.Naive && options.Scripts is null)
+        {
+            throw new ArgumentException("A lab that is not naive needs the host scripts.", nameof(options));
+        }
+
+        var state = new LabStateDirectory(options.Id);
+        if (state.Exists || (await ExistingNamespacesAsync(options.Id, cancellationToken)).Count > 0)
+        {
+            throw new LabException($"lab '{options.Id}' is already up (or left over). Run 'egress lab down --id {options.Id}' first, or pick another --id.");
+        }
+
+        var progress = options.Progress ?? (_ => { });
+        var kernel = await KernelFeatures.ProbeAsync(runner, options.Id, cancellationToken);
+        var (overlay, overlayNote) = kernel.ResolveOverlay(options.Topology.Overlay.Mode);
+        var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive);
+        var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0);
+        var manifest = new LabManifest
+        {
+            Id = options.Id,
+            Topology = TopologyWriter.ToYaml(options.Topology),
+            Naive = options.Naive,
+            Overlay = overlay,
+            OverlayNote = options.Naive ? "none (naive: no overlay, the seed's 0.0.0.0/0 → peering route)" : overlayNote,
+            LatencyEmulated = kernel.Netem && plan.Delays.Count > 0,
+            LatencyNote = latencyNote,
+            Created = time.GetUtcNow(),
+        };
+
+        // The manifest goes first: whatever happens next, `lab down` can find and remove it.
+        state.Write(manifest);
+        try
+        {
+            await BuildWorldAsync(plan, state, progress, cancellationToken);
+            var certificates = WriteCertificates(plan, state);
+            progress($"certificates: lab CA written to /etc/netns/<ns>/ssl/certs/ca-certificates.crt ({certificates} namespaces)");
+            var services = StartServicesAsync(plan, state, options.ServicesCommand(options.Id), cancellationToken);
+            if (options.Scripts is not null)
+            {
+                await WriteHostScriptsAsync(plan, state, options.Scripts, cancellationToken);
+            }
+
+            if (!options.Naive)
+            {
+                await ApplyHostScriptsAsync(plan, state, cancellationToken);
+                progress($"host scripts applied ({overlayNote})");
+            }
+            else
+            {
+                progress("host scripts written but not applied (naive): their checks show what is missing");
+            }
+
+            if (manifest.LatencyEmulated)
+            {
+                await ApplyDelaysAsync(plan, cancellationToken);
+            }
+
+            progress(latencyNote);
+            var pid = await services;
+            progress($"services up in {plan.InternetNamespace} (pid {pid}): {string.Join(", ", plan.Services.Select(s => $"{s.Name} {s.Address}"))}");
+            return RunningLab.Open(options.Id);
+        }
+        catch (Exception ex) when (ex is CommandFailedException or LabUpFailedException or IOException)
+        {
+            await DownAsync(options.Id, CancellationToken.None);
+            throw new LabUpFailedException($"lab up failed, and everything it had made is removed again: {ex.Message}", ex);
+        }
+        catch
+        {
+            await DownAsync(options.Id, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task BuildWorldAsync(LabWorldPlan plan, LabStateDirectory state, Action<string> progress, CancellationToken cancellationToken)
+    {
+        // 1. Namespaces and the veths between them, in one `ip -batch` run from the root namespace; both ends
+        //    of every veth are created inside lab namespaces, none ever exists in the root namespace.
+        var batch = plan.Namespaces.Select(n => $"netns add {n.Name}").Concat(plan.Veths.Select(v => v.BatchLine));
+        await RunAsync(CommandSpec.Of("ip", "-batch", "-") with { StandardInput = string.Join('\n', batch) + "\n" }, cancellationToken);
+
+        // 2. Names and resolver for every namespace (ip netns exec bind-mounts these over /etc).
+        foreach (var ns in plan.Namespaces)
+        {
+            var etc = Path.Combine(LabNames.NetnsEtc, ns.Name);
+            Directory.CreateDirectory(etc);
+            await File.WriteAllTextAsync(Path.Combine(etc, "hosts"), plan.HostsFile, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(etc, "resolv.conf"), LabWorldPlan.ResolvConf, cancellationToken);
+        }
+
+        // 3. Inside each namespace, in parallel: sysctls, addresses and routes, nftables.
+        Directory.CreateDirectory(Path.Combine(state.Path, "ns"));
+        await Task.WhenAll(plan.Namespaces.Select(async ns =>
+        {
+            var ipFile = state.NamespaceFile(ns.Name, "ip");
+            await File.WriteAllTextAsync(ipFile, string.Join('\n', ns.IpBatch) + "\n", cancellationToken);
+            var script = "set -e\n" +
+                         (ns.Sysctls.Count > 0 ? "sysctl -q -w " + string.Join(' ', ns.Sysctls) + "\n" : string.Empty) +
+                         $"ip -batch {ipFile}\n";
+            if (ns.Nftables is not null)
+            {
+                var nftFile = state.NamespaceFile(ns.Name, "nft");
+                await File.WriteAllTextAsync(nftFile, ns.Nftables, cancellationToken);
+                script += $"nft -f {nftFile}\n";
+            }
+
+            await RunAsync(CommandSpec.Of("ip", "netns", "exec", ns.Name, "sh", "-c", script), cancellationToken);
+        }));
+        progress($"world built: {plan.Namespaces.Count} namespaces, {plan.Veths.Count} veth pairs, {plan.Peerings.Count} peering(s)");
+    }
+
+    private int WriteCertificates(LabWorldPlan plan, LabStateDirectory state)
+    {
+        var certificates = LabCertificates.Create(
+            plan.Services.Select(s => s.Name),
+            plan.Services.Select(s => IPAddress.Parse(s.Address.ToString())),
+            plan.Id,
+            time);
+        File.WriteAllText(state.CaCertificate, certificates.CaPem);
+        File.WriteAllText(state.LeafCertificate, certificates.LeafPem);
+        File.WriteAllText(state.LeafKey, certificates.LeafKeyPem);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(state.LeafKey, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        foreach (var ns in plan.Namespaces)
+        {
+            var certs = Path.Combine(LabNames.NetnsEtc, ns.Name, "ssl", "certs");
+            Directory.CreateDirectory(certs);
+            File.WriteAllText(Path.Combine(certs, "ca-certificates.crt"), certificates.CaPem);
+        }
+
+        return plan.Namespaces.Count;
+    }
+
+    /// <summary>Starts the services process detached (setsid, output to services.log) inside the internet
+    /// namespace and waits for it to say it listens; returns its PID (written by the process itself).</summary>
+    private async Task<int> StartServicesAsync(LabWorldPlan plan, LabStateDirectory state, CommandSpec serve, CancellationToken cancellationToken)
+    {
+        var launch = new CommandSpec("sh",
+        [
+            "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null &",
+            state.ServicesLog, "ip", "netns", "exec", plan.InternetNamespace, serve.Program, .. serve.Arguments,
+        ])
+        {
+            Environment = new Dictionary<string, string>(serve.Environment)
+            {
+                ["DOTNET_gcServer"] = "0",
+                ["DOTNET_GCHeapHardLimit"] = "0x8000000", // 128 MB: the lab's processes stay small
+                ["DOTNET_TieredPGO"] = "0",
+                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            },
+        };
+        await RunAsync(launch, cancellationToken);
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < ServicesStartTimeout)
+        {
+            if (File.Exists(state.ServicesReady) && TryReadPid(state.ServicesPid) is { } pid)
+            {
+                await WarmUpServicesAsync(plan, state, cancellationToken);
+                return pid;
+            }
+
+            if (File.Exists(state.ServicesPid) && TryReadPid(state.ServicesPid) is { } started && !IsAlive(started))
+            {
+                break;
+            }
+
+            await Task.Delay(25, cancellationToken);
+        }
+
+        var log = File.Exists(state.ServicesLog) ? await File.ReadAllTextAsync(state.ServicesLog, cancellationToken) : "(no log)";
+        throw new LabUpFailedException($"the lab services did not start within {ServicesStartTimeout.TotalSeconds:0} s ({serve}). Log:\n{log}");
+    }
+
+    /// <summary>A few requests to every service from inside the internet namespace, so the first measured request
+    /// of a check never pays for the server's JIT and TLS start-up (a real API is warm), and so `up` knows the
+    /// services answer over HTTPS with the lab CA.</summary>
+    private async Task WarmUpServicesAsync(LabWorldPlan plan, LabStateDirectory state, CancellationToken cancellationToken)
+    {
+        var first = plan.Services[0].Name;
+        var urls = plan.Services.Select(s => $"https://{s.Name}/json").Prepend($"https://{first}/api/v3/time").Append($"http://{first}/").ToList();
+        var warm = new CommandSpec("ip", ["netns", "exec", plan.InternetNamespace, "sh", "-c",
+            "for u; do curl -sS -o /dev/null --max-time 60 --cacert \"$0\" \"$u\" || exit 1; done",
+            state.CaCertificate, .. urls])
+        {
+            Timeout = TimeSpan.FromMinutes(5),
+        };
+        var result = await runner.RunAsync(warm, cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new LabUpFailedException($"the lab services started but do not answer: {result.StandardError.Trim()}");
+        }
+    }
+
+    /// <summary>Every host's script, rendered for the overlay the lab resolved, to hosts/&lt;host&gt;.sh.</summary>
+    private static async Task WriteHostScriptsAsync(LabWorldPlan plan, LabStateDirectory state, IHostScriptRenderer scripts, CancellationToken cancellationToken)
+    {
+        var topology = plan.Topology with { Overlay = plan.Topology.Overlay with { Mode = plan.Overlay } };
+        Directory.CreateDirectory(Path.GetDirectoryName(state.HostScript("x"))!);
+        foreach (var host in plan.Hosts)
+        {
+            await File.WriteAllTextAsync(state.HostScript(host.Name), scripts.Render(topology, host.Name), cancellationToken);
+        }
+    }
+
+    private async Task ApplyHostScriptsAsync(LabWorldPlan plan, LabStateDirectory state, CancellationToken cancellationToken)
+    {
+        // Gateways first, so a client's first packets find their tunnel's far end ready.
+        foreach (var group in plan.Hosts.GroupBy(h => h.Role).OrderBy(g => g.Key == HostRole.Gateway ? 0 : 1))
+        {
+            await Task.WhenAll(group.Select(host => RunAsync(
+                new CommandSpec("ip", ["netns", "exec", host.Namespace, "sh", state.HostScript(host.Name), "apply"])
+                {
+                    Environment = RunningLab.ScriptEnvironment(state, host.Name),
+                },
+                cancellationToken)));
+        }
+    }
+
+    private async Task ApplyDelaysAsync(LabWorldPlan plan, CancellationToken cancellationToken)
+    {
+        foreach (var delay in plan.Delays)
+        {
+            await RunAsync(CommandSpec.Of("tc", "-n", delay.Namespace, "qdisc", "replace", "dev", delay.Interface, "root", "netem", "delay", $"{delay.DelayMs}ms"), cancellationToken);
+        }
+    }
+
+    /// <summary>Removes every namespace (and so every veth), /etc/netns entry, process and state file of lab
+    /// <paramref name="id"/>. Idempotent: a lab that is not there is removed already.</summary>
+    public async Task<LabDownResult> DownAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (!LabNames.IsValidId(id))
+        {
+            throw new LabException($"lab id '{id}' is invalid: use {LabNames.ValidIdRule}.");
+        }
+
+        var state = new LabStateDirectory(id);
+        var namespaces = await ExistingNamespacesAsync(id, cancellationToken);
+        var killed = new List<int>();
+        if (TryReadPid(state.ServicesPid) is { } servicesPid && IsServicesProcess(servicesPid, id))
+        {
+            Kill(servicesPid);
+            killed.Add(servicesPid);
+        }
+
+        // Anything still running inside the lab's namespaces belongs to the lab (a curl, an iperf3): stop it by PID.
+        if (namespaces.Count > 0)
+        {
+            var pids = await RunAsync(CommandSpec.Of("sh", ["-c", "for n; do ip netns pids \"$n\"; done", "sh", .. namespaces]), cancellationToken);
+            foreach (var pid in pids.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).Distinct())
+            {
+                Kill(pid);
+                killed.Add(pid);
+            }
+        }
+
+        await WaitForExitAsync(killed, TimeSpan.FromSeconds(2));
+        if (namespaces.Count > 0)
+        {
+            await RunAsync(CommandSpec.Of("ip", "-force", "-batch", "-") with { StandardInput = string.Concat(namespaces.Select(n => $"netns del {n}\n")) }, cancellationToken);
+        }
+
+        var etcRemoved = 0;
+        if (Directory.Exists(LabNames.NetnsEtc))
+        {
+            foreach (var dir in Directory.GetDirectories(LabNames.NetnsEtc, LabNames.NamespacePrefix(id) + "*"))
+            {
+                Directory.Delete(dir, recursive: true);
+                etcRemoved++;
+            }
+        }
+
+        var hadState = Directory.Exists(state.Path);
+        if (hadState)
+        {
+            Directory.Delete(state.Path, recursive: true);
+        }
+
+        return new LabDownResult(id, namespaces, killed, etcRemoved, hadState);
+    }
+
+    /// <summary>Removes every egl-* namespace, /etc/netns/egl-* entry and /run/egress-lab state: leftovers of crashed labs.</summary>
+    public async Task<IReadOnlyList<LabDownResult>> DownAllAsync(CancellationToken cancellationToken = default)
+    {
+        var ids = new SortedSet<string>(LabStateDirectory.List(), StringComparer.Ordinal);
+        foreach (var ns in await ListNamespacesAsync(cancellationToken))
+        {
+            if (IdOf(ns) is { } id)
+            {
+                ids.Add(id);
+            }
+        }
+
+        if (Directory.Exists(LabNames.NetnsEtc))
+        {
+            foreach (var dir in Directory.GetDirectories(LabNames.NetnsEtc, LabNames.Prefix + "*"))
+            {
+                if (IdOf(Path.GetFileName(dir)) is { } id)
+                {
+                    ids.Add(id);
+                }
+            }
+        }
+
+        var results = new List<LabDownResult>();
+        foreach (var id in ids)
+        {
+            results.Add(await DownAsync(id, cancellationToken));
+        }
+
+        return results;
+    }
+
+    internal static string? IdOf(string ns)
+    {
+        if (!ns.StartsWith(LabNames.Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = ns[LabNames.Prefix.Length..];
+        var dash = rest.IndexOf('-', StringComparison.Ordinal);
+        var id = dash < 0 ? rest : rest[..dash];
+        return LabNames.IsValidId(id) ? id : null;
+    }
+
+    public async Task<IReadOnlyList<string>> ExistingNamespacesAsync(string id, CancellationToken cancellationToken = default) =>
+        [.. (await ListNamespacesAsync(cancellationToken)).Where(n => n.StartsWith(LabNames.NamespacePrefix(id), StringComparison.Ordinal))];
+
+    private async Task<IReadOnlyList<string>> ListNamespacesAsync(CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(CommandSpec.Of("ip", "netns", "list"), cancellationToken);
+        return [.. result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ', 2)[0].Trim())
+            .Where(n => n.StartsWith(LabNames.Prefix, StringComparison.Ordinal))];
+    }
+
+    private async Task<CommandResult> RunAsync(CommandSpec spec, CancellationToken cancellationToken) =>
+        (await runner.RunAsync(spec, cancellationToken)).EnsureSuccess(spec);
+
+    internal static int? TryReadPid(string path)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(path).Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid > 1 ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    internal static bool IsAlive(int pid) => File.Exists($"/proc/{pid}/stat") && !IsZombie(pid);
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] == 'Z';
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>True when <paramref name="pid"/> is this lab's services process (so a recycled PID is never killed).</summary>
+    internal static bool IsServicesProcess(int pid, string id)
+    {
+        try
+        {
+            var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            return args.Contains("serve") && args.Contains(id);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static void Kill(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (ArgumentException)
+        {
+            // Already gone.
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    private static async Task WaitForExitAsync(IReadOnlyList<int> pids, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (pids.Any(IsAlive) && clock.Elapsed < timeout)
+        {
+            await Task.Delay(10);
+        }
+    }
+}
+
+public sealed record LabDownResult(string Id, IReadOnlyList<string> Namespaces, IReadOnlyList<int> StoppedProcesses, int EtcEntries, bool HadState)
+{
+    public bool WasUp => Namespaces.Count > 0 || StoppedProcesses.Count > 0 || EtcEntries > 0 || HadState;
+}

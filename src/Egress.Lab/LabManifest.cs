@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Egress.Core.Topology;
+using Egress.Lab.World;
+
+namespace Egress.Lab;
+
+/// <summary>What a running lab is, written to /run/egress-lab/&lt;id&gt;/manifest.json at `up` so that
+/// `status`, `exec`, `verify`, `down` and the services process (other processes) can find it.
+/// The world itself is re-planned from the topology: the planner is pure, so the plan is the same.</summary>
+public sealed record LabManifest
+{
+    public required string Id { get; init; }
+
+    /// <summary>The resolved topology (every default filled in), as YAML.</summary>
+    public required string Topology { get; init; }
+
+    public required bool Naive { get; init; }
+
+    public required OverlayMode Overlay { get; init; }
+
+    /// <summary>How the overlay was chosen, e.g. "vxlan (topology says ipip; this kernel has no ipip)".</summary>
+    public required string OverlayNote { get; init; }
+
+    public required bool LatencyEmulated { get; init; }
+
+    public required string LatencyNote { get; init; }
+
+    public required DateTimeOffset Created { get; init; }
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    public static LabManifest FromJson(string json) =>
+        JsonSerializer.Deserialize<LabManifest>(json, Options) ?? throw new InvalidDataException("The lab manifest is empty.");
+
+    public TopologyModel LoadTopology() => TopologyLoader.Load(Topology, $"lab {Id} manifest").Require();
+
+    public LabWorldPlan Plan() => LabWorldPlanner.Plan(LoadTopology(), Id, Overlay, Naive);
+}
+
+/// <summary>The files of one lab under /run/egress-lab/&lt;id&gt;/.</summary>
+public sealed class LabStateDirectory(string id)
+{
+    public string Id { get; } = id;
+
+    public string Path { get; } = LabNames.StateDirectory(id);
+
+    public string Manifest => System.IO.Path.Combine(Path, "manifest.json");
+
+    public string CaCertificate => System.IO.Path.Combine(Path, "ca.crt");
+
+    public string LeafCertificate => System.IO.Path.Combine(Path, "services.crt");
+
+    public string LeafKey => System.IO.Path.Combine(Path, "services.key");
+
+    public string ServicesLog => System.IO.Path.Combine(Path, "services.log");
+
+    public string ServicesPid => System.IO.Path.Combine(Path, "services.pid");
+
+    public string ServicesReady => System.IO.Path.Combine(Path, "services.ready");
+
+    public string HostScript(string host) => System.IO.Path.Combine(Path, "hosts", host + ".sh");
+
+    public string NamespaceFile(string ns, string extension) => System.IO.Path.Combine(Path, "ns", ns + "." + extension);
+
+    public bool Exists => File.Exists(Manifest);
+
+    public LabManifest Read() => LabManifest.FromJson(File.ReadAllText(Manifest));
+
+    public void Write(LabManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        Directory.CreateDirectory(Path);
+        var temp = Manifest + ".tmp";
+        File.WriteAllText(temp, manifest.ToJson());
+        File.Move(temp, Manifest, overwrite: true);
+    }
+
+    /// <summary>Ids of every lab with a state directory.</summary>
+    public static IReadOnlyList<string> List()
+    {
+        var dir = LabNames.StateRoot;
+        return Directory.Exists(dir)
+            ? [.. Directory.GetDirectories(dir).Select(System.IO.Path.GetFileName).OfType<string>().Where(LabNames.IsValidId).Order(StringComparer.Ordinal)]
+            : [];
+    }
+}

@@ -1,0 +1,246 @@
+using System.Text.Json;
+using Egress.Core.Topology;
+using Egress.Host.Execution;
+using Egress.Lab.World;
+
+namespace Egress.Lab;
+
+public sealed record LabNamespaceStatus(string Name, string Role, string Owner, bool Exists, IReadOnlyList<string> Addresses);
+
+public sealed record LabTunnelStatus(string Host, string Interface, string Kind, string State, int Mtu);
+
+/// <summary>The lab's counters: IGW NAT per host, IGW drops per region, peering edge-to-edge drops and
+/// ICMP frag-needed drops per region, and the gateways' forward drops (from the host script's nftables).</summary>
+public sealed record LabCounters
+{
+    public required IReadOnlyDictionary<string, long> IgwNatOut { get; init; }
+
+    public required IReadOnlyDictionary<string, long> IgwNatIn { get; init; }
+
+    public required IReadOnlyDictionary<string, long> IgwDrops { get; init; }
+
+    public required IReadOnlyDictionary<string, long> PeeringDrops { get; init; }
+
+    public required IReadOnlyDictionary<string, long> PeeringFragNeededDrops { get; init; }
+
+    public required IReadOnlyDictionary<string, long> GatewayForwardDrops { get; init; }
+
+    public long TotalPeeringDrops => PeeringDrops.Values.Sum();
+}
+
+public sealed record LabStatusReport
+{
+    public required string Id { get; init; }
+
+    public required string Stack { get; init; }
+
+    public required bool Naive { get; init; }
+
+    public required string Overlay { get; init; }
+
+    public required string Latency { get; init; }
+
+    public required int? ServicesPid { get; init; }
+
+    public required IReadOnlyList<LabNamespaceStatus> Namespaces { get; init; }
+
+    public required IReadOnlyDictionary<string, string?> PublicAddresses { get; init; }
+
+    public required IReadOnlyList<LabTunnelStatus> Tunnels { get; init; }
+
+    public required IReadOnlyList<HostCheckResult> Checks { get; init; }
+
+    public required LabCounters Counters { get; init; }
+
+    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Ok);
+}
+
+/// <summary>Reads a running lab's state from the machine: namespaces, addresses, tunnels, checks, counters.</summary>
+public static class LabStatusCollector
+{
+    public static async Task<LabStatusReport> CollectAsync(RunningLab lab, ICommandRunner? runner = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        runner ??= ProcessRunner.Instance;
+        var plan = lab.Plan;
+        var existing = (await runner.RunAsync(CommandSpec.Of("ip", "netns", "list"), cancellationToken)).StandardOutput
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', 2)[0]).ToHashSet(StringComparer.Ordinal);
+        var namespaces = await Task.WhenAll(plan.Namespaces.Select(async ns =>
+        {
+            var exists = existing.Contains(ns.Name);
+            var addresses = exists ? await AddressesAsync(runner, ns.Name, cancellationToken) : [];
+            return new LabNamespaceStatus(ns.Name, ns.Role.ToString().ToLowerInvariant(), ns.Owner, exists, addresses);
+        }));
+        var tunnels = new List<LabTunnelStatus>();
+        var checks = new List<HostCheckResult>();
+        foreach (var host in plan.Hosts.Where(h => existing.Contains(h.Namespace)))
+        {
+            tunnels.AddRange(await TunnelsAsync(runner, host, cancellationToken));
+            if (File.Exists(lab.State.HostScript(host.Name)))
+            {
+                checks.Add(await CheckAsync(lab, host.Name, runner, cancellationToken));
+            }
+        }
+
+        return new LabStatusReport
+        {
+            Id = lab.Id,
+            Stack = lab.Topology.Stack,
+            Naive = lab.Manifest.Naive,
+            Overlay = lab.Manifest.OverlayNote,
+            Latency = lab.Manifest.LatencyNote,
+            ServicesPid = lab.ServicesPid,
+            Namespaces = namespaces,
+            PublicAddresses = plan.Hosts.ToDictionary(h => h.Name, h => h.PublicIp?.ToString()),
+            Tunnels = tunnels,
+            Checks = checks,
+            Counters = await CountersAsync(lab, runner, cancellationToken),
+        };
+    }
+
+    public static async Task<HostCheckResult> CheckAsync(RunningLab lab, string host, ICommandRunner? runner = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        var result = await lab.RunnerFor(host, runner).RunAsync(lab.CheckCommand(host), cancellationToken);
+        return HostCheckResult.Parse(host, result.StandardOutput, result.ExitCode);
+    }
+
+    public static async Task<LabCounters> CountersAsync(RunningLab lab, ICommandRunner? runner = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        runner ??= ProcessRunner.Instance;
+        var natOut = new Dictionary<string, long>();
+        var natIn = new Dictionary<string, long>();
+        var igwDrops = new Dictionary<string, long>();
+        var pcxDrops = new Dictionary<string, long>();
+        var fragDrops = new Dictionary<string, long>();
+        foreach (var router in lab.Plan.Routers)
+        {
+            var counters = await RouterCountersAsync(runner, router.Namespace, cancellationToken);
+            igwDrops[router.Region] = counters.GetValueOrDefault(LabWorldPlanner.IgwDropCounter);
+            pcxDrops[router.Region] = counters.GetValueOrDefault(LabWorldPlanner.PeeringDropCounter);
+            fragDrops[router.Region] = counters.GetValueOrDefault(LabWorldPlanner.PeeringFragNeededCounter);
+            foreach (var host in lab.Plan.Hosts.Where(h => h.Region == router.Region && h.PublicIp is not null))
+            {
+                natOut[host.Name] = counters.GetValueOrDefault(LabWorldPlanner.IgwOutCounter(host.Name));
+                natIn[host.Name] = counters.GetValueOrDefault(LabWorldPlanner.IgwInCounter(host.Name));
+            }
+        }
+
+        var gatewayDrops = new Dictionary<string, long>();
+        foreach (var gateway in lab.Plan.Hosts.Where(h => h.Role == HostRole.Gateway))
+        {
+            gatewayDrops[gateway.Name] = await GatewayDropsAsync(runner, gateway.Namespace, cancellationToken);
+        }
+
+        return new LabCounters
+        {
+            IgwNatOut = natOut,
+            IgwNatIn = natIn,
+            IgwDrops = igwDrops,
+            PeeringDrops = pcxDrops,
+            PeeringFragNeededDrops = fragDrops,
+            GatewayForwardDrops = gatewayDrops,
+        };
+    }
+
+    /// <summary>Named counters of the router's `table ip lab` (packets).</summary>
+    public static async Task<IReadOnlyDictionary<string, long>> RouterCountersAsync(ICommandRunner runner, string ns, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        var result = await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", ns, "nft", "-j", "list", "counters", "table", "ip", "lab"), cancellationToken);
+        return result.Succeeded ? ParseNamedCounters(result.StandardOutput) : new Dictionary<string, long>();
+    }
+
+    internal static Dictionary<string, long> ParseNamedCounters(string json)
+    {
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var document = JsonDocument.Parse(json);
+        foreach (var item in document.RootElement.GetProperty("nftables").EnumerateArray())
+        {
+            if (item.TryGetProperty("counter", out var counter) && counter.TryGetProperty("name", out var name))
+            {
+                counters[name.GetString()!] = counter.GetProperty("packets").GetInt64();
+            }
+        }
+
+        return counters;
+    }
+
+    /// <summary>Packets dropped by counted drop rules of the gateway's `table ip egress` (the host script's forward filter).</summary>
+    private static async Task<long> GatewayDropsAsync(ICommandRunner runner, string ns, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", ns, "nft", "-j", "list", "table", "ip", "egress"), cancellationToken);
+        return result.Succeeded ? SumDropCounters(result.StandardOutput) : 0;
+    }
+
+    internal static long SumDropCounters(string json)
+    {
+        long total = 0;
+        using var document = JsonDocument.Parse(json);
+        foreach (var item in document.RootElement.GetProperty("nftables").EnumerateArray())
+        {
+            if (!item.TryGetProperty("rule", out var rule) || !rule.TryGetProperty("expr", out var expr))
+            {
+                continue;
+            }
+
+            long packets = 0;
+            var drops = false;
+            foreach (var e in expr.EnumerateArray())
+            {
+                if (e.TryGetProperty("counter", out var c) && c.ValueKind == JsonValueKind.Object && c.TryGetProperty("packets", out var p))
+                {
+                    packets += p.GetInt64();
+                }
+
+                drops |= e.TryGetProperty("drop", out _);
+            }
+
+            if (drops)
+            {
+                total += packets;
+            }
+        }
+
+        return total;
+    }
+
+    private static async Task<IReadOnlyList<string>> AddressesAsync(ICommandRunner runner, string ns, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(CommandSpec.Of("ip", "-n", ns, "-j", "-4", "addr", "show"), cancellationToken);
+        if (!result.Succeeded)
+        {
+            return [];
+        }
+
+        using var document = JsonDocument.Parse(result.StandardOutput);
+        return [.. document.RootElement.EnumerateArray()
+            .Where(l => l.GetProperty("ifname").GetString() != "lo" || l.GetProperty("addr_info").EnumerateArray().Any(a => a.GetProperty("local").GetString() != "127.0.0.1"))
+            .SelectMany(l => l.GetProperty("addr_info").EnumerateArray()
+                .Where(a => a.GetProperty("local").GetString() != "127.0.0.1")
+                .Select(a => $"{l.GetProperty("ifname").GetString()} {a.GetProperty("local").GetString()}/{a.GetProperty("prefixlen").GetInt32()}"))];
+    }
+
+    private static async Task<IReadOnlyList<LabTunnelStatus>> TunnelsAsync(ICommandRunner runner, LabHost host, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(CommandSpec.Of("ip", "-n", host.Namespace, "-j", "-d", "link", "show"), cancellationToken);
+        if (!result.Succeeded)
+        {
+            return [];
+        }
+
+        using var document = JsonDocument.Parse(result.StandardOutput);
+        var tunnels = new List<LabTunnelStatus>();
+        foreach (var link in document.RootElement.EnumerateArray())
+        {
+            var kind = link.TryGetProperty("linkinfo", out var info) && info.TryGetProperty("info_kind", out var k) ? k.GetString() ?? string.Empty : string.Empty;
+            if (kind is "vxlan" or "ipip" or "gre" or "wireguard")
+            {
+                tunnels.Add(new LabTunnelStatus(host.Name, link.GetProperty("ifname").GetString()!, kind, link.GetProperty("operstate").GetString() ?? "?", link.GetProperty("mtu").GetInt32()));
+            }
+        }
+
+        return tunnels;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Egress.Core.Net;
+using Egress.Lab.World;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Egress.Lab.Services;
+
+/// <summary>The lab's public internet: an API like api.binance.com (/api/v3/time), an IP echo like ipinfo.io
+/// (/json: the caller's address and where the lab's table puts it), and /lab/bytes/N for downloads.
+/// Runs inside the internet namespace, on the 192.0.2.x addresses of the plan, HTTPS (lab CA) and HTTP.
+/// It does no DNS, at start or ever: it binds addresses, not names.</summary>
+public static class LabServices
+{
+    /// <summary>Every response carries the source address the service saw (what "the API sees").</summary>
+    public const string ClientAddressHeader = "X-Egress-Lab-Client";
+
+    public const long MaxDownloadBytes = 256L * 1024 * 1024;
+
+    public static async Task RunAsync(LabWorldPlan plan, LabStateDirectory state, Action? onStarted, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(state);
+        using var certificate = X509Certificate2.CreateFromPemFile(state.LeafCertificate, state.LeafKey);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            foreach (var service in plan.Services)
+            {
+                var address = IPAddress.Parse(service.Address.ToString());
+                kestrel.Listen(address, 443, listen => listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate }));
+                kestrel.Listen(address, 80);
+            }
+        });
+        await using var app = builder.Build();
+        Map(app, plan, TimeProvider.System);
+        await app.StartAsync(cancellationToken);
+        onStarted?.Invoke();
+        await app.WaitForShutdownAsync(cancellationToken);
+    }
+
+    internal static void Map(WebApplication app, LabWorldPlan plan, TimeProvider time)
+    {
+        var echoHost = plan.Topology.Verify.IpEcho.Host;
+        app.Use(async (context, next) =>
+        {
+            context.Response.Headers[ClientAddressHeader] = ClientOf(context);
+            await next(context);
+        });
+        app.MapGet("/api/v3/time", () => Results.Json(new ServerTimeAnswer(time.GetUtcNow().ToUnixTimeMilliseconds()), ServiceJson));
+        app.MapGet("/json", (HttpContext context) => Results.Json(Echo(plan, ClientOf(context)), ServiceJson));
+        app.MapGet("/", (HttpContext context) =>
+            string.Equals(context.Request.Host.Host, echoHost, StringComparison.OrdinalIgnoreCase)
+                ? Results.Json(Echo(plan, ClientOf(context)), ServiceJson)
+                : Results.Text("egress lab internet\n"));
+        app.MapGet("/lab/bytes/{count:long}", (long count, HttpContext context) =>
+            count is < 0 or > MaxDownloadBytes
+                ? Results.BadRequest($"0..{MaxDownloadBytes} bytes\n")
+                : Results.Stream(stream => WriteBytesAsync(stream, count, context.RequestAborted), "application/octet-stream"));
+    }
+
+    private static string ClientOf(HttpContext context)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        return (remote is { IsIPv4MappedToIPv6: true } ? remote.MapToIPv4() : remote)?.ToString() ?? string.Empty;
+    }
+
+    private static async Task WriteBytesAsync(Stream stream, long count, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[64 * 1024];
+        for (var left = count; left > 0;)
+        {
+            var n = (int)Math.Min(buffer.Length, left);
+            await stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+            left -= n;
+        }
+    }
+
+    /// <summary>What the IP echo answers for <paramref name="address"/>: the lab's range table (ipinfo.io's field names).</summary>
+    public static IpEchoAnswer Echo(LabWorldPlan plan, string address)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var range = Ipv4Address.TryParse(address, out var ip) ? plan.PublicRanges.FirstOrDefault(r => r.Range.Contains(ip)) : null;
+        return range is null
+            ? new IpEchoAnswer(address, string.Empty, string.Empty, string.Empty, string.Empty)
+            : new IpEchoAnswer(address, range.City, range.City, range.Country, range.Org);
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions ServiceJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    /// <summary>api.binance.com's /api/v3/time answer.</summary>
+    public sealed record ServerTimeAnswer(long ServerTime);
+
+    /// <summary>ipinfo.io's /json fields (camelCase on the wire: ip, city, region, country, org).</summary>
+    public sealed record IpEchoAnswer(string Ip, string City, string Region, string Country, string Org);
+}

@@ -1,0 +1,170 @@
+using Egress.Core.Net;
+using Egress.Core.Topology;
+
+namespace Egress.Lab.World;
+
+public enum LabNamespaceRole
+{
+    Host,
+    Router,
+    Internet,
+}
+
+/// <summary>One network namespace of the lab and everything the lab itself puts in it (host scripts come later).</summary>
+public sealed record LabNamespace
+{
+    public required string Name { get; init; }
+
+    public required LabNamespaceRole Role { get; init; }
+
+    /// <summary>The host name, the region code, or "internet".</summary>
+    public required string Owner { get; init; }
+
+    /// <summary>"key=value" for `sysctl -w`, applied inside the namespace.</summary>
+    public required IReadOnlyList<string> Sysctls { get; init; }
+
+    /// <summary>Lines for `ip -batch`, run inside the namespace after its veths exist.</summary>
+    public required IReadOnlyList<string> IpBatch { get; init; }
+
+    /// <summary>An nftables ruleset for `nft -f`, or null.</summary>
+    public string? Nftables { get; init; }
+}
+
+/// <summary>A veth pair created directly between two lab namespaces (never through the root namespace).</summary>
+public sealed record LabVeth(string NamespaceA, string InterfaceA, string NamespaceB, string InterfaceB)
+{
+    /// <summary>The `ip -batch` line run from the root namespace; both ends are born inside lab namespaces.</summary>
+    public string BatchLine => $"link add {InterfaceA} netns {NamespaceA} type veth peer name {InterfaceB} netns {NamespaceB}";
+}
+
+public sealed record LabHost(string Name, HostRole Role, string Region, string Namespace, Ipv4Address PrivateIp, Ipv4Address? PublicIp);
+
+/// <summary>A region's VPC router (route table + IGW) and the public range its IGW hands out.</summary>
+public sealed record LabRouter(string Region, string Namespace, Ipv4Cidr Vpc, Ipv4Cidr PublicRange, string IgwInterface, string InternetInterface);
+
+/// <summary>A VPC peering between a requester (client) region and an accepter (gateway) region.</summary>
+public sealed record LabPeering(int Index, string Requester, string Accepter, string Interface, Ipv4Address RequesterAddress, Ipv4Address AccepterAddress);
+
+/// <summary>A public service name answered in the internet namespace.</summary>
+public sealed record LabService(string Name, Ipv4Address Address);
+
+/// <summary>What the IP echo says about an address in this range.</summary>
+public sealed record LabPublicRange(Ipv4Cidr Range, string Region, string City, string Country, string Org);
+
+/// <summary>Half of a link's round trip, emulated with netem on one end.</summary>
+public sealed record LabLinkDelay(string Namespace, string Interface, int DelayMs);
+
+/// <summary>Everything `lab up` builds, computed from the topology without touching the machine.</summary>
+public sealed record LabWorldPlan
+{
+    public required string Id { get; init; }
+
+    public required bool Naive { get; init; }
+
+    /// <summary>The overlay the host scripts use here (auto/ipip resolved against the kernel).</summary>
+    public required OverlayMode Overlay { get; init; }
+
+    public required TopologyModel Topology { get; init; }
+
+    public required IReadOnlyList<LabNamespace> Namespaces { get; init; }
+
+    public required IReadOnlyList<LabVeth> Veths { get; init; }
+
+    public required IReadOnlyList<LabHost> Hosts { get; init; }
+
+    public required IReadOnlyList<LabRouter> Routers { get; init; }
+
+    public required IReadOnlyList<LabPeering> Peerings { get; init; }
+
+    public required IReadOnlyList<LabService> Services { get; init; }
+
+    public required IReadOnlyList<LabPublicRange> PublicRanges { get; init; }
+
+    public required IReadOnlyList<LabLinkDelay> Delays { get; init; }
+
+    public required string InternetNamespace { get; init; }
+
+    /// <summary>The internet namespace's own address: the source of "SSH from the internet" and of probes.</summary>
+    public required Ipv4Address InternetAddress { get; init; }
+
+    /// <summary>The stand-in for the instance metadata service, on every VPC router.</summary>
+    public static Ipv4Address MetadataAddress { get; } = Ipv4Address.Parse("169.254.169.254");
+
+    /// <summary>/etc/netns/&lt;ns&gt;/hosts for every lab namespace: the services, nothing else.</summary>
+    public string HostsFile =>
+        "127.0.0.1 localhost\n" + string.Concat(Services.Select(s => $"{s.Address} {s.Name}\n"));
+
+    /// <summary>/etc/netns/&lt;ns&gt;/resolv.conf: a resolver that answers nothing, fast, so no lookup leaves the lab.</summary>
+    public static string ResolvConf => "# egress lab: names come from /etc/hosts only\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+
+    /// <summary>The whole plan as text (what `lab up` will do), for review and golden tests.</summary>
+    public string Describe()
+    {
+        var text = new System.Text.StringBuilder();
+        text.Append($"lab {Id}{(Naive ? " (naive)" : string.Empty)}: overlay {Overlay.ToString().ToLowerInvariant()}\n");
+        text.Append("\n# public ranges (IP echo table)\n");
+        foreach (var range in PublicRanges)
+        {
+            text.Append($"{range.Range} {range.Region} {range.City} {range.Country} {range.Org}\n");
+        }
+
+        text.Append("\n# hosts\n");
+        foreach (var host in Hosts)
+        {
+            text.Append($"{host.Name} {host.Role.ToString().ToLowerInvariant()} {host.Region} {host.Namespace} private {host.PrivateIp} public {host.PublicIp?.ToString() ?? "none"}\n");
+        }
+
+        text.Append("\n# peerings\n");
+        foreach (var peering in Peerings)
+        {
+            text.Append($"{peering.Interface} requester {peering.Requester} {peering.RequesterAddress} accepter {peering.Accepter} {peering.AccepterAddress}\n");
+        }
+
+        text.Append("\n# services\n");
+        foreach (var service in Services)
+        {
+            text.Append($"{service.Name} {service.Address}\n");
+        }
+
+        text.Append("\n# delays (netem, where the kernel has it)\n");
+        foreach (var delay in Delays)
+        {
+            text.Append($"{delay.Namespace} {delay.Interface} {delay.DelayMs}ms\n");
+        }
+
+        text.Append("\n# root namespace: ip -batch (namespaces and veths; no link ever lives here)\n");
+        foreach (var ns in Namespaces)
+        {
+            text.Append($"netns add {ns.Name}\n");
+        }
+
+        foreach (var veth in Veths)
+        {
+            text.Append(veth.BatchLine).Append('\n');
+        }
+
+        foreach (var ns in Namespaces)
+        {
+            text.Append($"\n# {ns.Name} ({ns.Role.ToString().ToLowerInvariant()} {ns.Owner})\n");
+            text.Append("sysctl -w ").Append(string.Join(' ', ns.Sysctls)).Append('\n');
+            foreach (var line in ns.IpBatch)
+            {
+                text.Append("ip ").Append(line).Append('\n');
+            }
+
+            if (ns.Nftables is not null)
+            {
+                text.Append("nft -f - <<EOF\n").Append(ns.Nftables).Append("EOF\n");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    public LabHost HostNamed(string name) =>
+        Hosts.FirstOrDefault(h => h.Name == name) ?? throw new KeyNotFoundException($"The lab has no host named '{name}'.");
+
+    public LabRouter RouterOf(string region) => Routers.First(r => r.Region == region);
+
+    public LabNamespace NamespaceNamed(string name) => Namespaces.First(n => n.Name == name);
+}

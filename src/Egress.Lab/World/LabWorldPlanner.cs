@@ -1,0 +1,413 @@
+using System.Globalization;
+using System.Text;
+using Egress.Core;
+using Egress.Core.Net;
+using Egress.Core.Topology;
+
+namespace Egress.Lab.World;
+
+/// <summary>A topology the lab cannot build (e.g. more regions than it has public ranges).</summary>
+public sealed class LabPlanException(string message) : Exception(message);
+
+/// <summary>Topology → <see cref="LabWorldPlan"/>: names, veths, addresses, routes and nftables rulesets. Pure.</summary>
+public static class LabWorldPlanner
+{
+    /// <summary>RFC 5737 ranges split into /26s, one per region in document order.</summary>
+    public static IReadOnlyList<Ipv4Cidr> PublicRangePool { get; } =
+    [
+        .. Enumerable.Range(0, 4).Select(i => Ipv4Cidr.Parse("198.51.100.0/24").Subnet(26, i)),
+        .. Enumerable.Range(0, 4).Select(i => Ipv4Cidr.Parse("203.0.113.0/24").Subnet(26, i)),
+    ];
+
+    public static Ipv4Cidr ServiceRange { get; } = Ipv4Cidr.Parse("192.0.2.0/24");
+
+    public static Ipv4Address InternetAddress { get; } = ServiceRange.At(1);
+
+    /// <summary>Transit links: IGW link of region r is 100.64.r.0/30 (internet .1, router .2);
+    /// peering k is 100.65.k.0/30 (requester .1, accepter .2). Shared address space, never routed outside.</summary>
+    private static readonly Ipv4Cidr IgwTransit = Ipv4Cidr.Parse("100.64.0.0/16");
+
+    private static readonly Ipv4Cidr PeeringTransit = Ipv4Cidr.Parse("100.65.0.0/16");
+
+    public const string HostUplink = "eth0";
+
+    public const string RouterWan = "wan0";
+
+    public const string Org = "AS16509 Amazon.com, Inc.";
+
+    /// <summary>Offset of the first public address in a region's range (host j gets range + 10 + j).</summary>
+    public const int FirstPublicOffset = 10;
+
+    public static LabWorldPlan Plan(TopologyModel topology, string id, OverlayMode overlay, bool naive = false)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        if (!LabNames.IsValidId(id))
+        {
+            throw new LabPlanException($"lab id '{id}' is invalid: use {LabNames.ValidIdRule}.");
+        }
+
+        if (topology.Regions.Count > PublicRangePool.Count)
+        {
+            throw new LabPlanException(
+                $"the lab has public ranges for {PublicRangePool.Count} regions; the topology has {topology.Regions.Count}. Remove regions to run it in the lab.");
+        }
+
+        var internetNs = LabNames.InternetNamespace(id);
+        var regions = topology.Regions.ToList();
+        var hosts = new List<LabHost>();
+        var routers = new List<LabRouter>();
+        var veths = new List<LabVeth>();
+        for (var r = 0; r < regions.Count; r++)
+        {
+            var region = regions[r];
+            var routerNs = LabNames.RouterNamespace(id, region.Name);
+            routers.Add(new LabRouter(region.Name, routerNs, region.Vpc, PublicRangePool[r], RouterWan, $"igw{r}"));
+            veths.Add(new LabVeth(routerNs, RouterWan, internetNs, $"igw{r}"));
+            for (var j = 0; j < region.Hosts.Count; j++)
+            {
+                var host = region.Hosts[j];
+                var ns = LabNames.HostNamespace(id, host.Name);
+                Ipv4Address? publicIp = host.HasPublicAddress ? PublicRangePool[r].At(FirstPublicOffset + j) : null;
+                hosts.Add(new LabHost(host.Name, host.Role, region.Name, ns, host.PrivateIp, publicIp));
+                veths.Add(new LabVeth(ns, HostUplink, routerNs, PortName(region, host)));
+            }
+        }
+
+        var peerings = Peerings(topology);
+        foreach (var peering in peerings)
+        {
+            veths.Add(new LabVeth(
+                LabNames.RouterNamespace(id, peering.Requester), peering.Interface,
+                LabNames.RouterNamespace(id, peering.Accepter), peering.Interface));
+        }
+
+        var services = Services(topology);
+        var ranges = regions.Select((region, r) =>
+        {
+            var aws = AwsRegions.Find(region.Name);
+            return new LabPublicRange(PublicRangePool[r], region.Name, aws?.City ?? region.Name, aws?.CountryCode ?? "ZZ", Org);
+        }).ToList();
+
+        var namespaces = new List<LabNamespace>();
+        foreach (var host in hosts)
+        {
+            namespaces.Add(HostNamespace(topology, host, naive));
+        }
+
+        foreach (var router in routers)
+        {
+            namespaces.Add(RouterNamespace(topology, router, routers.IndexOf(router), hosts, peerings, naive));
+        }
+
+        namespaces.Add(InternetNamespaceOf(internetNs, routers, services));
+
+        return new LabWorldPlan
+        {
+            Id = id,
+            Naive = naive,
+            Overlay = overlay,
+            Topology = topology,
+            Namespaces = namespaces,
+            Veths = veths,
+            Hosts = hosts,
+            Routers = routers,
+            Peerings = peerings,
+            Services = services,
+            PublicRanges = ranges,
+            Delays = Delays(topology, id, routers, peerings),
+            InternetNamespace = internetNs,
+            InternetAddress = InternetAddress,
+        };
+    }
+
+    /// <summary>One peering per distinct pair of regions joined by a client–gateway tunnel; requester = the client's.</summary>
+    public static IReadOnlyList<LabPeering> Peerings(TopologyModel topology)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var result = new List<LabPeering>();
+        foreach (var pair in TunnelPairs.Of(topology))
+        {
+            var requester = topology.RegionOf(pair.Client).Name;
+            var accepter = topology.RegionOf(pair.Gateway).Name;
+            if (requester == accepter || result.Any(p => (p.Requester == requester && p.Accepter == accepter) || (p.Requester == accepter && p.Accepter == requester)))
+            {
+                continue;
+            }
+
+            var k = result.Count;
+            var link = PeeringTransit.Subnet(30, k);
+            result.Add(new LabPeering(k, requester, accepter, $"pcx{k}", link.At(1), link.At(2)));
+        }
+
+        return result;
+    }
+
+    /// <summary>api.binance.com, ipinfo.io and every other host name of the verify targets and the IP echo,
+    /// each on its own 192.0.2.x address (.10, .20, ...).</summary>
+    public static IReadOnlyList<LabService> Services(TopologyModel topology)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var names = topology.Verify.Targets.Append(topology.Verify.IpEcho)
+            .Select(u => u.Host)
+            .Prepend("ipinfo.io")
+            .Prepend("api.binance.com")
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Where(n => !Ipv4Address.TryParse(n, out _))
+            .ToList();
+        if (names.Count > 24)
+        {
+            throw new LabPlanException($"the lab serves at most 24 service names; the topology's verify targets name {names.Count}.");
+        }
+
+        return [.. names.Select((n, i) => new LabService(n.ToLowerInvariant(), ServiceRange.At(10 * (i + 1))))];
+    }
+
+    private static string PortName(Region region, Egress.Core.Topology.Host host)
+    {
+        var subnet = region.Subnets.ToList().FindIndex(s => s.Name == host.Subnet);
+        var index = region.Hosts.ToList().IndexOf(host);
+        return string.Create(CultureInfo.InvariantCulture, $"vpc{subnet}p{index}");
+    }
+
+    private static readonly string[] CommonSysctls =
+    [
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+    ];
+
+    private static readonly string[] ForwardingSysctls =
+    [
+        "net.ipv4.ip_forward=1",
+        "net.ipv4.conf.all.rp_filter=0",
+        "net.ipv4.conf.default.rp_filter=0",
+    ];
+
+    private static LabNamespace HostNamespace(TopologyModel topology, LabHost host, bool naive)
+    {
+        var model = topology.GetHost(host.Name);
+        var subnet = topology.SubnetOf(model);
+        var batch = new List<string>
+        {
+            "link set lo up",
+            $"addr add {host.PrivateIp}/{subnet.Cidr.PrefixLength} dev {HostUplink}",
+            $"link set {HostUplink} up",
+            $"route add default via {subnet.Router} dev {HostUplink}",
+        };
+        var sysctls = new List<string>(CommonSysctls);
+        string? nft = null;
+        if (naive && host.Role == HostRole.Gateway)
+        {
+            // The seed's own NAT proxy script: ip_forward and MASQUERADE for the client VPCs, nothing else.
+            sysctls.Add("net.ipv4.ip_forward=1");
+            sysctls.Add("net.ipv4.conf.all.rp_filter=0");
+            var clientVpcs = TunnelPairs.Of(topology).Where(p => p.Gateway.Name == host.Name)
+                .Select(p => topology.RegionOf(p.Client).Vpc).Distinct().ToList();
+            nft = "table ip egress_naive {\n" +
+                  "  chain postrouting {\n" +
+                  "    type nat hook postrouting priority srcnat; policy accept;\n" +
+                  string.Concat(clientVpcs.Select(v => $"    ip saddr {v} oifname \"{HostUplink}\" masquerade\n")) +
+                  "  }\n" +
+                  "}\n";
+        }
+
+        return new LabNamespace
+        {
+            Name = host.Namespace,
+            Role = LabNamespaceRole.Host,
+            Owner = host.Name,
+            Sysctls = sysctls,
+            IpBatch = batch,
+            Nftables = nft,
+        };
+    }
+
+    private static LabNamespace RouterNamespace(TopologyModel topology, LabRouter router, int regionIndex, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, bool naive)
+    {
+        var region = topology.Regions.First(r => r.Name == router.Region);
+        var igwLink = IgwTransit.Subnet(30, regionIndex);
+        var batch = new List<string> { "link set lo up", $"addr add {LabWorldPlan.MetadataAddress}/32 dev lo" };
+        // Like AWS's VPC fabric, the router is L3 to every host: each host's veth port carries the subnet's router
+        // address (base + 1) as a /32 and a /32 route to the host, and proxy ARP answers for the rest of the subnet,
+        // so even host-to-host traffic in a subnet is routed. (A bridge here would make the kernel segment every
+        // tunnel GSO packet in software and cut overlay throughput to a quarter.)
+        foreach (var subnet in region.Subnets)
+        {
+            foreach (var host in region.Hosts.Where(h => h.Subnet == subnet.Name))
+            {
+                var port = PortName(region, host);
+                batch.Add($"addr add {subnet.Router}/32 dev {port}");
+                batch.Add($"link set {port} up");
+                batch.Add($"route add {host.PrivateIp}/32 dev {port}");
+            }
+        }
+
+        // Route table: local (the VPC), peer VPCs → peering, default → IGW (naive: → peering).
+        batch.Add($"route add unreachable {region.Vpc}");
+        var mine = peerings.Where(p => p.Requester == region.Name || p.Accepter == region.Name).ToList();
+        foreach (var peering in mine)
+        {
+            var requester = peering.Requester == region.Name;
+            var local = requester ? peering.RequesterAddress : peering.AccepterAddress;
+            var remote = requester ? peering.AccepterAddress : peering.RequesterAddress;
+            var peerVpc = topology.Regions.First(r => r.Name == (requester ? peering.Accepter : peering.Requester)).Vpc;
+            batch.Add($"addr add {local}/30 dev {peering.Interface}");
+            batch.Add($"link set {peering.Interface} up");
+            batch.Add($"route add {peerVpc} via {remote} dev {peering.Interface}");
+        }
+
+        batch.Add($"addr add {igwLink.At(2)}/30 dev {RouterWan}");
+        batch.Add($"link set {RouterWan} up");
+        var naiveDefault = naive ? NaiveDefault(topology, region, mine) : null;
+        batch.Add(naiveDefault is null
+            ? $"route add default via {igwLink.At(1)} dev {RouterWan}"
+            : $"route add default via {(naiveDefault.Requester == region.Name ? naiveDefault.AccepterAddress : naiveDefault.RequesterAddress)} dev {naiveDefault.Interface}");
+
+        return new LabNamespace
+        {
+            Name = router.Namespace,
+            Role = LabNamespaceRole.Router,
+            Owner = router.Region,
+            Sysctls = [.. CommonSysctls, .. ForwardingSysctls, "net.ipv4.conf.all.proxy_arp=1"],
+            IpBatch = batch,
+            Nftables = RouterRuleset(topology, region, hosts.Where(h => h.Region == region.Name).ToList(), mine),
+        };
+    }
+
+    /// <summary>The seed's misleading first design: a client region's 0.0.0.0/0 points at the peering to its gateway's region.</summary>
+    private static LabPeering? NaiveDefault(TopologyModel topology, Region region, IReadOnlyList<LabPeering> mine)
+    {
+        var client = region.Hosts.FirstOrDefault(h => h.Role == HostRole.Client && h.EgressVia.Count > 0);
+        if (client is null)
+        {
+            return null;
+        }
+
+        var gatewayRegion = topology.RegionOf(topology.GetHost(client.EgressVia[0])).Name;
+        return mine.FirstOrDefault(p => p.Requester == gatewayRegion || p.Accepter == gatewayRegion);
+    }
+
+    /// <summary>Counter name for a host's IGW translations: igw_out_sg_client.</summary>
+    public static string CounterSlug(string hostName) =>
+        new([.. hostName.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')]);
+
+    public const string IgwDropCounter = "igw_drop";
+
+    public const string PeeringDropCounter = "pcx_drop";
+
+    public const string PeeringFragNeededCounter = "pcx_fragneeded";
+
+    public static string IgwOutCounter(string host) => "igw_out_" + CounterSlug(host);
+
+    public static string IgwInCounter(string host) => "igw_in_" + CounterSlug(host);
+
+    /// <summary>The VPC router's nftables: IGW 1:1 NAT for hosts with a public address, drop+count internet-bound
+    /// packets from the rest, and a peering link that forwards only VPC-to-VPC packets (no edge-to-edge routing).
+    /// ICMP "fragmentation needed" never crosses a peering link, so the overlay must not rely on PMTU discovery.</summary>
+    private static string RouterRuleset(TopologyModel topology, Region region, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings)
+    {
+        var publicHosts = hosts.Where(h => h.PublicIp is not null).ToList();
+        var text = new StringBuilder();
+        text.Append("table ip lab {\n");
+        foreach (var host in publicHosts)
+        {
+            text.Append($"  counter {IgwInCounter(host.Name)} {{\n  }}\n");
+            text.Append($"  counter {IgwOutCounter(host.Name)} {{\n  }}\n");
+        }
+
+        text.Append($"  counter {IgwDropCounter} {{\n  }}\n");
+        text.Append($"  counter {PeeringDropCounter} {{\n  }}\n");
+        text.Append($"  counter {PeeringFragNeededCounter} {{\n  }}\n");
+
+        text.Append("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n");
+        foreach (var host in publicHosts)
+        {
+            text.Append($"    iifname \"{RouterWan}\" ip daddr {host.PublicIp} counter name {IgwInCounter(host.Name)} dnat to {host.PrivateIp}\n");
+        }
+
+        text.Append("  }\n");
+        text.Append("  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
+        foreach (var host in publicHosts)
+        {
+            text.Append($"    oifname \"{RouterWan}\" ip saddr {host.PrivateIp} counter name {IgwOutCounter(host.Name)} snat to {host.PublicIp}\n");
+        }
+
+        text.Append("  }\n");
+        text.Append("  chain forward {\n    type filter hook forward priority filter; policy accept;\n");
+        foreach (var peering in peerings)
+        {
+            var peerVpc = topology.Regions.First(r => r.Name == (peering.Requester == region.Name ? peering.Accepter : peering.Requester)).Vpc;
+            var nic = peering.Interface;
+            text.Append($"    oifname \"{nic}\" icmp type destination-unreachable icmp code frag-needed counter name {PeeringFragNeededCounter} drop\n");
+            text.Append($"    iifname \"{nic}\" icmp type destination-unreachable icmp code frag-needed counter name {PeeringFragNeededCounter} drop\n");
+            text.Append($"    oifname \"{nic}\" ip saddr {region.Vpc} ip daddr {peerVpc} accept\n");
+            text.Append($"    iifname \"{nic}\" ip saddr {peerVpc} ip daddr {region.Vpc} accept\n");
+            text.Append($"    oifname \"{nic}\" counter name {PeeringDropCounter} drop\n");
+            text.Append($"    iifname \"{nic}\" counter name {PeeringDropCounter} drop\n");
+        }
+
+        if (publicHosts.Count > 0)
+        {
+            text.Append($"    oifname \"{RouterWan}\" ip saddr {{ {string.Join(", ", publicHosts.Select(h => h.PrivateIp))} }} accept\n");
+        }
+
+        text.Append($"    oifname \"{RouterWan}\" counter name {IgwDropCounter} drop\n");
+        text.Append("  }\n");
+        text.Append("}\n");
+        return text.ToString();
+    }
+
+    private static LabNamespace InternetNamespaceOf(string ns, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabService> services)
+    {
+        var batch = new List<string> { "link set lo up", $"addr add {InternetAddress}/32 dev lo" };
+        batch.AddRange(services.Select(s => $"addr add {s.Address}/32 dev lo"));
+        for (var r = 0; r < routers.Count; r++)
+        {
+            var link = IgwTransit.Subnet(30, r);
+            var router = routers[r];
+            batch.Add($"addr add {link.At(1)}/30 dev {router.InternetInterface}");
+            batch.Add($"link set {router.InternetInterface} up");
+            batch.Add($"route add {router.PublicRange} via {link.At(2)} dev {router.InternetInterface} src {InternetAddress}");
+        }
+
+        return new LabNamespace
+        {
+            Name = ns,
+            Role = LabNamespaceRole.Internet,
+            Owner = "internet",
+            Sysctls = [.. CommonSysctls, .. ForwardingSysctls],
+            IpBatch = batch,
+        };
+    }
+
+    /// <summary>Each latency entry becomes half its round trip on both ends of the link it names:
+    /// region–region on their peering, region–internet on the IGW link. Pairs with no link are skipped.</summary>
+    private static IReadOnlyList<LabLinkDelay> Delays(TopologyModel topology, string id, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabPeering> peerings)
+    {
+        var delays = new List<LabLinkDelay>();
+        foreach (var latency in topology.Lab.Latency)
+        {
+            var half = Math.Max(1, latency.RttMs / 2);
+            var internetEnd = latency.A == LinkLatency.Internet ? latency.B : latency.B == LinkLatency.Internet ? latency.A : null;
+            if (internetEnd is not null)
+            {
+                var router = routers.FirstOrDefault(r => r.Region == internetEnd);
+                if (router is not null)
+                {
+                    delays.Add(new LabLinkDelay(router.Namespace, router.IgwInterface, half));
+                    delays.Add(new LabLinkDelay(LabNames.InternetNamespace(id), router.InternetInterface, half));
+                }
+
+                continue;
+            }
+
+            var peering = peerings.FirstOrDefault(p => (p.Requester == latency.A && p.Accepter == latency.B) || (p.Requester == latency.B && p.Accepter == latency.A));
+            if (peering is not null)
+            {
+                delays.Add(new LabLinkDelay(LabNames.RouterNamespace(id, peering.Requester), peering.Interface, half));
+                delays.Add(new LabLinkDelay(LabNames.RouterNamespace(id, peering.Accepter), peering.Interface, half));
+            }
+        }
+
+        return delays;
+    }
+}

@@ -1,0 +1,53 @@
+namespace Egress.Cli.Tests;
+
+/// <summary>`egress lab` argument handling (the lab itself is tested as root in Egress.Lab.RootTests).</summary>
+public sealed class LabCommandTests
+{
+    [Fact]
+    public async Task Lab_Help_ListsTheVerbsButNotTheHiddenServe()
+    {
+        using var cli = new CliRunner();
+
+        var (code, stdout, _) = await cli.RunAsync("lab", "--help");
+
+        Assert.Equal(0, code);
+        foreach (var verb in new[] { "up", "status", "exec", "verify", "down", "run" })
+        {
+            Assert.Contains($"  {verb} ", stdout, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("serve", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LabUp_InvalidId_Exit2()
+    {
+        using var cli = new CliRunner();
+
+        var (code, _, stderr) = await cli.RunAsync("lab", "up", "--id", "Not-Valid");
+
+        Assert.Equal(2, code);
+        Assert.True(stderr.Contains("lower-case letters or digits", StringComparison.Ordinal) || stderr.Contains("needs root", StringComparison.Ordinal), stderr);
+    }
+
+    [Fact]
+    public async Task LabExec_NoCommand_Exit2()
+    {
+        using var cli = new CliRunner();
+
+        var (code, _, _) = await cli.RunAsync("lab", "exec", "sg-client");
+
+        Assert.Equal(2, code);
+    }
+
+    [Fact]
+    public async Task LabUp_MissingFile_Exit2NamingTheFile()
+    {
+        using var cli = new CliRunner();
+
+        var (code, _, stderr) = await cli.RunAsync("lab", "up", "-f", "nope.yaml");
+
+        Assert.Equal(2, code);
+        Assert.True(stderr.Contains("nope.yaml", StringComparison.Ordinal) || stderr.Contains("needs root", StringComparison.Ordinal), stderr);
+    }
+}

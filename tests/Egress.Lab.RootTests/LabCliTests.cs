@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Egress.Core.Topology;
+using Egress.Host.Execution;
+using Egress.Tests.Shared;
+
+namespace Egress.Lab.RootTests;
+
+/// <summary>The `egress lab` verbs as a user runs them: the real CLI in its own process.</summary>
+public sealed class LabCliTests
+{
+    private static Task<CommandResult> EgressAsync(params string[] args) =>
+        ProcessRunner.Instance.RunAsync(new CommandSpec(LabTestSupport.ServicesCommand("x").Program, [Path.Combine(AppContext.BaseDirectory, "egress.dll"), .. args])
+        {
+            Timeout = TimeSpan.FromMinutes(2),
+        });
+
+    [RootFact]
+    public async Task Up_NotRoot_RefusesWithExit2AndSaysSudo()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var dotnet = LabTestSupport.ServicesCommand("x").Program;
+        var result = await ProcessRunner.Instance.RunAsync(new CommandSpec("setpriv",
+            ["--reuid", "65534", "--regid", "65534", "--clear-groups", dotnet, Path.Combine(AppContext.BaseDirectory, "egress.dll"), "lab", "up", "--id", LabNames.RandomId('t')])
+        {
+            Environment = new Dictionary<string, string> { ["HOME"] = "/tmp", ["DOTNET_CLI_HOME"] = "/tmp" },
+        });
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("needs root", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("sudo", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [RootFact]
+    public async Task UpExecStatusDown_NaiveSeed_ExecPassesExitCodeAndStatusIsJson()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var id = LabNames.RandomId('t');
+        try
+        {
+            var up = await EgressAsync("lab", "up", "--naive", "--id", id);
+            Assert.True(up.Succeeded, up.StandardError);
+            Assert.Equal(id, up.StandardOutput.Trim());
+
+            var exec = await EgressAsync("lab", "exec", "--id", id, "tokyo-nat", "--", "sh", "-c", "curl -s https://ipinfo.io/json; exit 7");
+            Assert.Equal(7, exec.ExitCode);
+            Assert.Contains("\"city\":\"Tokyo\"", exec.StandardOutput, StringComparison.Ordinal);
+
+            var status = await EgressAsync("lab", "status", "--id", id, "--output", "json");
+            using var json = JsonDocument.Parse(status.StandardOutput);
+            Assert.True(json.RootElement.GetProperty("naive").GetBoolean());
+            Assert.Equal("latency emulation: off (kernel has no netem)", json.RootElement.GetProperty("latency").GetString());
+
+            var verify = await EgressAsync("lab", "verify", "--id", id, "--rounds", "1", "--output", "json");
+            Assert.Equal(1, verify.ExitCode);
+            Assert.Contains("edge-to-edge", verify.StandardOutput, StringComparison.Ordinal);
+            using var report = JsonDocument.Parse(verify.StandardOutput);
+        }
+        finally
+        {
+            var down = await EgressAsync("lab", "down", "--id", id);
+            Assert.True(down.Succeeded, down.StandardError);
+        }
+
+        Assert.Empty(await LabController.Default.ExistingNamespacesAsync(id));
+    }
+
+    [RootFact]
+    public async Task Exec_UnknownHost_Exit2NamingTheHosts()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed), naive: true);
+        try
+        {
+            var result = await EgressAsync("lab", "exec", "--id", lab.Id, "nope", "--", "true");
+
+            Assert.Equal(2, result.ExitCode);
+            Assert.Contains("sg-client, tokyo-nat", result.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+}

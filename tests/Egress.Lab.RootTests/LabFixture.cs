@@ -1,0 +1,83 @@
+using Egress.Core.Topology;
+using Egress.Host.Execution;
+using Egress.Tests.Shared;
+
+namespace Egress.Lab.RootTests;
+
+/// <summary>Starting and removing labs from tests: random ids t&lt;6 hex&gt;, the services process from the
+/// egress.dll next to the tests, and always a `down` afterwards.</summary>
+internal static class LabTestSupport
+{
+    public static CommandSpec ServicesCommand(string id) =>
+        new(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } dotnet ? dotnet : "dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "egress.dll"), "lab", "serve", "--id", id]);
+
+    public static void RequirePrerequisites()
+    {
+        Prerequisites.RequireRoot();
+        Prerequisites.RequireProgram("nft", "nftables");
+        Prerequisites.RequireProgram("ip", "iproute2");
+        Prerequisites.RequireProgram("curl", "curl");
+        Prerequisites.RequireProgram("mtr", "mtr-tiny");
+        Prerequisites.RequireProgram("iperf3", "iperf3");
+        Prerequisites.RequireProgram("ping", "iputils-ping");
+    }
+
+    public static Task<RunningLab> UpAsync(TopologyModel topology, bool naive = false, string? id = null) =>
+        LabController.Default.UpAsync(new LabUpOptions
+        {
+            Topology = topology,
+            Id = id ?? LabNames.RandomId('t'),
+            Naive = naive,
+            ServicesCommand = ServicesCommand,
+            Scripts = HostRendererScripts.Instance,
+        });
+
+    /// <summary>The verify suite against the lab, as `lab verify` runs it (with the lab's counter checks every round),
+    /// measuring less than the CLI's defaults to keep the tests quick.</summary>
+    public static async Task<Egress.Verify.VerifyReport> VerifyAsync(RunningLab lab, int rounds = 2)
+    {
+        var environment = await Egress.Cli.LabVerification.EnvironmentAsync(lab, CancellationToken.None);
+        return await new Egress.Verify.VerifySuite().RunAsync(
+            environment,
+            new Egress.Verify.VerifyOptions { Rounds = rounds, ColdSamples = 2, KeepAliveRequests = 3, PathCycles = 2, PingCount = 2 },
+            null,
+            CancellationToken.None);
+    }
+
+    public static string Describe(Egress.Verify.VerifyReport report) =>
+        string.Join("\n", report.Summaries().Select(s => $"{s.Check.Id} {s.Check.Host} {s.Check.Status} {s.Detail}"));
+
+    public static async Task<CommandResult> RunOkAsync(this ICommandRunner runner, params string[] command)
+    {
+        var spec = new CommandSpec(command[0], command[1..]);
+        return (await runner.RunAsync(spec)).EnsureSuccess(spec);
+    }
+}
+
+/// <summary>One seed lab shared by the tests of a class; removed when they are done.</summary>
+public sealed class SeedLabFixture : IAsyncLifetime
+{
+    private RunningLab? _lab;
+
+    public RunningLab Lab => _lab ?? throw new InvalidOperationException("the seed lab did not come up (see the first failing test)");
+
+    public async Task InitializeAsync()
+    {
+        if (!Prerequisites.IsRoot && !Prerequisites.InCi)
+        {
+            return; // Every test here is a [RootFact] and skipped.
+        }
+
+        LabTestSupport.RequirePrerequisites();
+        _lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_lab is not null)
+        {
+            await LabController.Default.DownAsync(_lab.Id);
+        }
+    }
+}
