@@ -97,6 +97,11 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             {
                 await ApplyHostScriptsAsync(plan, state, cancellationToken);
                 progress($"host scripts applied ({overlayNote})");
+                foreach (var client in plan.Hosts.Where(h => h.Role == HostRole.Client))
+                {
+                    var watcher = await StartWatcherAsync(client.Namespace, client.Name, state, cancellationToken);
+                    progress($"failover watcher of {client.Name} running (pid {watcher}; log {state.WatcherLog(client.Name)})");
+                }
             }
             else
             {
@@ -268,6 +273,51 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
                     Environment = RunningLab.ScriptEnvironment(state, host.Name),
                 },
                 cancellationToken)));
+        }
+    }
+
+    /// <summary>Starts the client's failover watcher (`egress-host watch`) detached in its namespace, output to
+    /// hosts/&lt;host&gt;.watch.log, and records its PID in hosts/&lt;host&gt;.watch.pid. `down` ends it with every
+    /// other process of the lab's namespaces.</summary>
+    private async Task<int> StartWatcherAsync(string ns, string host, LabStateDirectory state, CancellationToken cancellationToken)
+    {
+        var launch = new CommandSpec("sh",
+        [
+            "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null & echo $!",
+            state.WatcherLog(host), "ip", "netns", "exec", ns, "sh", state.HostScript(host), "watch",
+        ])
+        {
+            Environment = RunningLab.ScriptEnvironment(state, host),
+        };
+        var result = await RunAsync(launch, cancellationToken);
+        var pid = int.Parse(result.StandardOutput.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await File.WriteAllTextAsync(state.WatcherPid(host), pid.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        return pid;
+    }
+
+    /// <summary>Name of the nftables table `lab fail` puts in a gateway's namespace: it drops everything the gateway
+    /// receives, sends or forwards (as if the instance died); `lab heal` deletes it. Routes and the host script's own
+    /// table stay untouched, so healing needs nothing else.</summary>
+    public const string FailTable = "egress_lab_fail";
+
+    /// <summary>Cuts (<paramref name="fail"/>) or restores a gateway of a running lab.</summary>
+    public async Task SetGatewayFailedAsync(RunningLab lab, string gateway, bool fail, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        var host = lab.Plan.Hosts.FirstOrDefault(h => h.Name == gateway && h.Role == HostRole.Gateway)
+            ?? throw new LabException($"'{gateway}' is not a gateway of lab {lab.Id}; its gateways: {string.Join(", ", lab.Plan.Hosts.Where(h => h.Role == HostRole.Gateway).Select(h => h.Name))}.");
+        var exists = (await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", host.Namespace, "nft", "list", "table", "inet", FailTable), cancellationToken)).Succeeded;
+        if (fail && !exists)
+        {
+            var table = $"table inet {FailTable} {{\n" +
+                "  chain input {\n    type filter hook input priority -300; policy drop;\n  }\n" +
+                "  chain forward {\n    type filter hook forward priority -300; policy drop;\n  }\n" +
+                "  chain output {\n    type filter hook output priority -300; policy drop;\n  }\n}\n";
+            await RunAsync(new CommandSpec("ip", ["netns", "exec", host.Namespace, "nft", "-f", "-"]) { StandardInput = table }, cancellationToken);
+        }
+        else if (!fail && exists)
+        {
+            await RunAsync(CommandSpec.Of("ip", "netns", "exec", host.Namespace, "nft", "delete", "table", "inet", FailTable), cancellationToken);
         }
     }
 

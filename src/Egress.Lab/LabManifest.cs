@@ -68,6 +68,14 @@ public sealed class LabStateDirectory(string id)
 
     public string HostScript(string host) => System.IO.Path.Combine(Path, "hosts", host + ".sh");
 
+    /// <summary>PID of the client's failover watcher (`egress-host watch`), started by `up`.</summary>
+    public string WatcherPid(string host) => System.IO.Path.Combine(Path, "hosts", host + ".watch.pid");
+
+    public string WatcherLog(string host) => System.IO.Path.Combine(Path, "hosts", host + ".watch.log");
+
+    /// <summary>The watcher's state file (first line "active NAME MS"; NAME "-" when none), under the host's EGRESS_RUN_DIR.</summary>
+    public string FailoverState(string host) => System.IO.Path.Combine(Path, "hosts", host + ".run", host, "failover");
+
     public string NamespaceFile(string ns, string extension) => System.IO.Path.Combine(Path, "ns", ns + "." + extension);
 
     public bool Exists => File.Exists(Manifest);

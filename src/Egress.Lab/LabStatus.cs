@@ -52,12 +52,34 @@ public sealed record LabStatusReport
 
     public required LabCounters Counters { get; init; }
 
+    /// <summary>Each client's failover watcher: which gateway its egress goes through now.</summary>
+    public IReadOnlyList<LabFailoverStatus> Failover { get; init; } = [];
+
     public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Ok);
 }
 
 /// <summary>Reads a running lab's state from the machine: namespaces, addresses, tunnels, checks, counters.</summary>
+/// <summary>A client's watcher: its PID when alive, and the active gateway from its state file ("-" = none: every
+/// gateway down, the policy applies; null = no state yet).</summary>
+public sealed record LabFailoverStatus(string Client, int? WatcherPid, string? ActiveGateway, IReadOnlyList<string> GatewayStates);
+
 public static class LabStatusCollector
 {
+    /// <summary>Reads each client's watcher PID file and state file.</summary>
+    public static IReadOnlyList<LabFailoverStatus> Failover(RunningLab lab)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        return [.. lab.Plan.Hosts.Where(h => h.Role == Core.Topology.HostRole.Client).Select(h =>
+        {
+            var pid = LabController.TryReadPid(lab.State.WatcherPid(h.Name)) is { } p && LabController.IsAlive(p) ? p : (int?)null;
+            var path = lab.State.FailoverState(h.Name);
+            var lines = File.Exists(path) ? File.ReadAllLines(path) : [];
+            var active = lines.FirstOrDefault(l => l.StartsWith("active ", StringComparison.Ordinal))?.Split(' ')[1];
+            var gateways = lines.Where(l => l.StartsWith("gateway ", StringComparison.Ordinal)).Select(l => string.Join(' ', l.Split(' ')[1..3])).ToList();
+            return new LabFailoverStatus(h.Name, pid, active, gateways);
+        })];
+    }
+
     public static async Task<LabStatusReport> CollectAsync(RunningLab lab, ICommandRunner? runner = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lab);
@@ -95,6 +117,7 @@ public static class LabStatusCollector
             Tunnels = tunnels,
             Checks = checks,
             Counters = await CountersAsync(lab, runner, cancellationToken),
+            Failover = Failover(lab),
         };
     }
 

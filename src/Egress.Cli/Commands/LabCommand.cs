@@ -19,6 +19,8 @@ internal sealed class LabCommand : Command
         Subcommands.Add(new LabExecCommand(context));
         Subcommands.Add(new LabVerifyCommand(context));
         Subcommands.Add(new LabDownCommand(context));
+        Subcommands.Add(new LabFailCommand(context, fail: true));
+        Subcommands.Add(new LabFailCommand(context, fail: false));
         Subcommands.Add(new LabRunCommand(context));
         Subcommands.Add(new LabServeCommand());
     }
@@ -250,8 +252,48 @@ internal sealed class LabStatusCommand : Command
                 human.WriteLine($"check {check.Host}: {(check.Ok ? "ok" : "FAIL")} {check.Error ?? string.Join(", ", check.Invariants.Where(i => !i.Ok).Select(i => i.Name))}");
             }
 
+            foreach (var f in status.Failover)
+            {
+                var active = f.ActiveGateway switch { null => "unknown (no watcher state)", "-" => "NONE (every gateway down; the policy applies)", var g => g };
+                human.WriteLine($"egress of {f.Client}: via {active}; watcher {(f.WatcherPid is { } w ? $"pid {w}" : "NOT running")}{(f.GatewayStates.Count > 0 ? "; " + string.Join(", ", f.GatewayStates) : string.Empty)}");
+            }
+
             LabCli.PrintCounters(new CliContext(context.Output, context.Output, context.WorkingDirectory, colors: false), status.Counters);
             return status.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
+        });
+    }
+}
+
+/// <summary>lab fail GATEWAY / lab heal GATEWAY: cut a gateway off (its namespace drops everything) or restore it,
+/// to watch the clients' failover happen (docs/failover.md).</summary>
+internal sealed class LabFailCommand : Command
+{
+    public LabFailCommand(CliContext context, bool fail)
+        : base(fail ? "fail" : "heal", fail
+            ? "Cut a gateway off: its namespace drops every packet it receives, sends or forwards, as if the instance died. Clients fail over to their next gateway."
+            : "Restore a gateway cut off by 'lab fail'. Clients fail back once it has been up for failover.holdDownMs.")
+    {
+        var gateway = new Argument<string>("GATEWAY") { Description = "A gateway host of the topology." };
+        var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
+        Arguments.Add(gateway);
+        Options.Add(id);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            LabCli.RequireRoot(fail ? "fail" : "heal");
+            var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
+            try
+            {
+                await LabController.Default.SetGatewayFailedAsync(lab, parse.GetValue(gateway)!, fail, cancellationToken);
+            }
+            catch (LabException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
+
+            context.Error.WriteLine(fail
+                ? $"{parse.GetValue(gateway)} is cut off; 'egress lab status' shows where each client egresses now"
+                : $"{parse.GetValue(gateway)} is back; clients fail back after the hold-down");
+            return ExitCodes.Ok;
         });
     }
 }

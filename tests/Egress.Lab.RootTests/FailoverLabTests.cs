@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Egress.Core.Topology;
+using Egress.Host.Execution;
+using Egress.Tests.Shared;
+
+namespace Egress.Lab.RootTests;
+
+/// <summary>examples/failover.yaml in the lab: `up` starts the client's watcher; `lab fail`/`lab heal` cut and restore
+/// a gateway; the IP echo tells which Elastic IP the traffic leaves from.</summary>
+public sealed partial class FailoverLabTests
+{
+    [RootFact]
+    public async Task FailPrimary_RequestsEvery20Ms_MoveToTheStandbysAddressWithinASecond()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        try
+        {
+            var primary = lab.PublicAddressOf("tokyo-nat");
+            var standby = lab.PublicAddressOf("tokyo-nat-c");
+            await WaitForActiveAsync(lab, "tokyo-nat");
+            Assert.Equal(primary, await EchoAsync(lab));
+
+            var samples = new List<(TimeSpan At, string? Ip)>();
+            var clock = Stopwatch.StartNew();
+            var cut = false;
+            while (clock.Elapsed < TimeSpan.FromSeconds(4))
+            {
+                if (!cut && clock.Elapsed > TimeSpan.FromMilliseconds(500))
+                {
+                    await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true);
+                    cut = true;
+                }
+
+                var started = clock.Elapsed;
+                samples.Add((clock.Elapsed, await EchoAsync(lab)));
+                var wait = TimeSpan.FromMilliseconds(20) - (clock.Elapsed - started);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
+            }
+
+            var outage = samples.First(s => s.Ip == standby).At - samples.Last(s => s.Ip == primary).At;
+            Assert.True(outage < TimeSpan.FromMilliseconds(1500), $"outage {outage.TotalMilliseconds:0} ms\n" +
+                string.Join('\n', samples.Select(s => $"{s.At.TotalMilliseconds:0} {s.Ip ?? "fail"}")) + "\n" + File.ReadAllText(lab.State.WatcherLog("sg-client")));
+            Assert.Equal(standby, samples[^1].Ip);
+            var status = LabStatusCollector.Failover(lab).Single();
+            Assert.Equal(("sg-client", "tokyo-nat-c"), (status.Client, status.ActiveGateway));
+            Assert.NotNull(status.WatcherPid);
+            Assert.Contains("tokyo-nat down", status.GatewayStates);
+
+            await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: false);
+            await WaitForActiveAsync(lab, "tokyo-nat", TimeSpan.FromSeconds(10)); // upAfter 1 s + hold-down 5 s
+            Assert.Equal(primary, await EchoAsync(lab));
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+
+        Assert.Null(LabController.TryReadPid(lab.State.WatcherPid("sg-client")) is { } pid && LabController.IsAlive(pid) ? pid : null);
+    }
+
+    [RootFact]
+    public async Task FailEveryGateway_FailClosed_NothingLeavesFromSingaporeAndInboundStillAnswers()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        try
+        {
+            await WaitForActiveAsync(lab, "tokyo-nat");
+            var before = (await LabStatusCollector.CountersAsync(lab)).IgwNatOut["sg-client"];
+
+            await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true);
+            await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat-c", fail: true);
+            await WaitForActiveAsync(lab, "-");
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Null(await EchoAsync(lab));
+            }
+
+            Assert.Equal(before, (await LabStatusCollector.CountersAsync(lab)).IgwNatOut["sg-client"]);
+            // An SSH-like connection from the internet to the client's public address is still answered.
+            await using var listener = new Listener(lab);
+            var inbound = await lab.InternetRunner().RunAsync(new CommandSpec("curl", ["-sS", "--max-time", "3", $"http://{lab.PublicAddressOf("sg-client")}:2222/"]));
+            Assert.True(inbound.Succeeded, inbound.StandardError);
+            var check = await LabStatusCollector.CheckAsync(lab, "sg-client");
+            Assert.False(check.Ok);
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+
+    private static async Task<string?> EchoAsync(RunningLab lab)
+    {
+        var result = await lab.RunnerFor("sg-client").RunAsync(new CommandSpec("curl", ["-sS", "--max-time", "0.3", "https://ipinfo.io/json"]));
+        return result.Succeeded && IpField().Match(result.StandardOutput) is { Success: true } m ? m.Groups[1].Value : null;
+    }
+
+    private static async Task WaitForActiveAsync(RunningLab lab, string gateway, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (LabStatusCollector.Failover(lab).Single().ActiveGateway != gateway)
+        {
+            Assert.True(clock.Elapsed < (timeout ?? TimeSpan.FromSeconds(5)),
+                $"the watcher never reported {gateway} active: {LabStatusCollector.Failover(lab).Single()}\n{(File.Exists(lab.State.WatcherLog("sg-client")) ? File.ReadAllText(lab.State.WatcherLog("sg-client")) : "(no log)")}");
+            await Task.Delay(50);
+        }
+    }
+
+    [GeneratedRegex("\"ip\":\\s*\"([0-9.]+)\"")]
+    private static partial Regex IpField();
+
+    /// <summary>A one-shot HTTP answer on the client's port 2222 (python), killed by PID at dispose.</summary>
+    private sealed class Listener : IAsyncDisposable
+    {
+        private readonly Process _process;
+
+        public Listener(RunningLab lab)
+        {
+            var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true };
+            foreach (var a in new[] { "netns", "exec", lab.Plan.HostNamed("sg-client").Namespace, "python3", "-u", "-c",
+                "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',2222))\ns.listen(4)\nprint('ready',flush=True)\nwhile True:\n c,a=s.accept()\n c.recv(4096)\n c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n c.close()\n" })
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            _process = Process.Start(info)!;
+            _ = _process.StandardOutput.ReadLine();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
+    }
+}
