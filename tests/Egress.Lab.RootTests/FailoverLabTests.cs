@@ -22,25 +22,7 @@ public sealed partial class FailoverLabTests
             await WaitForActiveAsync(lab, "tokyo-nat");
             Assert.Equal(primary, await EchoAsync(lab));
 
-            var samples = new List<(TimeSpan At, string? Ip)>();
-            var clock = Stopwatch.StartNew();
-            var cut = false;
-            while (clock.Elapsed < TimeSpan.FromSeconds(4))
-            {
-                if (!cut && clock.Elapsed > TimeSpan.FromMilliseconds(500))
-                {
-                    await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true);
-                    cut = true;
-                }
-
-                var started = clock.Elapsed;
-                samples.Add((clock.Elapsed, await EchoAsync(lab)));
-                var wait = TimeSpan.FromMilliseconds(20) - (clock.Elapsed - started);
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait);
-                }
-            }
+            var samples = await SampleAsync(lab, () => LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true));
 
             var outage = samples.First(s => s.Ip == standby).At - samples.Last(s => s.Ip == primary).At;
             Assert.True(outage < TimeSpan.FromMilliseconds(1500), $"outage {outage.TotalMilliseconds:0} ms\n" +
@@ -93,6 +75,62 @@ public sealed partial class FailoverLabTests
         {
             await LabController.Default.DownAsync(lab.Id);
         }
+    }
+
+    [RootFact]
+    public async Task FailEveryGateway_FailOpen_EgressResumesFromSingaporeWithinTheSameBound()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var topology = Examples.Load(Examples.Failover);
+        var lab = await LabTestSupport.UpAsync(topology with { Failover = topology.Failover with { Policy = FailurePolicy.FailOpen } });
+        try
+        {
+            var primary = lab.PublicAddressOf("tokyo-nat");
+            var own = lab.PublicAddressOf("sg-client");
+            await WaitForActiveAsync(lab, "tokyo-nat");
+
+            var samples = await SampleAsync(lab, async () =>
+            {
+                await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true);
+                await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat-c", fail: true);
+            });
+
+            var outage = samples.First(s => s.Ip == own).At - samples.Last(s => s.Ip == primary).At;
+            Assert.True(outage < TimeSpan.FromMilliseconds(1500), $"outage {outage.TotalMilliseconds:0} ms\n" +
+                string.Join('\n', samples.Select(s => $"{s.At.TotalMilliseconds:0} {s.Ip ?? "fail"}")));
+            Assert.Equal(own, samples[^1].Ip);
+            Assert.Contains("FAIL-OPEN", await File.ReadAllTextAsync(lab.State.WatcherLog("sg-client")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+
+    /// <summary>An IP-echo request from the client every 20 ms (each gives up after 0.3 s) for 4 s; <paramref name="cut"/> after 0.5 s.</summary>
+    private static async Task<List<(TimeSpan At, string? Ip)>> SampleAsync(RunningLab lab, Func<Task> cut)
+    {
+        var samples = new List<(TimeSpan At, string? Ip)>();
+        var clock = Stopwatch.StartNew();
+        var done = false;
+        while (clock.Elapsed < TimeSpan.FromSeconds(4))
+        {
+            if (!done && clock.Elapsed > TimeSpan.FromMilliseconds(500))
+            {
+                await cut();
+                done = true;
+            }
+
+            var started = clock.Elapsed;
+            samples.Add((clock.Elapsed, await EchoAsync(lab)));
+            var wait = TimeSpan.FromMilliseconds(20) - (clock.Elapsed - started);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+        }
+
+        return samples;
     }
 
     private static async Task<string?> EchoAsync(RunningLab lab)
