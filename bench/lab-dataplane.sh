@@ -3,7 +3,8 @@
 # tunnel -> Singapore client) against the direct path (internet -> Singapore IGW -> client), in the same
 # run; and the peak memory of the lab's own processes. Targets: overlay >= 80% of direct; <= 300 MB.
 # Usage: sudo bench/lab-dataplane.sh [SECONDS] [PAIRS]   (iperf3 seconds per run, default 3; alternating
-# overlay/direct pairs, default 3; the medians are compared)
+# overlay/direct pairs, default 3; the medians are compared). EGRESS_BENCH_TOPOLOGY=FILE benches that
+# topology instead of the seed (the full-kernel tier runs it for ipip, gre and vxlan).
 source "$(dirname "${BASH_SOURCE[0]}")/lab-common.sh"
 secs=${1:-3}
 pairs=${2:-3}
@@ -17,7 +18,7 @@ cleanup() {
   rm -f "$up_log"
 }
 trap cleanup EXIT
-/usr/bin/time -f '%M' -o "$up_log.rss" "$EGRESS" lab up --id "$id" >/dev/null 2>"$up_log" || { cat "$up_log" >&2; exit 1; }
+/usr/bin/time -f '%M' -o "$up_log.rss" "$EGRESS" lab up --id "$id" ${EGRESS_BENCH_TOPOLOGY:+-f "$EGRESS_BENCH_TOPOLOGY"} >/dev/null 2>"$up_log" || { cat "$up_log" >&2; exit 1; }
 client="egl-$id-host-sg-client"; internet="egl-$id-internet"
 public=$("$EGRESS" lab status --id "$id" --output json | jq -r '.publicAddresses["sg-client"]')
 
