@@ -4,7 +4,7 @@
 # Root-only tests (network namespaces) run when this is run as root; with CI set they fail, never
 # skip, when a prerequisite is missing.
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 start=$(date +%s)
 
 if ! dotnet build Egress.slnx -c Release -nologo -v q -clp:NoSummary; then
@@ -27,6 +27,26 @@ read -r passed failed skipped projects < <(awk '
     failed += f[1]; passed += f[2]; skipped += f[3]; projects++
   }
   END { printf "%d %d %d %d\n", passed, failed, skipped, projects }' "$log")
+
+# The full-kernel tier (ipip, gre, netem) runs in a QEMU VM: always in CI, for a developer when
+# EGRESS_KERNEL_TIER=1 (root; eng/vm/vm.sh setup installs qemu and the kernel).
+if [ "${EGRESS_KERNEL_TIER:-${CI:+1}}" = 1 ]; then
+  tier_start=$(date +%s)
+  tier_log=$(mktemp)
+  eng/vm/vm.sh run -- tests/kernel-tier/tier.sh 2>&1 | tee "$tier_log"
+  tier_line=$(grep -E '^kernel tier: [0-9]+ passed, [0-9]+ failed' "$tier_log" | tail -n 1)
+  rm -f "$tier_log"
+  if [ -n "$tier_line" ]; then
+    read -r tier_passed tier_failed < <(echo "$tier_line" | awk '{ print $3, $5 }')
+  else
+    tier_passed=0 tier_failed=1 # the VM did not boot or the tier died: a failure, never a skip
+  fi
+  passed=$((passed + tier_passed)) failed=$((failed + tier_failed))
+  echo "kernel tier wall time: $(( $(date +%s) - tier_start )) s"
+else
+  echo "kernel tier: skipped (needs root and EGRESS_KERNEL_TIER=1; CI always runs it)"
+  skipped=$((skipped + 1))
+fi
 
 expected=$(find tests -name '*Tests.csproj' | wc -l)
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
