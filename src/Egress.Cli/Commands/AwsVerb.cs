@@ -50,6 +50,25 @@ internal sealed class AwsVerb
         HelpName = "FILE",
     };
 
+    /// <summary>The SSH options of the verbs that run commands on the hosts (status --check, verify).</summary>
+    public static (Option<string?> PrivateKey, Option<string> KnownHosts) AddRemoteAccessOptions(Command command)
+    {
+        var privateKey = new Option<string?>("--ssh-private-key")
+        {
+            Description = "The private key for SSH (the pair of the --ssh-public-key given to apply); not needed for hosts reached through SSM.",
+            HelpName = "FILE",
+        };
+        var knownHosts = new Option<string>("--known-hosts")
+        {
+            Description = "Where host keys trusted on first use are remembered (used only when the console output has no fingerprints).",
+            DefaultValueFactory = _ => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "egress", "known_hosts"),
+            HelpName = "FILE",
+        };
+        command.Options.Add(privateKey);
+        command.Options.Add(knownHosts);
+        return (privateKey, knownHosts);
+    }
+
     public bool Json(ParseResult parse) => parse.GetValue(Output) == OutputFormat.Json;
 
     public TopologyModel Topology(ParseResult parse) => TopologyFile.Load(_context, parse.GetValue(File)!);

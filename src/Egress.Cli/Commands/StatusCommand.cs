@@ -24,20 +24,8 @@ internal sealed class StatusCommand : Command
         {
             Description = "Also run 'egress-host check' on every host (SSM when the host has an instanceProfile, else SSH) and report its invariants; exit 1 if any fails.",
         };
-        var privateKey = new Option<string?>("--ssh-private-key")
-        {
-            Description = "The private key for SSH (the pair of the --ssh-public-key given to apply).",
-            HelpName = "FILE",
-        };
-        var knownHosts = new Option<string>("--known-hosts")
-        {
-            Description = "Where host keys trusted on first use are remembered (used only when the console output has no fingerprints).",
-            DefaultValueFactory = _ => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "egress", "known_hosts"),
-            HelpName = "FILE",
-        };
         Options.Add(check);
-        Options.Add(privateKey);
-        Options.Add(knownHosts);
+        var (privateKey, knownHosts) = AwsVerb.AddRemoteAccessOptions(this);
         SetAction((parse, cancellationToken) =>
         {
             var topology = aws.Topology(parse);

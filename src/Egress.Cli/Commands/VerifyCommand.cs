@@ -20,19 +20,7 @@ internal sealed class VerifyCommand : Command
         var aws = new AwsVerb(context, this, desiredState: false);
         var verify = new VerifyCliOptions(aws.Output);
         verify.AddTo(this);
-        var privateKey = new Option<string?>("--ssh-private-key")
-        {
-            Description = "The private key for SSH (the pair of the --ssh-public-key given to apply); not needed for hosts reached through SSM.",
-            HelpName = "FILE",
-        };
-        var knownHosts = new Option<string>("--known-hosts")
-        {
-            Description = "Where host keys trusted on first use are remembered (used only when the console output has no fingerprints).",
-            DefaultValueFactory = _ => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "egress", "known_hosts"),
-            HelpName = "FILE",
-        };
-        Options.Add(privateKey);
-        Options.Add(knownHosts);
+        var (privateKey, knownHosts) = AwsVerb.AddRemoteAccessOptions(this);
         SetAction((parse, cancellationToken) =>
         {
             var topology = aws.Topology(parse);
