@@ -75,9 +75,10 @@ public sealed class CloudInitTests
         Assert.Equal(HostRenderer.Render(topology, "sg-client", RenderFormat.Script), Gunzip(script["content"].ToString()));
         Assert.Equal("0755", files[HostScript.InstalledPath]["permissions"].ToString());
         var unit = files[HostScript.UnitPath]["content"].ToString();
-        Assert.Equal(HostRenderer.Render(topology, "sg-client", RenderFormat.Systemd), unit);
         var watch = files[HostScript.WatchUnitPath]["content"].ToString();
         Assert.Equal(HostRenderer.RenderWatchUnit(topology, "sg-client"), watch);
+        // `render --format systemd` prints the same two units, each after a comment naming its path.
+        Assert.Equal($"# {HostScript.UnitPath}\n{unit}\n# {HostScript.WatchUnitPath}\n{watch}", HostRenderer.Render(topology, "sg-client", RenderFormat.Systemd));
         Assert.Contains($"ExecStart=/bin/sh {HostScript.InstalledPath} watch\nRestart=always\n", watch, StringComparison.Ordinal);
         Assert.Contains($"BindsTo={HostScript.UnitName}\n", watch, StringComparison.Ordinal);
         var runcmd = ((YamlSequenceNode)root["runcmd"]).Cast<YamlSequenceNode>().Select(c => string.Join(' ', c.Select(n => n.ToString()))).ToList();
@@ -99,6 +100,18 @@ public sealed class CloudInitTests
         using var input = new GZipStream(new MemoryStream(Convert.FromBase64String(base64)), CompressionMode.Decompress);
         using var reader = new StreamReader(input, Encoding.UTF8);
         return reader.ReadToEnd();
+    }
+
+    [Fact]
+    public void Render_SystemdClient_PrintsTheWatcherUnitRestartedAlwaysAfterApply()
+    {
+        var units = HostRenderer.Render(Topologies.Seed(), "sg-client", RenderFormat.Systemd);
+        var watch = units[units.IndexOf($"# {HostScript.WatchUnitPath}\n", StringComparison.Ordinal)..];
+
+        Assert.StartsWith($"# {HostScript.UnitPath}\n[Unit]\n", units, StringComparison.Ordinal);
+        Assert.Contains($"ExecStart=/bin/sh {HostScript.InstalledPath} watch\nRestart=always\nRestartSec=1\n", watch, StringComparison.Ordinal);
+        Assert.Contains($"After={HostScript.UnitName}\nBindsTo={HostScript.UnitName}\nStartLimitIntervalSec=0\n", watch, StringComparison.Ordinal);
+        Assert.DoesNotContain(HostScript.WatchUnitName, HostRenderer.Render(Topologies.Seed(), "tokyo-nat", RenderFormat.Systemd), StringComparison.Ordinal);
     }
 
     [Fact]

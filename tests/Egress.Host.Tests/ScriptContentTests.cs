@@ -9,7 +9,7 @@ public sealed class ScriptContentTests
     [Theory]
     [InlineData(OverlayMode.Ipip, "type ipip local \"$2\" remote \"$3\" ttl 64 dev \"$UPLINK\"")]
     [InlineData(OverlayMode.Gre, "type gre local \"$2\" remote \"$3\" key \"$4\" ttl 64 dev \"$UPLINK\"")]
-    [InlineData(OverlayMode.Vxlan, "type vxlan id \"$4\" local \"$2\" remote \"$3\" dstport 4789 dev \"$UPLINK\"")]
+    [InlineData(OverlayMode.Vxlan, "type vxlan id \"$4\" local \"$2\" remote \"$3\" dstport 4789 nolearning dev \"$UPLINK\"")]
     public void Render_Mode_CreatesThatTunnelOnTheDiscoveredUplink(OverlayMode mode, string command)
     {
         var script = HostRenderer.Render(Topologies.Seed(mode), "sg-client", RenderFormat.Script);
@@ -39,8 +39,9 @@ public sealed class ScriptContentTests
         // Every redirection into a file goes to /proc/sys, the per-host run directory or /dev/null.
         var targets = Regex.Matches(script, @"(?<![-,\\])>>?""?(?<t>[/$][^\s""&);]*)").Select(m => m.Groups["t"].Value).Distinct().ToList();
         Assert.Contains("$RUN_DIR/sysctl", targets);
-        Assert.All(targets, t => Assert.Contains(t, new[] { "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log" }));
+        Assert.All(targets, t => Assert.Contains(t, new[] { "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log", "$RUN_DIR/watch.pid", "$LOCK" }));
         Assert.Contains("RUN_DIR=\"${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME\"", script, StringComparison.Ordinal);
+        Assert.Contains("LOCK=\"${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock\"", script, StringComparison.Ordinal);
         Assert.DoesNotContain("/etc/", script, StringComparison.Ordinal);
     }
 
@@ -78,8 +79,8 @@ public sealed class ScriptContentTests
     }
 
     [Theory]
-    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "failover.gateway.tokyo-nat", "route.default-via-tunnel", "failover.active-gateway", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "mgmt.reply-via-uplink", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "mgmt.mark-replies", "tcp.slow-start-after-idle" })]
-    [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max" })]
+    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "failover.watcher", "failover.gateway.tokyo-nat", "route.default-via-tunnel", "failover.active-gateway", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "mgmt.reply-via-uplink", "killswitch.uplink", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "mgmt.mark-replies", "tcp.slow-start-after-idle" })]
+    [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max" })]
     public void Render_Check_NamesEveryInvariant(string host, string[] names)
     {
         var script = HostRenderer.Render(Topologies.Seed(), host, RenderFormat.Script);
@@ -104,9 +105,11 @@ public sealed class ScriptContentTests
         Assert.Contains("ping -n -q -c 1 -W \"$W\" -I eg2 192.168.250.5 >/dev/null 2>&1 & p2=$!", script, StringComparison.Ordinal);
         Assert.Contains("begin failover.gateway.tokyo-nat-c\n  c_gateway tokyo-nat-c eg2 192.168.250.5\n", script, StringComparison.Ordinal);
         Assert.Contains("  watch) do_watch ;;", script, StringComparison.Ordinal);
-        // Fail-closed refuses egress with prohibit routes (replies to uplink connections route by their mark); fail-open removes the halves (down removes them too, whatever they are).
-        Assert.Contains("route replace prohibit %s proto %s", script, StringComparison.Ordinal);
-        Assert.Contains("route del 0.0.0.0/1 proto $PROTO", script, StringComparison.Ordinal);
+        // Fail-closed points the halves at the uplink with the kill switch's realm (nftables refuses new traffic, replies on
+        // uplink connections pass); fail-open removes the halves and takes the realm off table 1011 (down removes them too, whatever they are).
+        Assert.Contains("\"route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO\"", script, StringComparison.Ordinal);
+        Assert.Contains("\"route del 0.0.0.0/1 proto $PROTO\"", script, StringComparison.Ordinal);
+        Assert.Contains("k=\"route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO\"", script, StringComparison.Ordinal);
         Assert.Contains("  ip route del 0.0.0.0/1 proto \"$PROTO\" 2>/dev/null", script, StringComparison.Ordinal);
     }
 

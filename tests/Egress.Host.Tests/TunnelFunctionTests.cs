@@ -13,7 +13,7 @@ public sealed class TunnelFunctionTests
     [Theory]
     [InlineData(OverlayMode.Ipip, "ipip any remote 10.1.1.10 local 10.0.1.10 dev eth0 ttl 64 pmtudisc addrgenmode eui64")]
     [InlineData(OverlayMode.Gre, "gre remote 10.1.1.10 local 10.0.1.10 dev eth0 ttl 64 ikey 0.0.0.1 okey 0.0.0.1 addrgenmode eui64")]
-    [InlineData(OverlayMode.Vxlan, "vxlan id 1 remote 10.1.1.10 local 10.0.1.10 dev eth0 srcport 0 0 dstport 4789 ttl auto")]
+    [InlineData(OverlayMode.Vxlan, "vxlan id 1 remote 10.1.1.10 local 10.0.1.10 srcport 0 0 dstport 4789 nolearning ttl auto ageing 300")]
     public async Task Tunnel_ExistingWithSameEndpoints_IsKept(OverlayMode mode, string details)
     {
         var calls = await RunTunnelAsync(mode, details);
@@ -28,6 +28,7 @@ public sealed class TunnelFunctionTests
     [InlineData(OverlayMode.Gre, "gre remote 10.1.1.10 local 10.0.1.99 dev eth0 ttl 64")]
     [InlineData(OverlayMode.Vxlan, "vxlan id 7 remote 10.1.1.10 local 10.0.1.10 dev eth0 dstport 4789")]
     [InlineData(OverlayMode.Gre, "ipip any remote 10.1.1.10 local 10.0.1.10 dev eth0 ttl 64")]
+    [InlineData(OverlayMode.Vxlan, "vxlan id 1 remote 10.1.1.10 local 10.0.1.10 srcport 0 0 dstport 4789 ttl auto ageing 300")] // learns endpoints
     public async Task Tunnel_ExistingWithOtherEndpointsOrKind_IsRecreated(OverlayMode mode, string details)
     {
         var calls = await RunTunnelAsync(mode, details);
@@ -38,7 +39,8 @@ public sealed class TunnelFunctionTests
     private static async Task<string> RunTunnelAsync(OverlayMode mode, string details)
     {
         var script = HostRenderer.Render(Topologies.Seed(mode), "sg-client", RenderFormat.Script);
-        var tunnel = Regex.Match(script, @"^tunnel\(\) \{\n.*?^\}\n", RegexOptions.Multiline | RegexOptions.Singleline).Value;
+        var tunnel = Regex.Match(script, @"^tunnel_is\(\) .*?\n", RegexOptions.Multiline).Value +
+            Regex.Match(script, @"^tunnel\(\) \{\n.*?^\}\n", RegexOptions.Multiline | RegexOptions.Singleline).Value;
         Assert.NotEmpty(tunnel);
         var harness = $$"""
             UPLINK=eth0

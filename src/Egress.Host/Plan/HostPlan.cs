@@ -111,6 +111,18 @@ public sealed record ReplyViaUplink(uint Mark, int Table, int Priority, Ipv4Addr
     public override string Summary => $"answer connections that arrive on the uplink via the uplink (fwmark 0x{Mark:x} -> table {Table})";
 }
 
+/// <summary>The client's kill switch: while egress is configured nothing new leaves the uplink for the internet. A socket
+/// bound to the uplink (<c>curl --interface eth0</c>) looks up the main table without its default route (rule
+/// <see cref="Priority"/>) and then table <see cref="Table"/>, whose default via the VPC router carries realm
+/// <see cref="Realm"/>; the fail-closed halves carry it too. nftables refuses a packet that took a realm route unless it
+/// belongs to a connection that arrived on the uplink (management, the host's own services, UDP included), and drops
+/// any packet with a tunnel address as source on the uplink. The pins, fail-open (the watcher takes the realm off) and
+/// replies by mark are unaffected.</summary>
+public sealed record KillSwitch(int Table, int Priority, int Realm) : PlanStep
+{
+    public override string Summary => $"kill switch: nothing new leaves the uplink for the internet (rules {Priority}-{Priority + 1}, table {Table}, realm {Realm})";
+}
+
 /// <summary>The gateway's firewall: <c>table ip egress</c>, replaced atomically. Forward only from each client's
 /// tunnel to the uplink (plus established/related back), count and drop the rest, masquerade out of the uplink
 /// everything that arrived through a tunnel (matched by input interface, so whatever source the client's kernel

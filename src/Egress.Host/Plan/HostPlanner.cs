@@ -15,6 +15,14 @@ public static class HostPlanner
 
     public const int ManagementRulePriority = 1010;
 
+    /// <summary>Kill switch: rules 1011 (bound to the uplink: main without its default) and 1012 (then this table).</summary>
+    public const int KillSwitchTable = 1011;
+
+    public const int KillSwitchRulePriority = 1011;
+
+    /// <summary>Route realm of the routes that lead to the kill switch (nftables refuses what takes them).</summary>
+    public const int KillSwitchRealm = 201;
+
     /// <summary>AWS link-local services every client keeps on the uplink: IMDS, the Route 53 resolver, Time Sync.</summary>
     public static readonly IReadOnlyList<(Ipv4Cidr Cidr, string Why)> LinkLocalServices =
     [
@@ -23,7 +31,8 @@ public static class HostPlanner
         (Ipv4Cidr.Parse("169.254.169.123/32"), "Amazon Time Sync (NTP)"),
     ];
 
-    public static readonly IReadOnlyList<string> RequiredTools = ["ip", "nft", "awk", "grep", "sed"];
+    /// <summary>flock (util-linux, on every Debian and Ubuntu) serialises apply, down and the watcher's route moves.</summary>
+    public static readonly IReadOnlyList<string> RequiredTools = ["ip", "nft", "awk", "grep", "sed", "flock"];
 
     /// <summary>conntrack entries per MiB of memory when tunings.conntrackMax is not set (t3.micro: 131072).</summary>
     public const int ConntrackEntriesPerMiB = 128;
@@ -74,6 +83,7 @@ public static class HostPlanner
         if (host.Role == HostRole.Client)
         {
             steps.Add(new ReplyViaUplink(ManagementMark, ManagementTable, ManagementRulePriority, subnet.Router));
+            steps.Add(new KillSwitch(KillSwitchTable, KillSwitchRulePriority, KillSwitchRealm));
             foreach (var pair in pairs)
             {
                 steps.Add(new PinRoute(Host32(pair.Gateway.PrivateIp), "route.pin.gateway-underlay", $"{pair.Gateway.Name}'s private IP: the tunnel's underlay"));
@@ -165,7 +175,7 @@ public static class HostPlanner
         if (host.Role == HostRole.Client)
         {
             // Sockets accepted from a marked SYN, and ICMP replies, carry the mark, so their route lookup already
-            // uses table 1010: the replies leave by the uplink even when the default halves are prohibit (fail-closed).
+            // uses table 1010 from the start: the replies leave by the uplink whatever the default halves point at.
             yield return new SetSysctl("net.ipv4.tcp_fwmark_accept", "1", SysctlScope.Namespace, "mgmt.mark-replies");
             yield return new SetSysctl("net.ipv4.fwmark_reflect", "1", SysctlScope.Namespace, "mgmt.mark-replies");
         }

@@ -13,7 +13,8 @@ public enum RenderFormat
     /// <summary>#cloud-config user data that installs the packages, writes script and unit, and starts the unit.</summary>
     CloudInit,
 
-    /// <summary>The systemd unit that applies the script at boot.</summary>
+    /// <summary>The systemd unit that applies the script at boot and, for a client, the failover watcher's unit after it
+    /// (each preceded by a <c># PATH</c> comment line naming where it goes).</summary>
     Systemd,
 }
 
@@ -53,7 +54,7 @@ public static class HostRenderer
         return format switch
         {
             RenderFormat.Script => ScriptRenderer.Render(plan),
-            RenderFormat.Systemd => Unit(plan),
+            RenderFormat.Systemd => Units(plan),
             RenderFormat.CloudInit => FitUserData(plan, CloudInit(plan)),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
         };
@@ -62,12 +63,19 @@ public static class HostRenderer
     /// <summary>The client's watcher unit (<see cref="HostScript.WatchUnitName"/>); null for a gateway.</summary>
     public static string? RenderWatchUnit(TopologyModel topology, string hostName) => WatchUnit(Plan(topology, hostName));
 
+    /// <summary>Both units as `render --format systemd` prints them: the apply unit, then the watcher's, each after a
+    /// comment naming its path.</summary>
+    private static string Units(HostPlan plan) =>
+        $"# {HostScript.UnitPath}\n{Unit(plan)}" + (WatchUnit(plan) is { } watch ? $"\n# {HostScript.WatchUnitPath}\n{watch}" : string.Empty);
+
+    // Restarted whenever it exits, without systemd's start limit (5 starts in 10 s would otherwise leave it dead for good).
     private static string? WatchUnit(HostPlan plan) => !plan.StepsOf<FailoverWatch>().Any() ? null :
         $"""
         [Unit]
         Description=Egress failover watcher: {plan.Host} (client of {plan.Stack})
         After={HostScript.UnitName}
         BindsTo={HostScript.UnitName}
+        StartLimitIntervalSec=0
 
         [Service]
         ExecStart=/bin/sh {HostScript.InstalledPath} watch

@@ -67,7 +67,8 @@ internal static class ScriptRenderer
             s.Line("#   decide [ACTIVE]  the watcher's rules on stdin rounds 'MS 1|0...' (for tests); prints 'MS EVENT GATEWAY REASON'");
         }
 
-        s.Line("# EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls.");
+        s.Line("# EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls and the lock;");
+        s.Line("# EGRESS_LOCK_WAIT (seconds, default 30) bounds the wait for another apply, down or watcher route move.");
         s.Line($"# Overlay {mode}: tunnel MTU {plan.TunnelMtu}, TCP MSS {plan.TcpMss}. Each step explained: docs/host.md.");
         s.Line("set -u");
         s.Line($"HOST_NAME='{plan.Host}'");
@@ -75,6 +76,11 @@ internal static class ScriptRenderer
         if (plan.Role == HostRole.Client)
         {
             s.Line($"VPC_ROUTER='{plan.VpcRouter}'");
+        }
+
+        if (plan.StepsOf<KillSwitch>().FirstOrDefault() is { } k)
+        {
+            s.Line(Invariant($"KS_TABLE={k.Table} REALM={k.Realm}"));
         }
 
         s.Line($"PROTO={RouteProtocol}");
@@ -97,9 +103,22 @@ internal static class ScriptRenderer
         run() { "$@" || abort "'$*' failed"; }
         require() {
           for t in $TOOLS; do
-            command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables); nothing was changed"
+            command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables, flock: util-linux); nothing was changed"
           done
         }
+        # lock WHAT: one apply, down or watcher route move at a time on this host (flock on fd 9, the file names the holder).
+        # Waits up to EGRESS_LOCK_WAIT seconds; returns 1 (HOLDER set) if the lock stays taken.
+        LOCK="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock" LOCK_WAIT="${EGRESS_LOCK_WAIT:-30}" LOCK_OPEN=
+        lock() {
+          if [ -z "$LOCK_OPEN" ]; then mkdir -p "${LOCK%/*}" || return 1; exec 9<>"$LOCK"; LOCK_OPEN=1; fi
+          if ! flock -n 9; then
+            HOLDER=$(cat "$LOCK" 2>/dev/null)
+            log "waiting up to ${LOCK_WAIT}s for $LOCK, held by: ${HOLDER:-unknown}"
+            flock -w "$LOCK_WAIT" 9 || return 1
+          fi
+          printf '%s, pid %s, since %s\n' "$1" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$LOCK"
+        }
+        locked() { lock "$1" || die "another egress-host run still holds $LOCK after ${LOCK_WAIT}s: ${HOLDER:-unknown}; nothing was changed"; }
         find_uplink() {
           UPLINK=$(ip -o -4 addr show | awk -v ip="$PRIVATE_IP" '{ split($4, a, "/"); if (a[1] == ip) { sub(/@.*/, "", $2); print $2; exit } }')
         }
@@ -136,12 +155,13 @@ internal static class ScriptRenderer
           [ "$I_OK" = true ] || OK=false
           ITEMS="${ITEMS:+$ITEMS,}{\"name\":\"$I_NAME\",\"ok\":$I_OK,\"detail\":\"$(json "$I_DETAIL")\"}"
         }
+        # c_tunnel NAME LOCAL REMOTE KEY ADDRESS/30
         c_tunnel() {
           l=$(ip -d -o link show dev "$1" 2>/dev/null) || { fact false "$1 does not exist"; return; }
-          case "$l" in *" remote $3 local $2 "*) ;; *) fact false "$1 is not $2 -> $3"; return ;; esac
+          tunnel_is "$1" "$2" "$3" "$4" || { fact false "$1 is not $2 -> $3 as rendered (key, vxlan nolearning)"; return; }
           case "$l" in *[\<,]UP[,\>]*) ;; *) fact false "$1 is down"; return ;; esac
-          ip -o -4 addr show dev "$1" | grep -qF " $4 " || { fact false "$1 lacks $4"; return; }
-          fact true "$1 up, $2 -> $3, $4"
+          ip -o -4 addr show dev "$1" | grep -qF " $5 " || { fact false "$1 lacks $5"; return; }
+          fact true "$1 up, $2 -> $3, $5"
         }
         c_mtu() {
           m=$(ip -o link show dev "$1" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
@@ -178,11 +198,15 @@ internal static class ScriptRenderer
         }
         # c_pin DEST ADDRESS: egress's pin for DEST exists and the lookup for ADDRESS in it leaves by the uplink.
         c_pin() { c_route "$1" "via $VPC_ROUTER dev $UPLINK "; c_get "$2" "dev $UPLINK "; }
-        # c_get ADDRESS WANT [MARK]: the kernel's route lookup for ADDRESS reads WANT.
+        # c_get ADDRESS WANT [SELECTOR...]: the kernel's route lookup for ADDRESS (e.g. with mark 0x1) reads WANT.
         c_get() {
-          r=$(ip -o route get "$1" ${3:+mark "$3"} 2>&1 | sed 's/ *\\.*//')
-          case "$r" in *"$2"*) fact true "get $1${3:+ mark $3}: $r" ;; *) fact false "get $1${3:+ mark $3}: $r; want $2" ;; esac
+          a=$1 w=$2
+          shift 2
+          r=$(ip -o route get "$a" "$@" 2>&1 | sed 's/ *\\.*//')
+          case "$r" in *"$w"*) fact true "get $a${1:+ $*}: $r" ;; *) fact false "get $a${1:+ $*}: $r; want $w" ;; esac
         }
+        # c_rule TEXT: a policy rule reads TEXT.
+        c_rule() { if ip rule show | grep -qF -- "$1"; then fact true "rule $1"; else fact false "no rule: $1"; fi; }
 
         """;
 
@@ -207,17 +231,20 @@ internal static class ScriptRenderer
         {
             OverlayMode.Ipip => """ip link add "$1" type ipip local "$2" remote "$3" ttl 64 dev "$UPLINK" """,
             OverlayMode.Gre => """ip link add "$1" type gre local "$2" remote "$3" key "$4" ttl 64 dev "$UPLINK" """,
-            OverlayMode.Vxlan => $"""ip link add "$1" type vxlan id "$4" local "$2" remote "$3" dstport {CreateTunnel.VxlanPort} dev "$UPLINK" """,
+            // nolearning: the static remote is the only endpoint; a packet from elsewhere never moves the peer's address.
+            OverlayMode.Vxlan => $"""ip link add "$1" type vxlan id "$4" local "$2" remote "$3" dstport {CreateTunnel.VxlanPort} nolearning dev "$UPLINK" """,
             _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "resolve overlay mode auto before rendering"),
         };
         var kind = mode.ToString().ToLowerInvariant();
-        // ip -d shows e.g. "vxlan id 1 remote R local L", "ipip any remote R local L", "gre remote R local L".
-        var signature = mode == OverlayMode.Vxlan ? "\"vxlan id $4 remote $3 local $2 \"" : $"\"{kind}\"*\" remote $3 local $2 \"";
+        // ip -d shows e.g. "vxlan id 1 remote R local L ... nolearning", "ipip any remote R local L", "gre remote R local L".
+        var signature = mode == OverlayMode.Vxlan ? "\"vxlan id $4 remote $3 local $2 \"*\" nolearning \"" : $"\"{kind}\"*\" remote $3 local $2 \"";
         s.Raw($$"""
-            # tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints changed.
+            # tunnel_is NAME LOCAL REMOTE KEY: the link exists with exactly these endpoints and settings.
+            tunnel_is() { case "$(ip -d -o link show dev "$1" 2>/dev/null)" in *{{signature}}*) return 0 ;; *) return 1 ;; esac; }
+            # tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints or settings changed.
             tunnel() {
-              if ip link show dev "$1" >/dev/null 2>&1; then
-                case "$(ip -d -o link show dev "$1")" in *{{signature}}*) ;; *) log "$1 has other endpoints: recreating it"; run ip link del dev "$1" ;; esac
+              if ip link show dev "$1" >/dev/null 2>&1 && ! tunnel_is "$1" "$2" "$3" "$4"; then
+                log "$1 has other endpoints or settings: recreating it"; run ip link del dev "$1"
               fi
               if ! ip link show dev "$1" >/dev/null 2>&1; then
                 {{add.TrimEnd()}} || abort "cannot create $1: does this kernel have {{kind}}? (ip link add ... type {{kind}} failed; choose another overlay mode)"
@@ -272,31 +299,37 @@ internal static class ScriptRenderer
     // The watcher's rules (FailoverMachine is the same in C#; FailoverRulesTests drives both from one table).
     private const string FailoverFunctions = """
         ACT=0 WATCH=0 CH='' FIRST=1
-        # event KIND INDEX REASON: decide prints it; watch moves the routes and logs it (stderr and $RUN_DIR/failover.log).
+        # event KIND INDEX REASON: decide prints it; watch moves the routes (under the lock) and logs it (stderr and
+        # $RUN_DIR/failover.log). Returns 1 when the lock stays taken: the caller retries the move next round.
         event() {
           n='' d='' v=''
           eval "n=\$N_$2 d=\$D_$2 v=\$V_$2"
           CH=1
           if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
           case $1 in route | none)
+            lock "watch: $1 $n" || { log "$1 $n: $3; deferred: $LOCK is held by ${HOLDER:-unknown}"; return 1; }
             # After a manual down (the tunnels are gone) the watcher must not put routes back.
-            ip link show dev "$D_1" >/dev/null 2>&1 || { log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
+            ip link show dev "$D_1" >/dev/null 2>&1 || { flock -u 9; log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
           esac
+          # The kill switch's table: its default keeps the realm (refused) except in fail-open.
+          k="route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO"
           case $1 in
             route) msg="egress via $n ($d $v): $3"
-              printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
+              printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$k realm $REALM" |
+                ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
             none) if [ "$POLICY" = fail-open ]; then
                 msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
-                ip -force -batch - <<E
-        route del 0.0.0.0/1 proto $PROTO
-        route del 128.0.0.0/1 proto $PROTO
-        E
+                printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
               else
+                # Via the uplink with the kill switch's realm: new traffic is refused by nftables, while replies on
+                # connections that arrived on the uplink (any protocol) are routed and pass.
                 msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
-                printf 'route replace prohibit %s proto %s\n' 0.0.0.0/1 "$PROTO" 128.0.0.0/1 "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+                printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
+                  "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$k realm $REALM" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
               fi ;;
             *) msg="gateway $n $1: $3" ;;
           esac
+          case $1 in route | none) flock -u 9 ;; esac
           ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
           log "$ts $msg"
           printf '%s %s\n' "$ts" "$msg" >>"$RUN_DIR/failover.log"
@@ -331,8 +364,7 @@ internal static class ScriptRenderer
             eval "na=\$N_$ACT tb=\${T_$b:-0}"
             if [ "$b" = 0 ]; then r="every gateway is down"; elif [ "$ACT" = 0 ]; then r="no gateway was active"
             elif [ -z "$l" ]; then r="$na is down"; else r="failback: up for $((t - tb)) ms (hold-down $HOLD_MS ms)"; fi
-            if [ "$b" = 0 ]; then event none 0 "$r"; else event route "$b" "$r"; fi
-            ACT=$b
+            if [ "$b" = 0 ]; then event none 0 "$r" && ACT=0; elif event route "$b" "$r"; then ACT=$b; fi
           fi
           [ -n "$CH$FIRST" ] || return 0
           FIRST='' o=''
@@ -342,7 +374,7 @@ internal static class ScriptRenderer
         gateway \$N_$i \$S_$i \$T_$i\""; i=$((i + 1)); done
           printf '%s\n' "$o" >"$RUN_DIR/failover"
         }
-        # find_active: ACT = the gateway whose tunnel the 0.0.0.0/1 half uses (0: none or prohibit).
+        # find_active: ACT = the gateway whose tunnel the 0.0.0.0/1 half uses (0: none, or fail-closed via the uplink).
         find_active() {
           ACT=0 i=1
           r=" $(ip route show exact 0.0.0.0/1 2>/dev/null) "
@@ -356,10 +388,27 @@ internal static class ScriptRenderer
             step "$t" $rest
           done
         }
+        # watcher: WPID = this host's running watcher, judged from its process (the pid file alone proves nothing): alive,
+        # running this script's watch, in this network namespace. Else WPID is empty and WHY says why.
+        watcher() {
+          WPID=$(cat "$RUN_DIR/watch.pid" 2>/dev/null) WHY="no watcher has started ($RUN_DIR/watch.pid missing)"
+          [ -n "$WPID" ] || return 1
+          a=$(tr '\0' ' ' <"/proc/$WPID/cmdline" 2>/dev/null)
+          case " $a" in
+            *[/\ ]"${0##*/} watch ") ;;
+            " ") WHY="watcher pid $WPID is gone"; WPID=; return 1 ;;
+            *) WHY="pid $WPID is not the watcher: $a"; WPID=; return 1 ;;
+          esac
+          [ "$(readlink "/proc/$WPID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || { WHY="pid $WPID watches another network namespace"; WPID=; return 1; }
+        }
         do_watch() {
           require
           command -v ping >/dev/null 2>&1 || die "'ping' is not installed (iputils-ping)"
           mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
+          ! watcher || die "the watcher of $HOST_NAME already runs (pid $WPID)"
+          echo "$$" >"$RUN_DIR/watch.pid"
+          find_uplink
+          [ -n "$UPLINK" ] || die "no interface holds $PRIVATE_IP (is this host $HOST_NAME?)"
           W=$PROBE_S
           ping -n -q -c 1 -W "$W" 127.0.0.1 >/dev/null 2>&1 || { W=1; warn "this ping takes no fractional -W: probes time out after 1 s"; }
           WATCH=1
@@ -372,7 +421,8 @@ internal static class ScriptRenderer
         }
         # c_gateway NAME TUNNEL ADDRESS: the gateway answers a ping through its tunnel now; the watcher's view as detail.
         c_gateway() {
-          w=$(grep "^gateway $1 " "$RUN_DIR/failover" 2>/dev/null | cut -d' ' -f3)
+          w=
+          [ -z "$WPID" ] || w=$(grep "^gateway $1 " "$RUN_DIR/failover" 2>/dev/null | cut -d' ' -f3)
           if ping -n -q -c 1 -W 1 -I "$2" "$3" >/dev/null 2>&1; then LIVE="$LIVE $2"; fact true "$3 answers via $2; watcher: ${w:-not running}"
           else fact false "$3 does not answer via $2; watcher: ${w:-not running}"; fi
         }
@@ -387,7 +437,7 @@ internal static class ScriptRenderer
         c_live() {
           eval "n=\$N_$ACT d=\$D_$ACT"
           case "$ACT $r" in
-            "0 prohibit"*) fact false "no gateway alive: egress refused ($POLICY)" ;;
+            "0 "*" realm $REALM"*) fact false "no gateway alive: egress refused ($POLICY)" ;;
             "0 ") fact false "no gateway active: egress leaves by the own internet gateway ($POLICY)" ;;
             0*) fact false "no gateway active" ;;
             *) case "$LIVE " in *" $d "*) fact true "$n ($d)" ;; *) fact false "$n ($d) does not answer" ;; esac ;;
@@ -430,6 +480,12 @@ internal static class ScriptRenderer
                     s.Line("EOF");
                     s.Line(Invariant($"  route_set default \"$VPC_ROUTER\" \"$UPLINK\" {r.Table}"));
                     s.Line(Invariant($"  ip rule show | grep -q \"fwmark 0x{r.Mark:x} lookup {r.Table}\" || run ip rule add priority {r.Priority} fwmark 0x{r.Mark:x} lookup {r.Table}"));
+                    break;
+                case KillSwitch k:
+                    // Its nftables rules are in the table above. The table's default is the watcher's once it exists (fail-open takes the realm off).
+                    s.Line(Invariant($"  ip rule show | grep -q \"oif $UPLINK lookup main suppress_prefixlength 0\" || run ip rule add priority {k.Priority} oif \"$UPLINK\" lookup main suppress_prefixlength 0"));
+                    s.Line(Invariant($"  ip rule show | grep -q \"oif $UPLINK lookup {k.Table}\" || run ip rule add priority {k.Priority + 1} oif \"$UPLINK\" lookup {k.Table}"));
+                    s.Line(Invariant($"  [ -n \"$(ip route show table {k.Table} exact default proto \"$PROTO\")\" ] || run ip route add default via \"$VPC_ROUTER\" dev \"$UPLINK\" table {k.Table} realm {k.Realm} proto \"$PROTO\""));
                     break;
                 case PinRoute pin:
                     s.Line($"  route_set {pin.Destination} \"$VPC_ROUTER\" \"$UPLINK\"");
@@ -493,6 +549,13 @@ internal static class ScriptRenderer
             s.Line(Invariant($"  ip route flush table {r.Table} proto \"$PROTO\" 2>/dev/null"));
         }
 
+        foreach (var k in plan.StepsOf<KillSwitch>())
+        {
+            s.Line(Invariant($"  while ip rule del priority {k.Priority} lookup main 2>/dev/null; do :; done"));
+            s.Line(Invariant($"  while ip rule del priority {k.Priority + 1} lookup {k.Table} 2>/dev/null; do :; done"));
+            s.Line(Invariant($"  ip route flush table {k.Table} proto \"$PROTO\" 2>/dev/null"));
+        }
+
         // Sysctls first: ip_forward goes back to its old value before the gateway's firewall goes away.
         s.Line("  sysctl_restore");
         s.Line("  if nft list table ip egress >/dev/null 2>&1; then nft delete table ip egress || log \"error: cannot delete table ip egress\"; fi");
@@ -524,7 +587,7 @@ internal static class ScriptRenderer
         s.Line("  begin tunnel.up");
         foreach (var t in tunnels)
         {
-            s.Line($"  c_tunnel {t.Name} {t.Local} {t.Remote} {t.Address}/{CreateTunnel.PrefixLength}");
+            s.Line(Invariant($"  c_tunnel {t.Name} {t.Local} {t.Remote} {t.Key} {t.Address}/{CreateTunnel.PrefixLength}"));
         }
 
         s.Line("  end");
@@ -539,6 +602,9 @@ internal static class ScriptRenderer
         foreach (var w in plan.StepsOf<FailoverWatch>())
         {
             s.Line("  LIVE=");
+            s.Line("  begin failover.watcher");
+            s.Line("  if watcher; then fact true \"pid $WPID\"; else fact false \"not running: $WHY\"; fi");
+            s.Line("  end");
             foreach (var g in w.Gateways)
             {
                 s.Line($"  begin failover.gateway.{g.Name}");
@@ -572,9 +638,22 @@ internal static class ScriptRenderer
             s.Line(Invariant($"  c_nft \"iifname \\\"$UPLINK\\\" ct state new\" 'ct mark set 0x{r.Mark:x8}'"));
             s.Line(Invariant($"  c_nft 'ct mark 0x{r.Mark:x8}' 'meta mark set ct mark'"));
             s.Line("  c_nft 'type route hook output' ''");
-            s.Line(Invariant($"  if ip rule show | grep -q \"fwmark 0x{r.Mark:x} lookup {r.Table}\"; then fact true 'rule fwmark 0x{r.Mark:x} lookup {r.Table}'; else fact false 'no rule fwmark 0x{r.Mark:x} lookup {r.Table}'; fi"));
+            s.Line(Invariant($"  c_nft 'overlay: what it carries' 'ct mark set 0x00000000 return'"));
+            s.Line(Invariant($"  c_rule 'fwmark 0x{r.Mark:x} lookup {r.Table}'"));
             s.Line(Invariant($"  c_route default \"via $VPC_ROUTER dev $UPLINK \" {r.Table}"));
-            s.Line(Invariant($"  c_get {ProbeAddress} \"dev $UPLINK \" 0x{r.Mark:x}"));
+            s.Line(Invariant($"  c_get {ProbeAddress} \"dev $UPLINK \" mark 0x{r.Mark:x}"));
+            s.Line("  end");
+        }
+
+        foreach (var k in plan.StepsOf<KillSwitch>())
+        {
+            s.Line("  begin killswitch.uplink");
+            s.Line("  c_nft 'overlay packets only from' drop");
+            s.Line("  c_nft \"oifname \\\"$UPLINK\\\" ip saddr\" 'tunnel address never leaves'");
+            s.Line(Invariant($"  c_nft 'rtclassid {k.Realm}' 'kill switch'"));
+            s.Line("  c_rule \"oif $UPLINK lookup main suppress_prefixlength 0\"");
+            s.Line(Invariant($"  c_rule \"oif $UPLINK lookup {k.Table}\""));
+            s.Line(Invariant($"  c_get {ProbeAddress} \" table {k.Table} \" oif \"$UPLINK\""));
             s.Line("  end");
         }
 
@@ -598,7 +677,10 @@ internal static class ScriptRenderer
             }
 
             s.Line("  c_nft 'ct state established,related' accept");
-            s.Line("  c_nft 'counter packets' 'drop comment'");
+            s.Line("  c_nft 'counter packets' 'drop comment \"not from a configured client'");
+            s.Line("  end");
+            s.Line("  begin overlay.only-clients");
+            s.Line("  c_nft 'overlay packets only from' drop");
             s.Line("  end");
             s.Line("  begin forward.mss-clamp");
             s.Line("  c_nft 'tcp flags syn' 'maxseg size set rt mtu'");
@@ -658,9 +740,9 @@ internal static class ScriptRenderer
 
     private const string MainCases = """
         case "${1:-}" in
-          apply) do_apply ;;
+          apply) require; locked apply; do_apply ;;
           check) do_check ;;
-          down) require; find_uplink; do_down ;;
+          down) require; find_uplink; locked down; do_down ;;
           status) do_status ;;
 
         """;
@@ -670,12 +752,33 @@ internal static class ScriptRenderer
     {
         var b = new StringBuilder();
         void L(string line) => b.Append(line).Append('\n');
+        var tunnels = plan.StepsOf<CreateTunnel>().ToList();
+        var overlay = plan.Overlay switch
+        {
+            OverlayMode.Vxlan => Invariant($"udp dport {CreateTunnel.VxlanPort}"),
+            OverlayMode.Ipip => "ip protocol 4",
+            _ => "ip protocol 47",
+        };
+
+        // The peers' private IPs are the only overlay sources: a stranger's packet never reaches a tunnel (VXLAN itself
+        // accepts any source with the right id).
+        void OverlayOnlyFromPeers(string peers)
+        {
+            L("  chain input {");
+            L("    type filter hook input priority filter; policy accept;");
+            L($"    {overlay} ip saddr != {{ {string.Join(", ", tunnels.Select(t => t.Remote).Distinct())} }} counter drop comment \"overlay packets only from {peers}\"");
+            L("  }");
+        }
+
         if (plan.StepsOf<ReplyViaUplink>().FirstOrDefault() is { } r)
         {
             L("table ip egress {");
             L("  comment \"$(nft_id)\"");
             L("  chain prerouting {");
             L("    type filter hook prerouting priority mangle; policy accept;");
+            // Without this the packets a tunnel carries inherit the outer packet's mark and their replies (echo replies,
+            // resets) would leave by the uplink with a tunnel source, to be dropped by the IGW.
+            L(Invariant($"    iifname \"$UPLINK\" {overlay} ct mark set 0x00000000 return comment \"the overlay: what it carries is answered through its tunnel\""));
             L(Invariant($"    iifname \"$UPLINK\" ct state new ct mark set 0x{r.Mark:x8} comment \"arrived on the uplink\""));
             L(Invariant($"    ct mark 0x{r.Mark:x8} meta mark set ct mark comment \"incoming packets carry the mark: sockets and replies route by it\""));
             L("  }");
@@ -683,6 +786,21 @@ internal static class ScriptRenderer
             L("    type route hook output priority mangle; policy accept;");
             L(Invariant($"    ct mark 0x{r.Mark:x8} meta mark set ct mark comment \"reply via the uplink\""));
             L("  }");
+            OverlayOnlyFromPeers("the gateways");
+            if (plan.StepsOf<KillSwitch>().FirstOrDefault() is { } k)
+            {
+                // After the route chain has re-routed marked replies (priority mangle), so those no longer carry the realm.
+                L("  chain killswitch {");
+                L("    type filter hook output priority filter; policy accept;");
+                L($"    oifname \"$UPLINK\" ip saddr {{ {string.Join(", ", tunnels.Select(t => t.Address))} }} counter drop comment \"a tunnel address never leaves by the uplink\"");
+                L(Invariant($"    oifname \"$UPLINK\" meta rtclassid {k.Realm} ct mark != 0x{r.Mark:x8} counter reject with icmp type admin-prohibited comment \"kill switch: nothing new leaves the uplink for the internet\""));
+                L("  }");
+                L("  chain forward {");
+                L("    type filter hook forward priority filter; policy accept;");
+                L(Invariant($"    oifname \"$UPLINK\" meta rtclassid {k.Realm} ct mark != 0x{r.Mark:x8} counter reject with icmp type admin-prohibited comment \"kill switch: fail-closed\""));
+                L("  }");
+            }
+
             L("}");
             return b.ToString();
         }
@@ -691,6 +809,7 @@ internal static class ScriptRenderer
         {
             L("table ip egress {");
             L("  comment \"$(nft_id)\"");
+            OverlayOnlyFromPeers("the configured clients");
             L("  chain forward {");
             L("    type filter hook forward priority filter; policy drop;");
             L("    tcp flags syn tcp option maxseg size set rt mtu comment \"clamp MSS to the path MTU\"");

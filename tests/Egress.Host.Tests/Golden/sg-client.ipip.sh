@@ -7,14 +7,16 @@
 #   status  what egress configured, then check
 #   watch   the failover watcher (systemd runs it): probe the gateways, move the default halves (docs/failover.md)
 #   decide [ACTIVE]  the watcher's rules on stdin rounds 'MS 1|0...' (for tests); prints 'MS EVENT GATEWAY REASON'
-# EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls.
+# EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls and the lock;
+# EGRESS_LOCK_WAIT (seconds, default 30) bounds the wait for another apply, down or watcher route move.
 # Overlay ipip: tunnel MTU 1480, TCP MSS 1440. Each step explained: docs/host.md.
 set -u
 HOST_NAME='sg-client'
 PRIVATE_IP='10.0.1.10'
 VPC_ROUTER='10.0.1.1'
+KS_TABLE=1011 REALM=201
 PROTO=201
-TOOLS='ip nft awk grep sed'
+TOOLS='ip nft awk grep sed flock'
 RUN_DIR="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME"
 NETNS_ONLY="${EGRESS_NETNS_ONLY:-0}"
 UPLINK=
@@ -29,9 +31,22 @@ abort() { log "error: $*"; log "rolling back: removing everything egress configu
 run() { "$@" || abort "'$*' failed"; }
 require() {
   for t in $TOOLS; do
-    command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables); nothing was changed"
+    command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables, flock: util-linux); nothing was changed"
   done
 }
+# lock WHAT: one apply, down or watcher route move at a time on this host (flock on fd 9, the file names the holder).
+# Waits up to EGRESS_LOCK_WAIT seconds; returns 1 (HOLDER set) if the lock stays taken.
+LOCK="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock" LOCK_WAIT="${EGRESS_LOCK_WAIT:-30}" LOCK_OPEN=
+lock() {
+  if [ -z "$LOCK_OPEN" ]; then mkdir -p "${LOCK%/*}" || return 1; exec 9<>"$LOCK"; LOCK_OPEN=1; fi
+  if ! flock -n 9; then
+    HOLDER=$(cat "$LOCK" 2>/dev/null)
+    log "waiting up to ${LOCK_WAIT}s for $LOCK, held by: ${HOLDER:-unknown}"
+    flock -w "$LOCK_WAIT" 9 || return 1
+  fi
+  printf '%s, pid %s, since %s\n' "$1" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$LOCK"
+}
+locked() { lock "$1" || die "another egress-host run still holds $LOCK after ${LOCK_WAIT}s: ${HOLDER:-unknown}; nothing was changed"; }
 find_uplink() {
   UPLINK=$(ip -o -4 addr show | awk -v ip="$PRIVATE_IP" '{ split($4, a, "/"); if (a[1] == ip) { sub(/@.*/, "", $2); print $2; exit } }')
 }
@@ -68,12 +83,13 @@ end() {
   [ "$I_OK" = true ] || OK=false
   ITEMS="${ITEMS:+$ITEMS,}{\"name\":\"$I_NAME\",\"ok\":$I_OK,\"detail\":\"$(json "$I_DETAIL")\"}"
 }
+# c_tunnel NAME LOCAL REMOTE KEY ADDRESS/30
 c_tunnel() {
   l=$(ip -d -o link show dev "$1" 2>/dev/null) || { fact false "$1 does not exist"; return; }
-  case "$l" in *" remote $3 local $2 "*) ;; *) fact false "$1 is not $2 -> $3"; return ;; esac
+  tunnel_is "$1" "$2" "$3" "$4" || { fact false "$1 is not $2 -> $3 as rendered (key, vxlan nolearning)"; return; }
   case "$l" in *[\<,]UP[,\>]*) ;; *) fact false "$1 is down"; return ;; esac
-  ip -o -4 addr show dev "$1" | grep -qF " $4 " || { fact false "$1 lacks $4"; return; }
-  fact true "$1 up, $2 -> $3, $4"
+  ip -o -4 addr show dev "$1" | grep -qF " $5 " || { fact false "$1 lacks $5"; return; }
+  fact true "$1 up, $2 -> $3, $5"
 }
 c_mtu() {
   m=$(ip -o link show dev "$1" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
@@ -105,15 +121,21 @@ c_route() {
 }
 # c_pin DEST ADDRESS: egress's pin for DEST exists and the lookup for ADDRESS in it leaves by the uplink.
 c_pin() { c_route "$1" "via $VPC_ROUTER dev $UPLINK "; c_get "$2" "dev $UPLINK "; }
-# c_get ADDRESS WANT [MARK]: the kernel's route lookup for ADDRESS reads WANT.
+# c_get ADDRESS WANT [SELECTOR...]: the kernel's route lookup for ADDRESS (e.g. with mark 0x1) reads WANT.
 c_get() {
-  r=$(ip -o route get "$1" ${3:+mark "$3"} 2>&1 | sed 's/ *\\.*//')
-  case "$r" in *"$2"*) fact true "get $1${3:+ mark $3}: $r" ;; *) fact false "get $1${3:+ mark $3}: $r; want $2" ;; esac
+  a=$1 w=$2
+  shift 2
+  r=$(ip -o route get "$a" "$@" 2>&1 | sed 's/ *\\.*//')
+  case "$r" in *"$w"*) fact true "get $a${1:+ $*}: $r" ;; *) fact false "get $a${1:+ $*}: $r; want $w" ;; esac
 }
-# tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints changed.
+# c_rule TEXT: a policy rule reads TEXT.
+c_rule() { if ip rule show | grep -qF -- "$1"; then fact true "rule $1"; else fact false "no rule: $1"; fi; }
+# tunnel_is NAME LOCAL REMOTE KEY: the link exists with exactly these endpoints and settings.
+tunnel_is() { case "$(ip -d -o link show dev "$1" 2>/dev/null)" in *"ipip"*" remote $3 local $2 "*) return 0 ;; *) return 1 ;; esac; }
+# tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints or settings changed.
 tunnel() {
-  if ip link show dev "$1" >/dev/null 2>&1; then
-    case "$(ip -d -o link show dev "$1")" in *"ipip"*" remote $3 local $2 "*) ;; *) log "$1 has other endpoints: recreating it"; run ip link del dev "$1" ;; esac
+  if ip link show dev "$1" >/dev/null 2>&1 && ! tunnel_is "$1" "$2" "$3" "$4"; then
+    log "$1 has other endpoints or settings: recreating it"; run ip link del dev "$1"
   fi
   if ! ip link show dev "$1" >/dev/null 2>&1; then
     ip link add "$1" type ipip local "$2" remote "$3" ttl 64 dev "$UPLINK" || abort "cannot create $1: does this kernel have ipip? (ip link add ... type ipip failed; choose another overlay mode)"
@@ -125,7 +147,7 @@ tunnel() {
   fi
   run ip link set dev "$1" up
 }
-NFT_ID='00c350378554'
+NFT_ID='f0847ac8662c'
 nft_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$NFT_ID" "$UPLINK"; }
 # nft_apply: replaces table ip egress atomically with the definition on stdin, unless it is already current.
 nft_apply() {
@@ -145,31 +167,37 @@ N_1=tokyo-nat D_1=eg1 V_1=192.168.250.1
 GW_N=1 POLICY=fail-closed FAILBACK=1 HOLD_MS=5000 DOWN_AFTER=3 UP_AFTER=5
 PROBE_MS=200 PROBE_S=0.2
 ACT=0 WATCH=0 CH='' FIRST=1
-# event KIND INDEX REASON: decide prints it; watch moves the routes and logs it (stderr and $RUN_DIR/failover.log).
+# event KIND INDEX REASON: decide prints it; watch moves the routes (under the lock) and logs it (stderr and
+# $RUN_DIR/failover.log). Returns 1 when the lock stays taken: the caller retries the move next round.
 event() {
   n='' d='' v=''
   eval "n=\$N_$2 d=\$D_$2 v=\$V_$2"
   CH=1
   if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
   case $1 in route | none)
+    lock "watch: $1 $n" || { log "$1 $n: $3; deferred: $LOCK is held by ${HOLDER:-unknown}"; return 1; }
     # After a manual down (the tunnels are gone) the watcher must not put routes back.
-    ip link show dev "$D_1" >/dev/null 2>&1 || { log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
+    ip link show dev "$D_1" >/dev/null 2>&1 || { flock -u 9; log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
   esac
+  # The kill switch's table: its default keeps the realm (refused) except in fail-open.
+  k="route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO"
   case $1 in
     route) msg="egress via $n ($d $v): $3"
-      printf 'route replace %s via %s dev %s proto %s\n' 0.0.0.0/1 "$v" "$d" "$PROTO" 128.0.0.0/1 "$v" "$d" "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
+      printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$k realm $REALM" |
+        ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
     none) if [ "$POLICY" = fail-open ]; then
         msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
-        ip -force -batch - <<E
-route del 0.0.0.0/1 proto $PROTO
-route del 128.0.0.0/1 proto $PROTO
-E
+        printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
       else
+        # Via the uplink with the kill switch's realm: new traffic is refused by nftables, while replies on
+        # connections that arrived on the uplink (any protocol) are routed and pass.
         msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
-        printf 'route replace prohibit %s proto %s\n' 0.0.0.0/1 "$PROTO" 128.0.0.0/1 "$PROTO" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+        printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
+          "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$k realm $REALM" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
       fi ;;
     *) msg="gateway $n $1: $3" ;;
   esac
+  case $1 in route | none) flock -u 9 ;; esac
   ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   log "$ts $msg"
   printf '%s %s\n' "$ts" "$msg" >>"$RUN_DIR/failover.log"
@@ -204,8 +232,7 @@ step() {
     eval "na=\$N_$ACT tb=\${T_$b:-0}"
     if [ "$b" = 0 ]; then r="every gateway is down"; elif [ "$ACT" = 0 ]; then r="no gateway was active"
     elif [ -z "$l" ]; then r="$na is down"; else r="failback: up for $((t - tb)) ms (hold-down $HOLD_MS ms)"; fi
-    if [ "$b" = 0 ]; then event none 0 "$r"; else event route "$b" "$r"; fi
-    ACT=$b
+    if [ "$b" = 0 ]; then event none 0 "$r" && ACT=0; elif event route "$b" "$r"; then ACT=$b; fi
   fi
   [ -n "$CH$FIRST" ] || return 0
   FIRST='' o=''
@@ -215,7 +242,7 @@ step() {
 gateway \$N_$i \$S_$i \$T_$i\""; i=$((i + 1)); done
   printf '%s\n' "$o" >"$RUN_DIR/failover"
 }
-# find_active: ACT = the gateway whose tunnel the 0.0.0.0/1 half uses (0: none or prohibit).
+# find_active: ACT = the gateway whose tunnel the 0.0.0.0/1 half uses (0: none, or fail-closed via the uplink).
 find_active() {
   ACT=0 i=1
   r=" $(ip route show exact 0.0.0.0/1 2>/dev/null) "
@@ -229,10 +256,27 @@ do_decide() {
     step "$t" $rest
   done
 }
+# watcher: WPID = this host's running watcher, judged from its process (the pid file alone proves nothing): alive,
+# running this script's watch, in this network namespace. Else WPID is empty and WHY says why.
+watcher() {
+  WPID=$(cat "$RUN_DIR/watch.pid" 2>/dev/null) WHY="no watcher has started ($RUN_DIR/watch.pid missing)"
+  [ -n "$WPID" ] || return 1
+  a=$(tr '\0' ' ' <"/proc/$WPID/cmdline" 2>/dev/null)
+  case " $a" in
+    *[/\ ]"${0##*/} watch ") ;;
+    " ") WHY="watcher pid $WPID is gone"; WPID=; return 1 ;;
+    *) WHY="pid $WPID is not the watcher: $a"; WPID=; return 1 ;;
+  esac
+  [ "$(readlink "/proc/$WPID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || { WHY="pid $WPID watches another network namespace"; WPID=; return 1; }
+}
 do_watch() {
   require
   command -v ping >/dev/null 2>&1 || die "'ping' is not installed (iputils-ping)"
   mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
+  ! watcher || die "the watcher of $HOST_NAME already runs (pid $WPID)"
+  echo "$$" >"$RUN_DIR/watch.pid"
+  find_uplink
+  [ -n "$UPLINK" ] || die "no interface holds $PRIVATE_IP (is this host $HOST_NAME?)"
   W=$PROBE_S
   ping -n -q -c 1 -W "$W" 127.0.0.1 >/dev/null 2>&1 || { W=1; warn "this ping takes no fractional -W: probes time out after 1 s"; }
   WATCH=1
@@ -245,7 +289,8 @@ do_watch() {
 }
 # c_gateway NAME TUNNEL ADDRESS: the gateway answers a ping through its tunnel now; the watcher's view as detail.
 c_gateway() {
-  w=$(grep "^gateway $1 " "$RUN_DIR/failover" 2>/dev/null | cut -d' ' -f3)
+  w=
+  [ -z "$WPID" ] || w=$(grep "^gateway $1 " "$RUN_DIR/failover" 2>/dev/null | cut -d' ' -f3)
   if ping -n -q -c 1 -W 1 -I "$2" "$3" >/dev/null 2>&1; then LIVE="$LIVE $2"; fact true "$3 answers via $2; watcher: ${w:-not running}"
   else fact false "$3 does not answer via $2; watcher: ${w:-not running}"; fi
 }
@@ -260,7 +305,7 @@ c_default() {
 c_live() {
   eval "n=\$N_$ACT d=\$D_$ACT"
   case "$ACT $r" in
-    "0 prohibit"*) fact false "no gateway alive: egress refused ($POLICY)" ;;
+    "0 "*" realm $REALM"*) fact false "no gateway alive: egress refused ($POLICY)" ;;
     "0 ") fact false "no gateway active: egress leaves by the own internet gateway ($POLICY)" ;;
     0*) fact false "no gateway active" ;;
     *) case "$LIVE " in *" $d "*) fact true "$n ($d)" ;; *) fact false "$n ($d) does not answer" ;; esac ;;
@@ -297,6 +342,7 @@ table ip egress {
   comment "$(nft_id)"
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
+    iifname "$UPLINK" ip protocol 4 ct mark set 0x00000000 return comment "the overlay: what it carries is answered through its tunnel"
     iifname "$UPLINK" ct state new ct mark set 0x00000001 comment "arrived on the uplink"
     ct mark 0x00000001 meta mark set ct mark comment "incoming packets carry the mark: sockets and replies route by it"
   }
@@ -304,10 +350,27 @@ table ip egress {
     type route hook output priority mangle; policy accept;
     ct mark 0x00000001 meta mark set ct mark comment "reply via the uplink"
   }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip protocol 4 ip saddr != { 10.1.1.10 } counter drop comment "overlay packets only from the gateways"
+  }
+  chain killswitch {
+    type filter hook output priority filter; policy accept;
+    oifname "$UPLINK" ip saddr { 192.168.250.2 } counter drop comment "a tunnel address never leaves by the uplink"
+    oifname "$UPLINK" meta rtclassid 201 ct mark != 0x00000001 counter reject with icmp type admin-prohibited comment "kill switch: nothing new leaves the uplink for the internet"
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    oifname "$UPLINK" meta rtclassid 201 ct mark != 0x00000001 counter reject with icmp type admin-prohibited comment "kill switch: fail-closed"
+  }
 }
 EOF
   route_set default "$VPC_ROUTER" "$UPLINK" 1010
   ip rule show | grep -q "fwmark 0x1 lookup 1010" || run ip rule add priority 1010 fwmark 0x1 lookup 1010
+  log 'kill switch: nothing new leaves the uplink for the internet (rules 1011-1012, table 1011, realm 201)'
+  ip rule show | grep -q "oif $UPLINK lookup main suppress_prefixlength 0" || run ip rule add priority 1011 oif "$UPLINK" lookup main suppress_prefixlength 0
+  ip rule show | grep -q "oif $UPLINK lookup 1011" || run ip rule add priority 1012 oif "$UPLINK" lookup 1011
+  [ -n "$(ip route show table 1011 exact default proto "$PROTO")" ] || run ip route add default via "$VPC_ROUTER" dev "$UPLINK" table 1011 realm 201 proto "$PROTO"
   log 'pin the underlay, the VPCs and the AWS link-local services via the VPC router on the uplink'
   route_set 10.1.1.10/32 "$VPC_ROUTER" "$UPLINK"
   route_set 10.0.0.0/16 "$VPC_ROUTER" "$UPLINK"
@@ -329,6 +392,9 @@ do_down() {
   ip route flush proto "$PROTO" 2>/dev/null
   while ip rule del priority 1010 fwmark 0x1 lookup 1010 2>/dev/null; do :; done
   ip route flush table 1010 proto "$PROTO" 2>/dev/null
+  while ip rule del priority 1011 lookup main 2>/dev/null; do :; done
+  while ip rule del priority 1012 lookup 1011 2>/dev/null; do :; done
+  ip route flush table 1011 proto "$PROTO" 2>/dev/null
   sysctl_restore
   if nft list table ip egress >/dev/null 2>&1; then nft delete table ip egress || log "error: cannot delete table ip egress"; fi
   if ip link show dev eg1 >/dev/null 2>&1; then ip link del dev eg1; fi
@@ -343,12 +409,15 @@ do_check() {
   end
   NFT=$(nft list table ip egress 2>/dev/null)
   begin tunnel.up
-  c_tunnel eg1 10.0.1.10 10.1.1.10 192.168.250.2/30
+  c_tunnel eg1 10.0.1.10 10.1.1.10 1 192.168.250.2/30
   end
   begin tunnel.mtu
   c_mtu eg1 1480
   end
   LIVE=
+  begin failover.watcher
+  if watcher; then fact true "pid $WPID"; else fact false "not running: $WHY"; fi
+  end
   begin failover.gateway.tokyo-nat
   c_gateway tokyo-nat eg1 192.168.250.1
   end
@@ -375,9 +444,18 @@ do_check() {
   c_nft "iifname \"$UPLINK\" ct state new" 'ct mark set 0x00000001'
   c_nft 'ct mark 0x00000001' 'meta mark set ct mark'
   c_nft 'type route hook output' ''
-  if ip rule show | grep -q "fwmark 0x1 lookup 1010"; then fact true 'rule fwmark 0x1 lookup 1010'; else fact false 'no rule fwmark 0x1 lookup 1010'; fi
+  c_nft 'overlay: what it carries' 'ct mark set 0x00000000 return'
+  c_rule 'fwmark 0x1 lookup 1010'
   c_route default "via $VPC_ROUTER dev $UPLINK " 1010
-  c_get 192.0.2.1 "dev $UPLINK " 0x1
+  c_get 192.0.2.1 "dev $UPLINK " mark 0x1
+  end
+  begin killswitch.uplink
+  c_nft 'overlay packets only from' drop
+  c_nft "oifname \"$UPLINK\" ip saddr" 'tunnel address never leaves'
+  c_nft 'rtclassid 201' 'kill switch'
+  c_rule "oif $UPLINK lookup main suppress_prefixlength 0"
+  c_rule "oif $UPLINK lookup 1011"
+  c_get 192.0.2.1 " table 1011 " oif "$UPLINK"
   end
   begin sysctl.rp_filter
   c_sysctl net/ipv4/conf/all/rp_filter 0
@@ -414,9 +492,9 @@ do_status() {
 }
 
 case "${1:-}" in
-  apply) do_apply ;;
+  apply) require; locked apply; do_apply ;;
   check) do_check ;;
-  down) require; find_uplink; do_down ;;
+  down) require; find_uplink; locked down; do_down ;;
   status) do_status ;;
   watch) do_watch ;;
   decide) do_decide "${2:-1}" ;;

@@ -5,13 +5,14 @@
 #   check   the invariants as JSON on stdout; exit 1 if any fails
 #   down    remove exactly what apply added
 #   status  what egress configured, then check
-# EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls.
+# EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls and the lock;
+# EGRESS_LOCK_WAIT (seconds, default 30) bounds the wait for another apply, down or watcher route move.
 # Overlay ipip: tunnel MTU 1480, TCP MSS 1440. Each step explained: docs/host.md.
 set -u
 HOST_NAME='tokyo-nat'
 PRIVATE_IP='10.1.1.10'
 PROTO=201
-TOOLS='ip nft awk grep sed'
+TOOLS='ip nft awk grep sed flock'
 RUN_DIR="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME"
 NETNS_ONLY="${EGRESS_NETNS_ONLY:-0}"
 UPLINK=
@@ -26,9 +27,22 @@ abort() { log "error: $*"; log "rolling back: removing everything egress configu
 run() { "$@" || abort "'$*' failed"; }
 require() {
   for t in $TOOLS; do
-    command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables); nothing was changed"
+    command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables, flock: util-linux); nothing was changed"
   done
 }
+# lock WHAT: one apply, down or watcher route move at a time on this host (flock on fd 9, the file names the holder).
+# Waits up to EGRESS_LOCK_WAIT seconds; returns 1 (HOLDER set) if the lock stays taken.
+LOCK="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock" LOCK_WAIT="${EGRESS_LOCK_WAIT:-30}" LOCK_OPEN=
+lock() {
+  if [ -z "$LOCK_OPEN" ]; then mkdir -p "${LOCK%/*}" || return 1; exec 9<>"$LOCK"; LOCK_OPEN=1; fi
+  if ! flock -n 9; then
+    HOLDER=$(cat "$LOCK" 2>/dev/null)
+    log "waiting up to ${LOCK_WAIT}s for $LOCK, held by: ${HOLDER:-unknown}"
+    flock -w "$LOCK_WAIT" 9 || return 1
+  fi
+  printf '%s, pid %s, since %s\n' "$1" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$LOCK"
+}
+locked() { lock "$1" || die "another egress-host run still holds $LOCK after ${LOCK_WAIT}s: ${HOLDER:-unknown}; nothing was changed"; }
 find_uplink() {
   UPLINK=$(ip -o -4 addr show | awk -v ip="$PRIVATE_IP" '{ split($4, a, "/"); if (a[1] == ip) { sub(/@.*/, "", $2); print $2; exit } }')
 }
@@ -65,12 +79,13 @@ end() {
   [ "$I_OK" = true ] || OK=false
   ITEMS="${ITEMS:+$ITEMS,}{\"name\":\"$I_NAME\",\"ok\":$I_OK,\"detail\":\"$(json "$I_DETAIL")\"}"
 }
+# c_tunnel NAME LOCAL REMOTE KEY ADDRESS/30
 c_tunnel() {
   l=$(ip -d -o link show dev "$1" 2>/dev/null) || { fact false "$1 does not exist"; return; }
-  case "$l" in *" remote $3 local $2 "*) ;; *) fact false "$1 is not $2 -> $3"; return ;; esac
+  tunnel_is "$1" "$2" "$3" "$4" || { fact false "$1 is not $2 -> $3 as rendered (key, vxlan nolearning)"; return; }
   case "$l" in *[\<,]UP[,\>]*) ;; *) fact false "$1 is down"; return ;; esac
-  ip -o -4 addr show dev "$1" | grep -qF " $4 " || { fact false "$1 lacks $4"; return; }
-  fact true "$1 up, $2 -> $3, $4"
+  ip -o -4 addr show dev "$1" | grep -qF " $5 " || { fact false "$1 lacks $5"; return; }
+  fact true "$1 up, $2 -> $3, $5"
 }
 c_mtu() {
   m=$(ip -o link show dev "$1" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
@@ -86,10 +101,12 @@ c_sysctl() {
   v=$(cat "$f" 2>/dev/null)
   if [ "$v" = "$2" ]; then fact true "$1=$v"; else fact false "$1=${v:-missing}, want $2"; fi
 }
-# tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints changed.
+# tunnel_is NAME LOCAL REMOTE KEY: the link exists with exactly these endpoints and settings.
+tunnel_is() { case "$(ip -d -o link show dev "$1" 2>/dev/null)" in *"ipip"*" remote $3 local $2 "*) return 0 ;; *) return 1 ;; esac; }
+# tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU: created once; recreated only if its endpoints or settings changed.
 tunnel() {
-  if ip link show dev "$1" >/dev/null 2>&1; then
-    case "$(ip -d -o link show dev "$1")" in *"ipip"*" remote $3 local $2 "*) ;; *) log "$1 has other endpoints: recreating it"; run ip link del dev "$1" ;; esac
+  if ip link show dev "$1" >/dev/null 2>&1 && ! tunnel_is "$1" "$2" "$3" "$4"; then
+    log "$1 has other endpoints or settings: recreating it"; run ip link del dev "$1"
   fi
   if ! ip link show dev "$1" >/dev/null 2>&1; then
     ip link add "$1" type ipip local "$2" remote "$3" ttl 64 dev "$UPLINK" || abort "cannot create $1: does this kernel have ipip? (ip link add ... type ipip failed; choose another overlay mode)"
@@ -101,7 +118,7 @@ tunnel() {
   fi
   run ip link set dev "$1" up
 }
-NFT_ID='be435fbaa369'
+NFT_ID='eafa1b721aad'
 nft_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$NFT_ID" "$UPLINK"; }
 # nft_apply: replaces table ip egress atomically with the definition on stdin, unless it is already current.
 nft_apply() {
@@ -123,6 +140,10 @@ do_apply() {
   nft_apply <<EOF
 table ip egress {
   comment "$(nft_id)"
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip protocol 4 ip saddr != { 10.0.1.10 } counter drop comment "overlay packets only from the configured clients"
+  }
   chain forward {
     type filter hook forward priority filter; policy drop;
     tcp flags syn tcp option maxseg size set rt mtu comment "clamp MSS to the path MTU"
@@ -164,7 +185,7 @@ do_check() {
   end
   NFT=$(nft list table ip egress 2>/dev/null)
   begin tunnel.up
-  c_tunnel eg1 10.1.1.10 10.0.1.10 192.168.250.1/30
+  c_tunnel eg1 10.1.1.10 10.0.1.10 1 192.168.250.1/30
   end
   begin tunnel.mtu
   c_mtu eg1 1480
@@ -179,7 +200,10 @@ do_check() {
   c_nft 'hook forward' 'policy drop;'
   c_nft "iifname \"eg1\" oifname \"$UPLINK\" ip saddr 192.168.250.2 " accept
   c_nft 'ct state established,related' accept
-  c_nft 'counter packets' 'drop comment'
+  c_nft 'counter packets' 'drop comment "not from a configured client'
+  end
+  begin overlay.only-clients
+  c_nft 'overlay packets only from' drop
   end
   begin forward.mss-clamp
   c_nft 'tcp flags syn' 'maxseg size set rt mtu'
@@ -221,9 +245,9 @@ do_status() {
 }
 
 case "${1:-}" in
-  apply) do_apply ;;
+  apply) require; locked apply; do_apply ;;
   check) do_check ;;
-  down) require; find_uplink; do_down ;;
+  down) require; find_uplink; locked down; do_down ;;
   status) do_status ;;
   *) echo "usage: $0 apply|check|down|status" >&2; exit 2 ;;
 esac
