@@ -38,8 +38,7 @@ public sealed class FailoverBehaviourTests
             await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
             if (routeInternetToClient)
             {
-                // Stands in for the client's public IP: the internet can reach it, and its own direct egress can return.
-                await world.ExecOk(world.Internet, "ip", "route", "add", world.Topology.SubnetOf(world.ClientHost).Cidr.ToString(), "via", NetnsWorld.RouterInternetAddress);
+                await world.RouteInternetToClientAsync();
             }
 
             foreach (var host in world.GatewayHosts.Append(world.ClientHost))
@@ -118,8 +117,13 @@ public sealed class FailoverBehaviourTests
             Assert.Null(await r.FetchAsync());
         }
 
+        // Not by binding to the uplink either (the kill switch), and refused at once rather than left to time out.
+        var bound = await r.World.Exec(r.World.Client, "curl", "-sS", "--max-time", "3", "--interface", "eth0", EchoUrl);
+        Assert.False(bound.Succeeded, $"a program bound to the uplink got out in fail-closed: {bound.StandardOutput}");
+        Assert.Equal(7, bound.ExitCode); // could not connect: refused by the kill switch, no timeout
+
         Assert.Equal(0, await ClientEgressPacketsAsync(r));
-        Assert.StartsWith("prohibit 0.0.0.0/1", (await r.World.ExecOk(r.World.Client, "ip", "route", "show", "exact", "0.0.0.0/1")).StandardOutput, StringComparison.Ordinal);
+        Assert.StartsWith($"0.0.0.0/1 via {r.World.Topology.SubnetOf(r.World.ClientHost).Router} dev eth0 proto 201 realm 201", (await r.World.ExecOk(r.World.Client, "ip", "route", "show", "exact", "0.0.0.0/1")).StandardOutput, StringComparison.Ordinal);
         // An SSH-like connection from the internet to the client is answered (via the uplink, by its mark).
         await r.World.StartEchoServerAsync(r.World.Client, r.World.ClientHost.PrivateIp.ToString(), 2222);
         var inbound = await r.World.Exec(r.World.Internet, "curl", "-sS", "--max-time", "3", $"http://{r.World.ClientHost.PrivateIp}:2222/");
@@ -129,6 +133,57 @@ public sealed class FailoverBehaviourTests
         Assert.False(check.Ok);
         Assert.Contains("egress refused (fail-closed)", check.Invariants.Single(i => i.Name == "failover.active-gateway").Detail, StringComparison.Ordinal);
         Assert.Contains("active - ", await r.StateAsync(), StringComparison.Ordinal);
+    }
+
+    [RootFact]
+    public async Task Watch_EveryGatewayCutFailClosed_TheClientsOwnUdpServiceStillAnswers()
+    {
+        await using var r = await StartAsync(Failover(), routeInternetToClient: true);
+        await StartUdpEchoAsync(r.World, r.World.Client, "0.0.0.0", 5353);
+        Assert.Equal("ping", await UdpAskAsync(r.World, r.World.Internet, r.World.ClientHost.PrivateIp.ToString(), 5353));
+
+        await r.CutAsync(0);
+        await r.CutAsync(1);
+        await r.WaitForAsync(l => l.Contains("fail-closed: every gateway is down", StringComparison.Ordinal), TimeSpan.FromSeconds(3));
+        await CountClientEgressAsync(r);
+
+        // A reply on a flow that arrived on the uplink, by an unconnected UDP socket bound to no address: its route lookup
+        // has no mark, so it must not meet a prohibit route (EACCES) nor the kill switch.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("ping", await UdpAskAsync(r.World, r.World.Internet, r.World.ClientHost.PrivateIp.ToString(), 5353));
+        }
+
+        // ...while the same socket cannot start anything new towards the internet.
+        await r.World.Exec(r.World.Client, "python3", "-c",
+            $"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('{NetnsWorld.InternetAddress}', 5353))");
+        Assert.Equal(0, await ClientEgressPacketsAsync(r));
+    }
+
+    [RootFact]
+    public async Task Check_WatcherKilled_FailsFromItsProcessNotItsStateFile()
+    {
+        await using var r = await StartAsync(Failover());
+        var healthy = await r.CheckAsync();
+        var pid = r.Watcher.Id;
+        Assert.True(healthy.Ok, string.Join("; ", healthy.Failures.Select(f => $"{f.Name}: {f.Detail}")));
+        Assert.Equal($"pid {pid}", healthy.Invariants.Single(i => i.Name == "failover.watcher").Detail);
+
+        // A second watcher for the same host refuses to start, naming the first.
+        var second = await r.World.ScriptAsync(r.World.ClientHost.Name, "watch");
+        Assert.Equal(1, second.ExitCode);
+        Assert.Contains($"the watcher of sg-client already runs (pid {pid})", second.StandardError, StringComparison.Ordinal);
+
+        r.Watcher.Kill(); // SIGKILL: no trap runs, the state file stays as it was
+        await r.Watcher.WaitForExitAsync();
+        var check = await r.CheckAsync();
+
+        Assert.False(check.Ok, "a dead watcher means no failover and no fail-closed: check must fail");
+        var watcher = check.Invariants.Single(i => i.Name == "failover.watcher");
+        Assert.False(watcher.Ok);
+        Assert.Equal($"not running: watcher pid {pid} is gone", watcher.Detail);
+        Assert.Contains("watcher: not running", check.Invariants.Single(i => i.Name == "failover.gateway.tokyo-nat").Detail, StringComparison.Ordinal);
+        Assert.Contains("active tokyo-nat ", await r.StateAsync(), StringComparison.Ordinal); // stale, and not believed
     }
 
     [RootFact]
@@ -149,6 +204,10 @@ public sealed class FailoverBehaviourTests
         Assert.Equal(own, samples[^1].Body);
         Assert.Contains("FAIL-OPEN: every gateway is down", r.Log, StringComparison.Ordinal);
         Assert.Equal(string.Empty, (await r.World.ExecOk(r.World.Client, "ip", "route", "show", "exact", "0.0.0.0/1")).StandardOutput);
+        // Fail-open is what the topology allows: a program bound to the uplink gets out too.
+        var bound = await r.World.Exec(r.World.Client, "curl", "-sS", "--max-time", "3", "--interface", "eth0", EchoUrl);
+        Assert.True(bound.Succeeded, bound.StandardError);
+        Assert.Equal(own, bound.StandardOutput.Trim());
     }
 
     [RootFact]
@@ -208,6 +267,26 @@ public sealed class FailoverBehaviourTests
         Assert.Equal(string.Empty, (await r.World.ExecOk(r.World.Client, "ip", "route", "show", "table", "all", "proto", "201")).StandardOutput);
     }
 
+    /// <summary>A UDP echo server in <paramref name="ns"/> (killed at dispose): answers each datagram from the socket it
+    /// arrived on, which is bound to <paramref name="address"/> (0.0.0.0: no address, so the reply's source and route are
+    /// the kernel's choice).</summary>
+    private static Task StartUdpEchoAsync(NetnsWorld world, string ns, string address, int port) =>
+        world.StartProcessAsync(ns, "python3", "-u", "-c",
+            "import socket, sys\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind((sys.argv[1], int(sys.argv[2])))\nprint('ready', flush=True)\n" +
+            "while True:\n    d, a = s.recvfrom(2048)\n    s.sendto(d, a)\n",
+            address, port.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Sends "ping" by UDP from <paramref name="ns"/> and returns the answer, or null after 2 s.</summary>
+    private static async Task<string?> UdpAskAsync(NetnsWorld world, string ns, string address, int port)
+    {
+        var result = await world.Exec(ns, "python3", "-c",
+            "import socket, sys\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(2)\ns.sendto(b'ping', (sys.argv[1], int(sys.argv[2])))\n" +
+            "try:\n    print(s.recvfrom(2048)[0].decode())\nexcept OSError as e:\n    print('error', e)\n",
+            address, port.ToString(CultureInfo.InvariantCulture));
+        var answer = result.StandardOutput.Trim();
+        return answer.StartsWith("error", StringComparison.Ordinal) || answer.Length == 0 ? null : answer;
+    }
+
     private static async Task DropEveryOtherEchoAsync(string ns)
     {
         var result = await NetnsWorld.Runner.RunAsync(new Execution.CommandSpec("ip", ["netns", "exec", ns, "nft", "-f", "-"])
@@ -217,22 +296,10 @@ public sealed class FailoverBehaviourTests
         Assert.True(result.Succeeded, result.StandardError);
     }
 
-    private static async Task CountClientEgressAsync(Running r)
-    {
-        var result = await NetnsWorld.Runner.RunAsync(new Execution.CommandSpec("ip", ["netns", "exec", r.World.Internet, "nft", "-f", "-"])
-        {
-            StandardInput = $"table ip efcount {{\n  chain input {{\n    type filter hook input priority 0; policy accept;\n    ip saddr {r.World.ClientHost.PrivateIp} tcp dport {NetnsWorld.ListenerPort} counter\n  }}\n}}\n",
-        });
-        Assert.True(result.Succeeded, result.StandardError);
-    }
+    /// <summary>Counts at the internet every packet from the client's own address (egress that did not go through a gateway).</summary>
+    private static Task CountClientEgressAsync(Running r) => r.World.CountAsync(r.World.Internet, "efcount", $"ip saddr {r.World.ClientHost.PrivateIp} ct state new");
 
-    private static async Task<long> ClientEgressPacketsAsync(Running r)
-    {
-        var list = await r.World.ExecOk(r.World.Internet, "nft", "list", "table", "ip", "efcount");
-        var text = list.StandardOutput;
-        var at = text.IndexOf("packets ", StringComparison.Ordinal);
-        return long.Parse(text[(at + 8)..].Split(' ')[0], CultureInfo.InvariantCulture);
-    }
+    private static Task<long> ClientEgressPacketsAsync(Running r) => r.World.CountedAsync(r.World.Internet, "efcount");
 
     internal sealed record Sample(TimeSpan At, string? Body);
 
@@ -257,32 +324,16 @@ public sealed class FailoverBehaviourTests
 
         public string Log => string.Join('\n', LogLines);
 
-        public void StartWatcher()
-        {
-            var script = World.WriteScript(World.ClientHost.Name);
-            var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var argument in new[] { "netns", "exec", World.Client, "sh", script, "watch" })
-            {
-                info.ArgumentList.Add(argument);
-            }
+        /// <summary>The running watcher (killed with SIGKILL by tests that show a dead watcher is reported).</summary>
+        public Process Watcher => _watcher!;
 
-            info.Environment["EGRESS_RUN_DIR"] = Path.Combine(World.Directory, "run");
-            info.Environment["EGRESS_NETNS_ONLY"] = "1";
-            _watcher = Process.Start(info)!;
-            _watcher.ErrorDataReceived += (_, e) =>
+        public void StartWatcher() => _watcher = World.StartWatcher(line =>
+        {
+            lock (_log)
             {
-                if (e.Data is not null)
-                {
-                    lock (_log)
-                    {
-                        _log.Add(e.Data);
-                    }
-                }
-            };
-            _watcher.BeginErrorReadLine();
-            _watcher.OutputDataReceived += (_, _) => { };
-            _watcher.BeginOutputReadLine();
-        }
+                _log.Add(line);
+            }
+        });
 
         public async Task WaitForAsync(Func<string, bool> line, TimeSpan timeout)
         {

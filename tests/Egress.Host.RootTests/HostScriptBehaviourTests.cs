@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Egress.Core.Topology;
 using Egress.Host.Execution;
 using Egress.Host.Rendering;
@@ -53,6 +54,7 @@ public sealed class HostScriptBehaviourTests
         Assert.False(before.Succeeded, $"control: without egress the client must not reach the internet (the router does not NAT), got: {before.StandardOutput}");
 
         await ApplyBothAsync(world);
+        await StartWatcherAsync(world); // as systemd does: check counts a client without its watcher as failed
         var fetched = await world.FetchAsync(world.Client, EchoUrl);
 
         Assert.True(fetched.Succeeded, $"client could not reach the internet via the gateway: {fetched.StandardError}\n{await world.DumpAsync(world.Client)}\n{await world.DumpAsync(world.Gateway)}");
@@ -192,7 +194,7 @@ public sealed class HostScriptBehaviourTests
         var fetched = await world.FetchAsync(world.Client, EchoUrl, seconds: 2);
 
         Assert.Equal(1, check.ExitCode);
-        Assert.Equal(["nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "forward.mss-clamp"], report.Failures.Select(f => f.Name));
+        Assert.Equal(["nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "forward.mss-clamp"], report.Failures.Select(f => f.Name));
         Assert.False(fetched.Succeeded && fetched.StandardOutput.Trim() == world.GatewayHost.PrivateIp.ToString(),
             "without the NAT table the client's traffic must not leave from the gateway's address");
     }
@@ -257,6 +259,214 @@ public sealed class HostScriptBehaviourTests
             Assert.Contains("rolling back", apply.StandardError, StringComparison.Ordinal);
             AssertSameDump(before, await world.DumpAsync(world.Client), "client after apply failed for want of ipip");
         }
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_TrafficArrivingThroughTheTunnel_IsAnsweredThroughItNeverByTheUplink(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
+        await ApplyBothAsync(world);
+        // Anything leaving the client's uplink with a source other than its own address is a tunnel address on the wrong
+        // door: on AWS the Singapore IGW drops it (it has no public IP), and the flow it answers is broken.
+        await world.CountAsync(world.Router, "ehwrong", $"iifname \"vpca\" ip saddr != {world.ClientHost.PrivateIp}");
+        const int Rounds = 20;
+        // The kernel rate-limits ICMP errors (1 s per destination after a small burst); the test wants every one of them.
+        await world.ExecOk(world.Client, "sh", "-c", "echo 0 > /proc/sys/net/ipv4/icmp_ratelimit");
+
+        // From the gateway through the tunnel: echo requests, a TCP connection to a closed port (a reset answers it), a
+        // UDP datagram to a closed port (an ICMP port-unreachable answers it).
+        var probe = await world.Exec(world.Gateway, "sh", "-c", $$"""
+            p=0 r=0 u=0
+            for i in $(seq {{Rounds}}); do
+              ping -n -q -c 1 -W 2 192.168.250.2 >/dev/null && p=$((p + 1))
+              curl -s --max-time 2 http://192.168.250.2:9/; [ $? = 7 ] && r=$((r + 1))
+            done
+            u=$(python3 -c '
+            import socket
+            n = 0
+            for i in range({{Rounds}}):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.connect(("192.168.250.2", 9))
+                s.send(b"x")
+                try: s.recv(16)
+                except ConnectionRefusedError: n += 1
+                except OSError: pass
+            print(n)')
+            echo "$p $r $u"
+            """);
+        var fetched = 0;
+        for (var i = 0; i < Rounds; i++)
+        {
+            var f = await world.FetchAsync(world.Client, EchoUrl);
+            fetched += f.Succeeded && f.StandardOutput.Trim() == world.GatewayHost.PrivateIp.ToString() ? 1 : 0;
+        }
+
+        var wrong = await world.CountedAsync(world.Router, "ehwrong");
+        Assert.True(probe.Succeeded, probe.StandardError);
+        Assert.Equal($"{Rounds} {Rounds} {Rounds}", probe.StandardOutput.Trim()); // pings answered, resets and port-unreachables came back
+        Assert.Equal(Rounds, fetched);
+        Assert.True(wrong == 0, $"{wrong} packets left the client's uplink with a tunnel source\n{await world.DumpAsync(world.Client)}");
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_ProgramBoundToTheUplink_ReachesTheVpcButNotTheInternet(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
+        await world.StartEchoServerAsync(world.Gateway, world.GatewayHost.PrivateIp.ToString(), 8082);
+        await world.RouteInternetToClientAsync(); // a leak would be answered, as by the client's own IGW and public IP
+        await ApplyBothAsync(world);
+        await world.CountAsync(world.Internet, "ehleak", $"ip saddr {world.ClientHost.PrivateIp}");
+
+        var bound = await world.Exec(world.Client, "curl", "-sS", "--max-time", "3", "--interface", "eth0", EchoUrl);
+        var vpc = await world.Exec(world.Client, "curl", "-sS", "--max-time", "3", "--interface", "eth0", $"http://{world.GatewayHost.PrivateIp}:8082/");
+        var tunnel = await world.FetchAsync(world.Client, EchoUrl);
+        var check = CheckReport.Parse((await world.ScriptAsync(world.ClientHost.Name, "check")).StandardOutput);
+
+        Assert.False(bound.Succeeded, $"curl --interface eth0 left by the uplink: {bound.StandardOutput}");
+        Assert.Equal(7, bound.ExitCode); // refused at once (admin-prohibited), not a timeout
+        Assert.Equal(0, await world.CountedAsync(world.Internet, "ehleak"));
+        Assert.True(vpc.Succeeded, $"the VPC stays reachable from the uplink: {vpc.StandardError}");
+        Assert.Equal(world.ClientHost.PrivateIp.ToString(), vpc.StandardOutput.Trim());
+        Assert.Equal(world.GatewayHost.PrivateIp.ToString(), tunnel.StandardOutput.Trim());
+        var killSwitch = check.Invariants.Single(i => i.Name == "killswitch.uplink");
+        Assert.True(killSwitch.Ok, killSwitch.Detail);
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_StrangerInTheGatewaysVpcSendingAsTheClient_IsNotForwardedAndTakesNothingOver(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
+        var stranger = await world.AddStrangerInGatewayVpcAsync();
+        await ApplyBothAsync(world);
+        var clientMac = (await world.ExecOk(world.Client, "cat", "/sys/class/net/eg1/address")).StandardOutput.Trim();
+        Assert.Equal(world.GatewayHost.PrivateIp.ToString(), (await world.FetchAsync(world.Client, EchoUrl)).StandardOutput.Trim());
+        await world.CountAsync(world.Internet, "ehspoof", "tcp dport 8081"); // only the stranger targets this port
+
+        // The stranger builds the client's side of the tunnel: the same tunnel id and inner address, its own outer source.
+        string[] link = mode switch
+        {
+            OverlayMode.Vxlan => ["type", "vxlan", "id", "1", "local", stranger, "remote", world.GatewayHost.PrivateIp.ToString(), "dstport", "4789"],
+            OverlayMode.Gre => ["type", "gre", "local", stranger, "remote", world.GatewayHost.PrivateIp.ToString(), "key", "1"],
+            _ => ["type", "ipip", "local", stranger, "remote", world.GatewayHost.PrivateIp.ToString()],
+        };
+        await world.ExecOk(world.Stranger, ["ip", "link", "add", "eg1", .. link]);
+        await world.ExecOk(world.Stranger, "ip", "addr", "add", "192.168.250.2/30", "dev", "eg1");
+        await world.ExecOk(world.Stranger, "ip", "link", "set", "eg1", "up");
+        await world.ExecOk(world.Stranger, "ip", "route", "add", $"{NetnsWorld.InternetAddress}/32", "via", "192.168.250.1");
+        await world.Exec(world.Stranger, "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "192.168.250.1");
+        var spoofed = await world.Exec(world.Stranger, "curl", "-sS", "--max-time", "2", $"http://{NetnsWorld.InternetAddress}:8081/");
+
+        var forwarded = await world.CountedAsync(world.Internet, "ehspoof");
+        var refused = (await world.ExecOk(world.Gateway, "nft", "list", "chain", "ip", "egress", "input")).StandardOutput;
+        var gatewayNeighbour = (await world.ExecOk(world.Gateway, "ip", "neigh", "show", "192.168.250.2", "dev", "eg1")).StandardOutput;
+        var fdb = mode == OverlayMode.Vxlan ? (await world.ExecOk(world.Gateway, "bridge", "fdb", "show", "dev", "eg1")).StandardOutput : string.Empty;
+        var after = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            after.Add((await world.FetchAsync(world.Client, EchoUrl)).StandardOutput.Trim());
+        }
+
+        Assert.False(spoofed.Succeeded, $"the gateway relayed for a stranger: {spoofed.StandardOutput}");
+        Assert.True(forwarded == 0, $"{forwarded} packets of the stranger reached the internet through the gateway");
+        Assert.DoesNotContain("counter packets 0 ", refused.Split('\n').Single(l => l.Contains("overlay packets only from", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.DoesNotContain(stranger, fdb, StringComparison.Ordinal); // VXLAN learned no endpoint
+        Assert.True(gatewayNeighbour.Length == 0 || gatewayNeighbour.Contains(clientMac, StringComparison.Ordinal), $"the gateway now reaches 192.168.250.2 at {gatewayNeighbour}, not the client's {clientMac}");
+        Assert.All(after, a => Assert.Equal(world.GatewayHost.PrivateIp.ToString(), a));
+    }
+
+    [RootTheory]
+    [MemberData(nameof(Modes))]
+    public async Task Apply_ThreeAtOnce_AllSucceedAndTheClientEgresses(OverlayMode mode)
+    {
+        await using var world = await WorldAsync(mode);
+        await world.StartEchoServerAsync(world.Internet, NetnsWorld.InternetAddress, NetnsWorld.ListenerPort);
+        var gateway = await world.ScriptAsync(world.GatewayHost.Name, "apply");
+        Assert.True(gateway.Succeeded, gateway.StandardError);
+
+        for (var round = 0; round < 2; round++)
+        {
+            var applies = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => world.ScriptAsync(world.ClientHost.Name, "apply")));
+            var fetched = await world.FetchAsync(world.Client, EchoUrl);
+
+            Assert.All(applies, a => Assert.True(a.Succeeded, $"a concurrent apply failed (round {round}): {a.StandardError}"));
+            Assert.DoesNotContain(applies, a => a.StandardError.Contains("rolling back", StringComparison.Ordinal));
+            Assert.Equal(world.GatewayHost.PrivateIp.ToString(), fetched.StandardOutput.Trim());
+            var down = await world.ScriptAsync(world.ClientHost.Name, "down");
+            Assert.True(down.Succeeded, down.StandardError);
+        }
+    }
+
+    [RootFact]
+    public async Task Apply_LockHeldByAnotherRun_WaitsThenGivesUpNamingTheHolderAndChangesNothing()
+    {
+        await using var world = await NetnsWorld.CreateAsync(Seed());
+        var run = Directory.CreateDirectory(Path.Combine(world.Directory, "run")).FullName;
+        var lockFile = Path.Combine(run, $"{world.ClientHost.Name}.lock");
+        await File.WriteAllTextAsync(lockFile, "apply, pid 4242, since 2026-12-01T08:00:00Z\n");
+        var before = await world.DumpAsync(world.Client);
+
+        using (var holder = Process.Start("flock", [lockFile, "sleep", "30"]))
+        {
+            await WaitUntilLockedAsync(lockFile);
+            var apply = await world.ScriptAsync(world.ClientHost.Name, "apply", new Dictionary<string, string> { ["EGRESS_LOCK_WAIT"] = "1" });
+            var down = await world.ScriptAsync(world.ClientHost.Name, "down", new Dictionary<string, string> { ["EGRESS_LOCK_WAIT"] = "1" });
+            holder.Kill();
+            await holder.WaitForExitAsync();
+
+            Assert.Equal(1, apply.ExitCode);
+            Assert.Contains("waiting up to 1s", apply.StandardError, StringComparison.Ordinal);
+            Assert.Contains("still holds", apply.StandardError, StringComparison.Ordinal);
+            Assert.Contains("apply, pid 4242, since 2026-12-01T08:00:00Z", apply.StandardError, StringComparison.Ordinal);
+            Assert.Contains("nothing was changed", apply.StandardError, StringComparison.Ordinal);
+            Assert.DoesNotContain("rolling back", apply.StandardError, StringComparison.Ordinal);
+            Assert.Equal(1, down.ExitCode);
+            AssertSameDump(before, await world.DumpAsync(world.Client), "client after apply and down gave up waiting");
+        }
+
+        // A holder that finishes in time is waited for.
+        using (var brief = Process.Start("flock", [lockFile, "sleep", "1"]))
+        {
+            await WaitUntilLockedAsync(lockFile);
+            var apply = await world.ScriptAsync(world.ClientHost.Name, "apply");
+            await brief.WaitForExitAsync();
+
+            Assert.True(apply.Succeeded, apply.StandardError);
+            Assert.Contains("waiting up to 30s", apply.StandardError, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task WaitUntilLockedAsync(string lockFile)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var probe = await NetnsWorld.Runner.RunAsync(CommandSpec.Of("flock", "-n", lockFile, "true"));
+            if (!probe.Succeeded)
+            {
+                return;
+            }
+
+            await Task.Delay(20);
+        }
+
+        Assert.Fail("the test's lock holder never took the lock");
+    }
+
+    /// <summary>Starts the client's watcher (killed at dispose) and waits for its pid file, as systemd would have it running.</summary>
+    private static async Task StartWatcherAsync(NetnsWorld world)
+    {
+        world.StartWatcher(_ => { });
+        var pid = Path.Combine(world.Directory, "run", world.ClientHost.Name, "watch.pid");
+        for (var i = 0; i < 250 && !File.Exists(pid); i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(File.Exists(pid), "the watcher wrote no pid file");
     }
 
     private static async Task<string> ApplyBothAsync(NetnsWorld world)

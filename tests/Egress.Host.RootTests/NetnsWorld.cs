@@ -268,11 +268,86 @@ internal sealed class NetnsWorld : IAsyncDisposable
         return dump.ToString();
     }
 
+    /// <summary>Stands in for the client's public IP: the internet can reach the client, and egress that left the client
+    /// directly (a leak, or fail-open) gets its answer, so a test sees it.</summary>
+    public Task RouteInternetToClientAsync() =>
+        ExecOk(Internet, "ip", "route", "add", Topology.SubnetOf(ClientHost).Cidr.ToString(), "via", RouterInternetAddress);
+
+    /// <summary>A stranger in the gateway's VPC (another subnet of it, 10.1.2.66/24 behind the same router), namespace
+    /// PREFIX-sp, with eth0 and a default route via the router; returns its address.</summary>
+    public async Task<string> AddStrangerInGatewayVpcAsync()
+    {
+        var ns = $"{Prefix}-sp";
+        await Ip("netns", "add", ns);
+        _namespaces.Add(ns);
+        await Ip("-n", ns, "link", "set", "lo", "up");
+        await Ip("link", "add", "vpcs", "netns", Router, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        await Ip("-n", Router, "addr", "add", "10.1.2.1/24", "dev", "vpcs");
+        await Ip("-n", Router, "link", "set", "vpcs", "up");
+        await Ip("-n", ns, "addr", "add", "10.1.2.66/24", "dev", "eth0");
+        await Ip("-n", ns, "link", "set", "eth0", "up");
+        await Ip("-n", ns, "route", "add", "default", "via", "10.1.2.1");
+        return "10.1.2.66";
+    }
+
+    public string Stranger => $"{Prefix}-sp";
+
+    /// <summary>Counts, in <paramref name="ns"/>'s prerouting, the packets that match <paramref name="match"/> (nft syntax)
+    /// in a table of the test's own; read the figure with <see cref="CountedAsync"/>.</summary>
+    public async Task CountAsync(string ns, string table, string match)
+    {
+        var result = await Runner.RunAsync(new CommandSpec("ip", ["netns", "exec", ns, "nft", "-f", "-"])
+        {
+            StandardInput = $"table ip {table} {{\n  chain count {{\n    type filter hook prerouting priority -300; policy accept;\n    {match} counter\n  }}\n}}\n",
+        });
+        result.EnsureSuccess(CommandSpec.Of("nft", "-f", "-", table));
+    }
+
+    public async Task<long> CountedAsync(string ns, string table)
+    {
+        var text = (await ExecOk(ns, "nft", "list", "table", "ip", table)).StandardOutput;
+        var at = text.IndexOf("packets ", StringComparison.Ordinal);
+        return long.Parse(text[(at + 8)..].Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Starts the client's failover watcher (<c>egress-host watch</c>) as the lab and systemd do; each stderr line
+    /// goes to <paramref name="onLine"/>. Killed by PID at dispose unless the caller ends it first.</summary>
+    public Process StartWatcher(Action<string> onLine)
+    {
+        var script = WriteScript(ClientHost.Name);
+        var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "netns", "exec", Client, "sh", script, "watch" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["EGRESS_RUN_DIR"] = Path.Combine(Directory, "run");
+        info.Environment["EGRESS_NETNS_ONLY"] = "1";
+        var watcher = Process.Start(info)!;
+        _listeners.Add(watcher);
+        watcher.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                onLine(e.Data);
+            }
+        };
+        watcher.BeginErrorReadLine();
+        watcher.OutputDataReceived += (_, _) => { };
+        watcher.BeginOutputReadLine();
+        return watcher;
+    }
+
     /// <summary>Starts the address-echo server in <paramref name="ns"/>; it is killed by PID at dispose.</summary>
-    public async Task StartEchoServerAsync(string ns, string address, int port)
+    public Task StartEchoServerAsync(string ns, string address, int port) =>
+        StartProcessAsync(ns, "python3", "-u", "-c", EchoServer, address, port.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Starts a server in <paramref name="ns"/> and waits for its first line of output, "ready"; it is killed by
+    /// PID at dispose.</summary>
+    public async Task StartProcessAsync(string ns, params string[] command)
     {
         var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "netns", "exec", ns, "python3", "-u", "-c", EchoServer, address, port.ToString(CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { "netns", "exec", ns }.Concat(command))
         {
             info.ArgumentList.Add(argument);
         }
@@ -283,7 +358,7 @@ internal sealed class NetnsWorld : IAsyncDisposable
         var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
         if (line != "ready")
         {
-            throw new InvalidOperationException($"the echo server in {ns} did not start: {line} {await process.StandardError.ReadToEndAsync(timeout.Token)}");
+            throw new InvalidOperationException($"{command[0]} in {ns} did not start: {line} {await process.StandardError.ReadToEndAsync(timeout.Token)}");
         }
     }
 
