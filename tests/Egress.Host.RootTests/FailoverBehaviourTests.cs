@@ -10,6 +10,7 @@ namespace Egress.Host.RootTests;
 /// Tokyo), the router and the internet, with the client's watcher (<c>egress-host watch</c>) running. Cutting a gateway
 /// sets its eth0 down; the echo server answers with the address it sees (no IGW NAT here: a gateway's private IP, or
 /// the client's own for egress that left directly).</summary>
+[Collection(TimingCollection.Name)]
 public sealed class FailoverBehaviourTests
 {
     /// <summary>The bound the tests hold the outage to: bench/failover.sh measures the figure (about 0.8 s); the
@@ -419,4 +420,12 @@ public sealed class FailoverBehaviourTests
             await World.DisposeAsync();
         }
     }
+}
+
+/// <summary>The failover tests judge outages in wall-clock time: they run alone, not beside the other root tests (whose
+/// namespaces, concurrent applies and probe loops would take the CPU the watcher's 200 ms rounds need).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TimingCollection
+{
+    public const string Name = "failover timing";
 }

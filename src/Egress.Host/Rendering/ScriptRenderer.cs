@@ -106,17 +106,19 @@ internal static class ScriptRenderer
             command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables, flock: util-linux); nothing was changed"
           done
         }
-        # lock WHAT: one apply, down or watcher route move at a time on this host (flock on fd 9, the file names the holder).
-        # Waits up to EGRESS_LOCK_WAIT seconds; returns 1 (HOLDER set) if the lock stays taken.
-        LOCK="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock" LOCK_WAIT="${EGRESS_LOCK_WAIT:-30}" LOCK_OPEN=
+        # lock WHAT [SINCE]: one apply, down or watcher route move at a time on this host (flock on fd 9; the file names the
+        # holder). Waits up to EGRESS_LOCK_WAIT seconds; returns 1 (HOLDER set) if the lock stays taken. Closing fd 9
+        # (exec 9>&-) releases it. Cheap on the watcher's path: one fork when the lock is free.
+        LOCK="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock" LOCK_WAIT="${EGRESS_LOCK_WAIT:-30}"
         lock() {
-          if [ -z "$LOCK_OPEN" ]; then mkdir -p "${LOCK%/*}" || return 1; exec 9<>"$LOCK"; LOCK_OPEN=1; fi
+          [ -d "${LOCK%/*}" ] || mkdir -p "${LOCK%/*}" || return 1
+          exec 9<>"$LOCK"
           if ! flock -n 9; then
             HOLDER=$(cat "$LOCK" 2>/dev/null)
             log "waiting up to ${LOCK_WAIT}s for $LOCK, held by: ${HOLDER:-unknown}"
-            flock -w "$LOCK_WAIT" 9 || return 1
+            flock -w "$LOCK_WAIT" 9 || { exec 9>&-; return 1; }
           fi
-          printf '%s, pid %s, since %s\n' "$1" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$LOCK"
+          printf '%s, pid %s, since %s\n' "$1" "$$" "${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}" >"$LOCK"
         }
         locked() { lock "$1" || die "another egress-host run still holds $LOCK after ${LOCK_WAIT}s: ${HOLDER:-unknown}; nothing was changed"; }
         find_uplink() {
@@ -306,10 +308,11 @@ internal static class ScriptRenderer
           eval "n=\$N_$2 d=\$D_$2 v=\$V_$2"
           CH=1
           if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
+          ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
           case $1 in route | none)
-            lock "watch: $1 $n" || { log "$1 $n: $3; deferred: $LOCK is held by ${HOLDER:-unknown}"; return 1; }
+            lock "watch: $1 $n" "$ts" || { log "$1 $n: $3; deferred: $LOCK is held by ${HOLDER:-unknown}"; return 1; }
             # After a manual down (the tunnels are gone) the watcher must not put routes back.
-            ip link show dev "$D_1" >/dev/null 2>&1 || { flock -u 9; log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
+            ip link show dev "$D_1" >/dev/null 2>&1 || { exec 9>&-; log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
           esac
           # The kill switch's table: its default keeps the realm (refused) except in fail-open.
           k="route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO"
@@ -329,8 +332,7 @@ internal static class ScriptRenderer
               fi ;;
             *) msg="gateway $n $1: $3" ;;
           esac
-          case $1 in route | none) flock -u 9 ;; esac
-          ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+          case $1 in route | none) exec 9>&- ;; esac
           log "$ts $msg"
           printf '%s %s\n' "$ts" "$msg" >>"$RUN_DIR/failover.log"
         }

@@ -30,17 +30,19 @@ require() {
     command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables, flock: util-linux); nothing was changed"
   done
 }
-# lock WHAT: one apply, down or watcher route move at a time on this host (flock on fd 9, the file names the holder).
-# Waits up to EGRESS_LOCK_WAIT seconds; returns 1 (HOLDER set) if the lock stays taken.
-LOCK="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock" LOCK_WAIT="${EGRESS_LOCK_WAIT:-30}" LOCK_OPEN=
+# lock WHAT [SINCE]: one apply, down or watcher route move at a time on this host (flock on fd 9; the file names the
+# holder). Waits up to EGRESS_LOCK_WAIT seconds; returns 1 (HOLDER set) if the lock stays taken. Closing fd 9
+# (exec 9>&-) releases it. Cheap on the watcher's path: one fork when the lock is free.
+LOCK="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock" LOCK_WAIT="${EGRESS_LOCK_WAIT:-30}"
 lock() {
-  if [ -z "$LOCK_OPEN" ]; then mkdir -p "${LOCK%/*}" || return 1; exec 9<>"$LOCK"; LOCK_OPEN=1; fi
+  [ -d "${LOCK%/*}" ] || mkdir -p "${LOCK%/*}" || return 1
+  exec 9<>"$LOCK"
   if ! flock -n 9; then
     HOLDER=$(cat "$LOCK" 2>/dev/null)
     log "waiting up to ${LOCK_WAIT}s for $LOCK, held by: ${HOLDER:-unknown}"
-    flock -w "$LOCK_WAIT" 9 || return 1
+    flock -w "$LOCK_WAIT" 9 || { exec 9>&-; return 1; }
   fi
-  printf '%s, pid %s, since %s\n' "$1" "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$LOCK"
+  printf '%s, pid %s, since %s\n' "$1" "$$" "${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}" >"$LOCK"
 }
 locked() { lock "$1" || die "another egress-host run still holds $LOCK after ${LOCK_WAIT}s: ${HOLDER:-unknown}; nothing was changed"; }
 find_uplink() {
