@@ -484,10 +484,12 @@ internal static class ScriptRenderer
                     s.Line(Invariant($"  ip rule show | grep -q \"fwmark 0x{r.Mark:x} lookup {r.Table}\" || run ip rule add priority {r.Priority} fwmark 0x{r.Mark:x} lookup {r.Table}"));
                     break;
                 case KillSwitch k:
-                    // Its nftables rules are in the table above. The table's default is the watcher's once it exists (fail-open takes the realm off).
+                    // Its nftables rules are in the table above. The table's default belongs to the watcher while the halves exist (fail-open
+                    // takes the realm off); when they do not, apply is about to route via the primary, so the kill switch is armed again.
                     s.Line(Invariant($"  ip rule show | grep -q \"oif $UPLINK lookup main suppress_prefixlength 0\" || run ip rule add priority {k.Priority} oif \"$UPLINK\" lookup main suppress_prefixlength 0"));
                     s.Line(Invariant($"  ip rule show | grep -q \"oif $UPLINK lookup {k.Table}\" || run ip rule add priority {k.Priority + 1} oif \"$UPLINK\" lookup {k.Table}"));
-                    s.Line(Invariant($"  [ -n \"$(ip route show table {k.Table} exact default proto \"$PROTO\")\" ] || run ip route add default via \"$VPC_ROUTER\" dev \"$UPLINK\" table {k.Table} realm {k.Realm} proto \"$PROTO\""));
+                    s.Line(Invariant($"  {{ [ -n \"$(ip route show exact 0.0.0.0/1 proto \"$PROTO\")\" ] && [ -n \"$(ip route show table {k.Table} exact default proto \"$PROTO\")\" ]; }} ||"));
+                    s.Line(Invariant($"    run ip route replace default via \"$VPC_ROUTER\" dev \"$UPLINK\" table {k.Table} realm {k.Realm} proto \"$PROTO\""));
                     break;
                 case PinRoute pin:
                     s.Line($"  route_set {pin.Destination} \"$VPC_ROUTER\" \"$UPLINK\"");

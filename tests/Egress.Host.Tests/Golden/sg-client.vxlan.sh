@@ -372,7 +372,8 @@ EOF
   log 'kill switch: nothing new leaves the uplink for the internet (rules 1011-1012, table 1011, realm 201)'
   ip rule show | grep -q "oif $UPLINK lookup main suppress_prefixlength 0" || run ip rule add priority 1011 oif "$UPLINK" lookup main suppress_prefixlength 0
   ip rule show | grep -q "oif $UPLINK lookup 1011" || run ip rule add priority 1012 oif "$UPLINK" lookup 1011
-  [ -n "$(ip route show table 1011 exact default proto "$PROTO")" ] || run ip route add default via "$VPC_ROUTER" dev "$UPLINK" table 1011 realm 201 proto "$PROTO"
+  { [ -n "$(ip route show exact 0.0.0.0/1 proto "$PROTO")" ] && [ -n "$(ip route show table 1011 exact default proto "$PROTO")" ]; } ||
+    run ip route replace default via "$VPC_ROUTER" dev "$UPLINK" table 1011 realm 201 proto "$PROTO"
   log 'pin the underlay, the VPCs and the AWS link-local services via the VPC router on the uplink'
   route_set 10.1.1.10/32 "$VPC_ROUTER" "$UPLINK"
   route_set 10.0.0.0/16 "$VPC_ROUTER" "$UPLINK"
