@@ -58,32 +58,38 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
 
         var state = new LabStateDirectory(options.Id);
+        var taken = $"lab '{options.Id}' is already up (or left over). Run 'egress lab down --id {options.Id}' first, or pick another --id.";
         if (state.Exists || (await ExistingNamespacesAsync(options.Id, cancellationToken)).Count > 0)
         {
-            throw new LabException($"lab '{options.Id}' is already up (or left over). Run 'egress lab down --id {options.Id}' first, or pick another --id.");
+            throw new LabException(taken);
+        }
+
+        // The owner file goes first, created exclusively: from here on the id is this process's, and whatever happens
+        // next (a failure, Ctrl-C, SIGTERM) `DownAsync` removes only what this process made.
+        if (!state.TryClaim(LabOwner.Current))
+        {
+            throw new LabException(taken);
         }
 
         var progress = options.Progress ?? (_ => { });
-        var kernel = await KernelFeatures.ProbeAsync(runner, options.Id, cancellationToken);
-        var (overlay, overlayNote) = kernel.ResolveOverlay(options.Topology.Overlay.Mode);
-        var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive);
-        var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0);
-        var manifest = new LabManifest
-        {
-            Id = options.Id,
-            Topology = TopologyWriter.ToYaml(options.Topology),
-            Naive = options.Naive,
-            Overlay = overlay,
-            OverlayNote = options.Naive ? "none (naive: no overlay, the seed's 0.0.0.0/0 → peering route)" : overlayNote,
-            LatencyEmulated = kernel.Netem && plan.Delays.Count > 0,
-            LatencyNote = latencyNote,
-            Created = time.GetUtcNow(),
-        };
-
-        // The manifest goes first: whatever happens next, `lab down` can find and remove it.
-        state.Write(manifest);
         try
         {
+            var kernel = await KernelFeatures.ProbeAsync(runner, options.Id, cancellationToken);
+            var (overlay, overlayNote) = kernel.ResolveOverlay(options.Topology.Overlay.Mode);
+            var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive);
+            var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0);
+            var manifest = new LabManifest
+            {
+                Id = options.Id,
+                Topology = TopologyWriter.ToYaml(options.Topology),
+                Naive = options.Naive,
+                Overlay = overlay,
+                OverlayNote = options.Naive ? "none (naive: no overlay, the seed's 0.0.0.0/0 → peering route)" : overlayNote,
+                LatencyEmulated = kernel.Netem && plan.Delays.Count > 0,
+                LatencyNote = latencyNote,
+                Created = time.GetUtcNow(),
+            };
+            state.Write(manifest);
             await BuildWorldAsync(plan, state, progress, cancellationToken);
             var certificates = WriteCertificates(plan, state);
             progress($"certificates: lab CA written to /etc/netns/<ns>/ssl/certs/ca-certificates.crt ({certificates} namespaces)");
@@ -121,6 +127,8 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         catch (Exception ex) when (ex is CommandFailedException or LabUpFailedException or IOException)
         {
             await DownAsync(options.Id, CancellationToken.None);
+            // Ctrl-C in a terminal interrupts the children too: their failure is the cancellation, not a broken lab.
+            cancellationToken.ThrowIfCancellationRequested();
             throw new LabUpFailedException($"lab up failed, and everything it had made is removed again: {ex.Message}", ex);
         }
         catch
@@ -383,8 +391,11 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         return new LabDownResult(id, namespaces, killed, etcRemoved, hadState);
     }
 
-    /// <summary>Removes every egl-* namespace, /etc/netns/egl-* entry and /run/egress-lab state: leftovers of crashed labs.</summary>
-    public async Task<IReadOnlyList<LabDownResult>> DownAllAsync(CancellationToken cancellationToken = default)
+    /// <summary>Removes the egl-* namespaces, /etc/netns/egl-* entries and /run/egress-lab state of every lab whose owner
+    /// is gone (leftovers of crashed runs, labs `lab up` made and returned from); keeps the labs whose owner process still
+    /// runs (a `lab up` or `lab run` at work, a test) unless <paramref name="force"/>. <paramref name="scope"/> limits the
+    /// sweep to some ids (tests sweep only their own labs).</summary>
+    public async Task<LabSweep> DownAllAsync(bool force = false, Func<string, bool>? scope = null, CancellationToken cancellationToken = default)
     {
         var ids = new SortedSet<string>(LabStateDirectory.List(), StringComparer.Ordinal);
         foreach (var ns in await ListNamespacesAsync(cancellationToken))
@@ -406,13 +417,20 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             }
         }
 
-        var results = new List<LabDownResult>();
-        foreach (var id in ids)
+        var removed = new List<LabDownResult>();
+        var kept = new List<LabKept>();
+        foreach (var id in ids.Where(i => scope?.Invoke(i) ?? true))
         {
-            results.Add(await DownAsync(id, cancellationToken));
+            if (!force && new LabStateDirectory(id).ReadOwner() is { IsAlive: true } owner)
+            {
+                kept.Add(new LabKept(id, owner));
+                continue;
+            }
+
+            removed.Add(await DownAsync(id, cancellationToken));
         }
 
-        return results;
+        return new LabSweep(removed, kept);
     }
 
     internal static string? IdOf(string ns)
@@ -514,6 +532,11 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 }
+
+/// <summary>What `lab down --all` did: the labs it removed and those it kept because their owner still runs.</summary>
+public sealed record LabSweep(IReadOnlyList<LabDownResult> Removed, IReadOnlyList<LabKept> Kept);
+
+public sealed record LabKept(string Id, LabOwner Owner);
 
 public sealed record LabDownResult(string Id, IReadOnlyList<string> Namespaces, IReadOnlyList<int> StoppedProcesses, int EtcEntries, bool HadState)
 {
