@@ -284,23 +284,48 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
-    /// <summary>Starts the client's failover watcher (`egress-host watch`) detached in its namespace, output to
-    /// hosts/&lt;host&gt;.watch.log, and records its PID in hosts/&lt;host&gt;.watch.pid. `down` ends it with every
-    /// other process of the lab's namespaces.</summary>
+    /// <summary>How long the lab's supervisor waits before it restarts a watcher that exited (systemd's RestartSec on EC2).</summary>
+    public const string WatcherRestartDelay = "0.5";
+
+    /// <summary>Starts the client's failover watcher (`egress-host watch`) in its namespace under a supervisor, the lab's
+    /// stand-in for systemd's `Restart=always`: a detached shell (PID in hosts/&lt;host&gt;.watch.supervisor.pid) that
+    /// runs the watcher, writes its PID to hosts/&lt;host&gt;.watch.pid and restarts it whenever it exits (a crash, a
+    /// SIGKILL). Output of both goes to hosts/&lt;host&gt;.watch.log. `down` ends the supervisor first, then the watcher.</summary>
     private async Task<int> StartWatcherAsync(string ns, string host, LabStateDirectory state, CancellationToken cancellationToken)
     {
+        const string supervisor = """
+            script=$1; pidfile=$2; delay=$3
+            while :; do
+              sh "$script" watch &
+              echo $! > "$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
+              wait $!
+              echo "egress lab: the watcher exited (status $?); the supervisor restarts it in $delay s" >&2
+              sleep "$delay"
+            done
+            """;
         var launch = new CommandSpec("sh",
         [
             "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null & echo $!",
-            state.WatcherLog(host), "ip", "netns", "exec", ns, "sh", state.HostScript(host), "watch",
+            state.WatcherLog(host), "ip", "netns", "exec", ns, "sh", "-c", supervisor, "supervise",
+            state.HostScript(host), state.WatcherPid(host), WatcherRestartDelay,
         ])
         {
             Environment = RunningLab.ScriptEnvironment(state, host),
         };
         var result = await RunAsync(launch, cancellationToken);
-        var pid = int.Parse(result.StandardOutput.Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        await File.WriteAllTextAsync(state.WatcherPid(host), pid.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
-        return pid;
+        await File.WriteAllTextAsync(state.WatcherSupervisorPid(host), result.StandardOutput.Trim(), cancellationToken);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (TryReadPid(state.WatcherPid(host)) is { } pid)
+            {
+                return pid;
+            }
+
+            await Task.Delay(10, cancellationToken);
+        }
+
+        throw new LabUpFailedException($"the failover watcher of {host} did not start (log {state.WatcherLog(host)}).");
     }
 
     /// <summary>Name of the nftables table `lab fail` puts in a gateway's namespace: it drops everything the gateway
@@ -349,6 +374,19 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         var state = new LabStateDirectory(id);
         var namespaces = await ExistingNamespacesAsync(id, cancellationToken);
         var killed = new List<int>();
+        // Watcher supervisors first, so none starts a new watcher while the lab's processes are being stopped.
+        foreach (var supervisor in Directory.Exists(Path.Combine(state.Path, "hosts"))
+            ? Directory.GetFiles(Path.Combine(state.Path, "hosts"), "*" + LabStateDirectory.SupervisorPidSuffix)
+            : [])
+        {
+            if (TryReadPid(supervisor) is { } pid && IsAlive(pid) && IsLabProcess(pid, state))
+            {
+                Kill(pid);
+                killed.Add(pid);
+            }
+        }
+
+        await WaitForExitAsync(killed, TimeSpan.FromSeconds(2));
         if (TryReadPid(state.ServicesPid) is { } servicesPid && IsServicesProcess(servicesPid, id))
         {
             Kill(servicesPid);
@@ -499,6 +537,20 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         {
             var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
             return args.Contains("serve") && args.Contains(id);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True when <paramref name="pid"/>'s command line names a file of this lab's state directory (a recycled
+    /// PID is never killed).</summary>
+    private static bool IsLabProcess(int pid, LabStateDirectory state)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Any(a => a.StartsWith(state.Path + "/", StringComparison.Ordinal));
         }
         catch (IOException)
         {

@@ -68,8 +68,13 @@ public sealed class LabStateDirectory(string id)
 
     public string HostScript(string host) => System.IO.Path.Combine(Path, "hosts", host + ".sh");
 
-    /// <summary>PID of the client's failover watcher (`egress-host watch`), started by `up`.</summary>
+    /// <summary>PID of the client's failover watcher (`egress-host watch`), written by its supervisor at every (re)start.</summary>
     public string WatcherPid(string host) => System.IO.Path.Combine(Path, "hosts", host + ".watch.pid");
+
+    public const string SupervisorPidSuffix = ".watch.supervisor.pid";
+
+    /// <summary>PID of the shell that supervises the client's watcher (restarts it when it exits), started by `up`.</summary>
+    public string WatcherSupervisorPid(string host) => System.IO.Path.Combine(Path, "hosts", host + SupervisorPidSuffix);
 
     public string WatcherLog(string host) => System.IO.Path.Combine(Path, "hosts", host + ".watch.log");
 

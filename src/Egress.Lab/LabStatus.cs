@@ -55,28 +55,41 @@ public sealed record LabStatusReport
     /// <summary>Each client's failover watcher: which gateway its egress goes through now.</summary>
     public IReadOnlyList<LabFailoverStatus> Failover { get; init; } = [];
 
-    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Ok);
+    /// <summary>Every namespace exists, the services run, every host's check passes, and every client's failover watcher
+    /// runs under its supervisor (a dead watcher means a later gateway failure would neither fail over nor fail closed).</summary>
+    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Ok) && Failover.All(f => f.Healthy);
+}
+
+/// <summary>A client's watcher: its PID when alive, whether its supervisor (which restarts it) runs, and the active
+/// gateway from its state file ("-" = none: every gateway down, the policy applies; null = no state yet).</summary>
+public sealed record LabFailoverStatus(string Client, int? WatcherPid, string? ActiveGateway, IReadOnlyList<string> GatewayStates)
+{
+    public bool Supervised { get; init; }
+
+    public bool Healthy => WatcherPid is not null && Supervised;
 }
 
 /// <summary>Reads a running lab's state from the machine: namespaces, addresses, tunnels, checks, counters.</summary>
-/// <summary>A client's watcher: its PID when alive, and the active gateway from its state file ("-" = none: every
-/// gateway down, the policy applies; null = no state yet).</summary>
-public sealed record LabFailoverStatus(string Client, int? WatcherPid, string? ActiveGateway, IReadOnlyList<string> GatewayStates);
-
 public static class LabStatusCollector
 {
-    /// <summary>Reads each client's watcher PID file and state file.</summary>
+    /// <summary>Reads each client's watcher and supervisor PID files and its state file; none for a naive lab (no watchers).</summary>
     public static IReadOnlyList<LabFailoverStatus> Failover(RunningLab lab)
     {
         ArgumentNullException.ThrowIfNull(lab);
+        if (lab.Manifest.Naive)
+        {
+            return [];
+        }
+
         return [.. lab.Plan.Hosts.Where(h => h.Role == Core.Topology.HostRole.Client).Select(h =>
         {
             var pid = LabController.TryReadPid(lab.State.WatcherPid(h.Name)) is { } p && LabController.IsAlive(p) ? p : (int?)null;
+            var supervised = LabController.TryReadPid(lab.State.WatcherSupervisorPid(h.Name)) is { } s && LabController.IsAlive(s);
             var path = lab.State.FailoverState(h.Name);
             var lines = File.Exists(path) ? File.ReadAllLines(path) : [];
             var active = lines.FirstOrDefault(l => l.StartsWith("active ", StringComparison.Ordinal))?.Split(' ')[1];
             var gateways = lines.Where(l => l.StartsWith("gateway ", StringComparison.Ordinal)).Select(l => string.Join(' ', l.Split(' ')[1..3])).ToList();
-            return new LabFailoverStatus(h.Name, pid, active, gateways);
+            return new LabFailoverStatus(h.Name, pid, active, gateways) { Supervised = supervised };
         })];
     }
 

@@ -110,6 +110,66 @@ public sealed partial class FailoverLabTests
         }
     }
 
+    [RootFact]
+    public async Task WatcherKilled_TheLabRestartsItAndAGatewayCutStillFailsOver()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        try
+        {
+            await WaitForActiveAsync(lab, "tokyo-nat");
+            var killed = LabStatusCollector.Failover(lab).Single().WatcherPid!.Value;
+            Process.GetProcessById(killed).Kill(); // SIGKILL: no trap, no clean-up
+
+            var clock = Stopwatch.StartNew();
+            while (LabStatusCollector.Failover(lab).Single() is var f && (f.WatcherPid is null || f.WatcherPid == killed))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the watcher was not restarted: {f}\n{File.ReadAllText(lab.State.WatcherLog("sg-client"))}");
+                await Task.Delay(50);
+            }
+
+            Assert.True((await LabStatusCollector.CollectAsync(lab)).Failover.Single().Healthy);
+            await Task.Delay(1500); // the restarted watcher's first rounds
+            await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true);
+            await WaitForActiveAsync(lab, "tokyo-nat-c", TimeSpan.FromSeconds(10));
+            Assert.Equal(lab.PublicAddressOf("tokyo-nat-c"), await EchoAsync(lab));
+            Assert.Contains("restarts it", await File.ReadAllTextAsync(lab.State.WatcherLog("sg-client")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+
+    [RootFact]
+    public async Task WatcherAndItsSupervisorKilled_LabStatusSaysUnhealthyAndExits1()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        try
+        {
+            await WaitForActiveAsync(lab, "tokyo-nat");
+            var supervisor = LabController.TryReadPid(lab.State.WatcherSupervisorPid("sg-client"))!.Value;
+            Process.GetProcessById(supervisor).Kill();
+            await Process.GetProcessById(supervisor).WaitForExitAsync();
+            Process.GetProcessById(LabStatusCollector.Failover(lab).Single().WatcherPid!.Value).Kill();
+            await Task.Delay(200);
+
+            var status = await LabStatusCollector.CollectAsync(lab);
+            var cli = await ProcessRunner.Instance.RunAsync(new CommandSpec(LabTestSupport.ServicesCommand("x").Program,
+                [Path.Combine(AppContext.BaseDirectory, "egress.dll"), "lab", "status", "--id", lab.Id]) { Timeout = TimeSpan.FromMinutes(2) });
+
+            Assert.False(status.Healthy);
+            Assert.Null(status.Failover.Single().WatcherPid);
+            Assert.Equal(1, cli.ExitCode);
+            Assert.Contains("watcher NOT running and not supervised", cli.StandardOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+
     /// <summary>An IP-echo request from the client every 20 ms (each gives up after 0.3 s) for 4 s; <paramref name="cut"/> after 0.5 s.</summary>
     private static async Task<List<(TimeSpan At, string? Ip)>> SampleAsync(RunningLab lab, Func<Task> cut)
     {

@@ -208,7 +208,7 @@ internal sealed class LabUpCommand : Command
 internal sealed class LabStatusCommand : Command
 {
     public LabStatusCommand(CliContext context)
-        : base("status", "Namespaces, addresses, tunnel state, each host's check, the counters (IGW NAT, IGW drops, peering edge-to-edge drops, gateway forward drops). Exit 1 when unhealthy.")
+        : base("status", "Namespaces, addresses, tunnel state, each host's check, each client's failover watcher, the counters (IGW NAT, IGW drops, peering edge-to-edge drops, security-group drops, gateway forward drops). Exit 1 when unhealthy (a namespace missing, the services down, a check failing, a watcher not running).")
     {
         var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
         var output = OutputFormatOption.Create(OutputFormat.Text);
@@ -255,7 +255,14 @@ internal sealed class LabStatusCommand : Command
             foreach (var f in status.Failover)
             {
                 var active = f.ActiveGateway switch { null => "unknown (no watcher state)", "-" => "NONE (every gateway down; the policy applies)", var g => g };
-                human.WriteLine($"egress of {f.Client}: via {active}; watcher {(f.WatcherPid is { } w ? $"pid {w}" : "NOT running")}{(f.GatewayStates.Count > 0 ? "; " + string.Join(", ", f.GatewayStates) : string.Empty)}");
+                var watcher = (f.WatcherPid, f.Supervised) switch
+                {
+                    ({ } w, true) => $"pid {w}, supervised",
+                    ({ } w, false) => $"pid {w}, NOT supervised (its supervisor is gone: a crash would not be restarted)",
+                    (null, true) => "NOT running (its supervisor restarts it)",
+                    (null, false) => "NOT running and not supervised: a gateway failure would neither fail over nor fail closed",
+                };
+                human.WriteLine($"egress of {f.Client}: via {active}; watcher {watcher}{(f.GatewayStates.Count > 0 ? "; " + string.Join(", ", f.GatewayStates) : string.Empty)}");
             }
 
             LabCli.PrintCounters(new CliContext(context.Output, context.Output, context.WorkingDirectory, colors: false), status.Counters);
