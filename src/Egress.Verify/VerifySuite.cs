@@ -65,17 +65,25 @@ public sealed class VerifySuite
                     checks.Add(await TunnelPingAsync(runner, pair, options, ct));
                 }
 
-                var primary = clientPairs.FirstOrDefault();
-                if (primary is null)
+                if (clientPairs.Count == 0)
                 {
                     checks.Add(new CheckResult(Ids.EgressIp, CheckArea.Egress, client.Name, CheckStatus.Fail, "the client has no gateway in egressVia"));
                     continue;
                 }
 
-                Step(client.Name, "egress identity");
-                var (identityChecks, identity) = await EgressIdentityAsync(env, runner, primary, options, ct);
-                checks.AddRange(identityChecks);
-                identities[client.Name] = identity;
+                Step(client.Name, "active gateway");
+                var (active, activeWhy) = await ActiveGatewayAsync(runner, clientPairs, ct);
+                if (active is null)
+                {
+                    checks.Add(new CheckResult(Ids.EgressIp, CheckArea.Egress, client.Name, CheckStatus.Fail, activeWhy));
+                }
+                else
+                {
+                    Step(client.Name, "egress identity");
+                    var (identityChecks, identity) = await EgressIdentityAsync(env, runner, active, options, ct);
+                    checks.AddRange(identityChecks);
+                    identities[client.Name] = identity;
+                }
 
                 foreach (var target in topology.Verify.Targets)
                 {
@@ -111,9 +119,11 @@ public sealed class VerifySuite
 
                     Step(client.Name, $"path to {target.Host}");
                     var trace = await TraceAsync(runner, target.IdnHost, options, ct);
-                    var expected = primary.GatewayAddress.ToString();
-                    paths[key] = new ClientPath(client.Name, expected, trace);
-                    checks.Add(JudgeFirstHop(topology, client.Name, target, expected, primary.Gateway.Name, trace));
+                    var expected = active?.GatewayAddress.ToString();
+                    paths[key] = new ClientPath(client.Name, expected ?? "none", trace);
+                    checks.Add(active is null
+                        ? new CheckResult(Ids.FirstHop, CheckArea.Path, client.Name, CheckStatus.Fail, activeWhy) { Target = target.AbsoluteUri }
+                        : JudgeFirstHop(topology, client.Name, target, expected!, active.Gateway.Name, trace));
                 }
             }
 
@@ -178,11 +188,22 @@ public sealed class VerifySuite
         };
     }
 
-    private static async Task<(IReadOnlyList<CheckResult> Checks, EgressIdentity Identity)> EgressIdentityAsync(
-        VerifyEnvironment env, ICommandRunner runner, TunnelPair primary, VerifyOptions options, CancellationToken ct)
+    /// <summary>The gateway the client's routes point at now (<see cref="ActiveRoute"/>): after a failover the standby.
+    /// Null, with why, when no tunnel carries its internet traffic (fail-closed, fail-open). When the lookup cannot run,
+    /// the first gateway of egressVia, saying so.</summary>
+    private static async Task<(TunnelPair? Pair, string Why)> ActiveGatewayAsync(ICommandRunner runner, IReadOnlyList<TunnelPair> pairs, CancellationToken ct)
     {
-        var client = primary.Client.Name;
-        var gateway = primary.Gateway;
+        var answer = ActiveRoute.Parse(await RunAsync(runner, ActiveRoute.Command(), ct));
+        return answer.Problem is { } problem
+            ? (pairs[0], $"active gateway unknown ({problem}): judged against egressVia[0] {pairs[0].Gateway.Name}")
+            : ActiveRoute.Match(answer, pairs);
+    }
+
+    private static async Task<(IReadOnlyList<CheckResult> Checks, EgressIdentity Identity)> EgressIdentityAsync(
+        VerifyEnvironment env, ICommandRunner runner, TunnelPair active, VerifyOptions options, CancellationToken ct)
+    {
+        var client = active.Client.Name;
+        var gateway = active.Gateway;
         var echo = env.Topology.Verify.IpEcho;
         var expectedIp = env.PublicAddresses.TryGetValue(gateway.Name, out var address) ? address.ToString() : null;
         var region = AwsRegions.Find(env.Topology.RegionOf(gateway).Name);
@@ -210,10 +231,11 @@ public sealed class VerifySuite
             return (checks, identity);
         }
 
+        var which = active.Preference == 0 ? string.Empty : $" (the active gateway: failed over from {active.Client.EgressVia[0]})";
         checks.Add(expectedIp is null
             ? new CheckResult(Ids.EgressIp, CheckArea.Egress, client, CheckStatus.Fail, $"the environment knows no public address of gateway {gateway.Name}; the echo saw {answer.Ip}")
             : answer.Ip == expectedIp
-                ? new CheckResult(Ids.EgressIp, CheckArea.Egress, client, CheckStatus.Pass, $"the echo sees {answer.Ip}, the public address of {gateway.Name}")
+                ? new CheckResult(Ids.EgressIp, CheckArea.Egress, client, CheckStatus.Pass, $"the echo sees {answer.Ip}, the public address of {gateway.Name}{which}")
                 : new CheckResult(Ids.EgressIp, CheckArea.Egress, client, CheckStatus.Fail, $"the echo sees {answer.Ip}, expected {gateway.Name}'s public address {expectedIp}"));
 
         var where = $"{answer.City ?? "?"}, {answer.Country ?? "?"}";

@@ -36,6 +36,13 @@ public sealed partial class FailoverLabTests
             Assert.NotNull(status.WatcherPid);
             Assert.Contains("tokyo-nat down", status.GatewayStates);
 
+            // Verify judges the gateway that is active now (identity and path), not egressVia[0].
+            var report = await LabTestSupport.VerifyAsync(lab, rounds: 1);
+            var sg = report.Rounds[0].Checks.Where(c => c.Host == "sg-client").ToList();
+            Assert.True(sg.Single(c => c.Id == "egress.ip").Status == Egress.Verify.CheckStatus.Pass, LabTestSupport.Describe(report));
+            Assert.True(sg.Single(c => c.Id == "path.first-hop").Status == Egress.Verify.CheckStatus.Pass, LabTestSupport.Describe(report));
+            Assert.Equal(("tokyo-nat-c", standby), (report.Egress.Single().Gateway, report.Egress.Single().Observed?.Ip));
+
             await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: false);
             await WaitForActiveAsync(lab, "tokyo-nat", TimeSpan.FromSeconds(10)); // upAfter 1 s + hold-down 5 s
             Assert.Equal(primary, await EchoAsync(lab));

@@ -335,6 +335,53 @@ public class VerifySuiteTests
         Assert.Contains(fake.Runners["syd-client"].Calls, s => s.Program == "ping" && s.Arguments[^1] == "192.168.250.5");
     }
 
+    [Fact]
+    public async Task RunAsync_FailedOverToTheStandby_JudgesIdentityAndPathAgainstTheActiveGateway()
+    {
+        var fake = new FakeEnvironment(example: "failover");
+        var standby = Core.Topology.TunnelPairs.Of(fake.Topology).Single(p => p.Gateway.Name == "tokyo-nat-c").GatewayAddress.ToString();
+        var standbyPublic = Core.Net.Ipv4Address.Parse("203.0.113.20");
+        fake.PublicAddresses["tokyo-nat-c"] = standbyPublic;
+        fake.Client
+            .On(s => s.Program == "ip" && s.Arguments.Contains("route"), _ => FakeEnvironment.Route(standby))
+            .On(s => ScriptedRunner.IsCurlTo(s, "ipinfo.io"), _ => Samples.Output(Samples.Text("ipinfo-tokyo.txt").Replace(FakeEnvironment.TokyoPublic.ToString(), standbyPublic.ToString(), StringComparison.Ordinal)))
+            .On(s => s.Program == "mtr", _ => Samples.Output(Samples.Text("mtr-ok.json").Replace("192.168.250.1\"", standby + "\"", StringComparison.Ordinal)));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        Assert.Equal(CheckStatus.Pass, Only(report, "egress.ip").Status);
+        Assert.Contains("tokyo-nat-c (the active gateway: failed over from tokyo-nat)", Only(report, "egress.ip").Detail, StringComparison.Ordinal);
+        Assert.Equal(CheckStatus.Pass, Only(report, "path.first-hop").Status);
+        Assert.Equal("tokyo-nat-c", Assert.Single(report.Egress).Gateway);
+        Assert.Equal(standby, Assert.Single(report.Paths).ExpectedFirstHop);
+    }
+
+    [Theory]
+    [InlineData("", 2, "RTNETLINK answers: Permission denied", "the client's routes refuse internet traffic")]
+    [InlineData("192.0.2.1 via 10.0.1.1 dev eth0 src 10.0.1.10 uid 0", 0, "", "the route to the internet is via 10.0.1.1 dev eth0, not a tunnel")]
+    public async Task RunAsync_NoGatewayActive_FailsIdentityAndPathSayingWhere(string stdout, int exit, string stderr, string why)
+    {
+        var fake = new FakeEnvironment(example: "failover");
+        fake.Client.On(s => s.Program == "ip" && s.Arguments.Contains("route"), _ => Samples.Output(stdout, exit, stderr));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        Assert.Equal(CheckStatus.Fail, Only(report, "egress.ip").Status);
+        Assert.Contains("no gateway is active: " + why, Only(report, "egress.ip").Detail, StringComparison.Ordinal);
+        Assert.Equal(CheckStatus.Fail, Only(report, "path.first-hop").Status);
+    }
+
+    [Fact]
+    public async Task RunAsync_RouteLookupUnavailable_FallsBackToTheFirstGatewaySayingSo()
+    {
+        var fake = new FakeEnvironment();
+        fake.Client.On(s => s.Program == "ip", _ => Samples.Output("", 127, "ip: not found"));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        Assert.True(report.Passed, string.Join("\n", report.Failures.Select(f => $"{f.Id}: {f.Detail}")));
+    }
+
     private sealed class ListProgress(List<VerifyProgress> list) : IProgress<VerifyProgress>
     {
         public void Report(VerifyProgress value) => list.Add(value);
