@@ -59,7 +59,7 @@ public sealed partial class FailoverLabTests
     public async Task FailEveryGateway_FailClosed_NothingLeavesFromSingaporeAndInboundStillAnswers()
     {
         LabTestSupport.RequirePrerequisites();
-        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        var lab = await LabTestSupport.UpAsync(LabTestSupport.WithSshFromInternet(Examples.Load(Examples.Failover)));
         try
         {
             await WaitForActiveAsync(lab, "tokyo-nat");
@@ -76,7 +76,7 @@ public sealed partial class FailoverLabTests
             Assert.Equal(before, (await LabStatusCollector.CountersAsync(lab)).IgwNatOut["sg-client"]);
             // An SSH-like connection from the internet to the client's public address is still answered.
             await using var listener = new Listener(lab);
-            var inbound = await lab.InternetRunner().RunAsync(new CommandSpec("curl", ["-sS", "--max-time", "3", $"http://{lab.PublicAddressOf("sg-client")}:2222/"]));
+            var inbound = await lab.InternetRunner().RunAsync(new CommandSpec("curl", ["-sS", "--max-time", "3", $"http://{lab.PublicAddressOf("sg-client")}:22/"]));
             Assert.True(inbound.Succeeded, inbound.StandardError);
             var check = await LabStatusCollector.CheckAsync(lab, "sg-client");
             Assert.False(check.Ok);
@@ -223,7 +223,7 @@ public sealed partial class FailoverLabTests
     [GeneratedRegex("\"ip\":\\s*\"([0-9.]+)\"")]
     private static partial Regex IpField();
 
-    /// <summary>A one-shot HTTP answer on the client's port 2222 (python), killed by PID at dispose.</summary>
+    /// <summary>An HTTP answer on the client's port 22 (python; the port its security group opens), killed by PID at dispose.</summary>
     private sealed class Listener : IAsyncDisposable
     {
         private readonly Process _process;
@@ -232,7 +232,7 @@ public sealed partial class FailoverLabTests
         {
             var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true };
             foreach (var a in new[] { "netns", "exec", lab.Plan.HostNamed("sg-client").Namespace, "python3", "-u", "-c",
-                "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',2222))\ns.listen(4)\nprint('ready',flush=True)\nwhile True:\n c,a=s.accept()\n c.recv(4096)\n c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n c.close()\n" })
+                "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',22))\ns.listen(4)\nprint('ready',flush=True)\nwhile True:\n c,a=s.accept()\n c.recv(4096)\n c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n c.close()\n" })
             {
                 info.ArgumentList.Add(a);
             }

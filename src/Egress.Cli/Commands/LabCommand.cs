@@ -178,7 +178,12 @@ internal static class LabCli
         context.Error.WriteLine("  IGW drops:             " + string.Join(", ", counters.IgwDrops.Select(c => $"{c.Key} {c.Value}")));
         context.Error.WriteLine("  peering edge-to-edge:  " + string.Join(", ", counters.PeeringDrops.Select(c => $"{c.Key} {c.Value}")));
         context.Error.WriteLine("  peering frag-needed:   " + string.Join(", ", counters.PeeringFragNeededDrops.Select(c => $"{c.Key} {c.Value}")));
+        context.Error.WriteLine("  security-group drops:  " + string.Join(", ", counters.SecurityGroupDrops.Select(c => $"{c.Key} {c.Value}")));
         context.Error.WriteLine("  gateway forward drops: " + string.Join(", ", counters.GatewayForwardDrops.Select(c => $"{c.Key} {c.Value}")));
+        foreach (var (region, flows) in counters.Dropped.Where(d => d.Value.Count > 0))
+        {
+            context.Error.WriteLine($"  dropped in {region}: " + string.Join("; ", flows.OrderByDescending(f => f.Packets).Take(5).Select(f => $"{f.Point} {f}")));
+        }
     }
 }
 
