@@ -354,6 +354,29 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
+    /// <summary>Removes (<paramref name="on"/> false) or restores a lab's emulated link delays (netem), so verify can
+    /// measure the lab's own compute with no delay in the same run and judge latency net of it.</summary>
+    public async Task SetDelaysAsync(RunningLab lab, bool on, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        if (!lab.LatencyEmulated)
+        {
+            return;
+        }
+
+        if (on)
+        {
+            await ApplyDelaysAsync(lab.Plan, cancellationToken);
+            return;
+        }
+
+        foreach (var delay in lab.Plan.Delays)
+        {
+            // Deleting the root qdisc restores the default one; a link that has none already is fine.
+            await runner.RunAsync(CommandSpec.Of("tc", "-n", delay.Namespace, "qdisc", "del", "dev", delay.Interface, "root"), cancellationToken);
+        }
+    }
+
     private async Task ApplyDelaysAsync(LabWorldPlan plan, CancellationToken cancellationToken)
     {
         foreach (var delay in plan.Delays)
