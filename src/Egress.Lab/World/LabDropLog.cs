@@ -11,7 +11,7 @@ public sealed record DroppedFlow(string Point, string Packet, long Packets)
 }
 
 /// <summary>What the lab's drop points drop, by packet: before each counted drop, nftables adds the packet's tuple to a
-/// dynamic set with a counter per element (source, destination, protocol, ports, TCP flags class), so a failed counter
+/// dynamic set with a counter per element (source, destination, protocol, ports, TCP flags class: RST, SYN, FIN, else ACK), so a failed counter
 /// check names the packets. (nft's `log` statement writes nothing from a namespace other than the first unless the
 /// machine-wide nf_log_all_netns is set, which the lab never touches; sets work in any namespace.)</summary>
 public static class LabDropLog
@@ -23,7 +23,8 @@ public static class LabDropLog
     [
         ("rst", "ipv4_addr . inet_service . ipv4_addr . inet_service", "tcp flags & rst == rst", "ip saddr . tcp sport . ip daddr . tcp dport", "TCP RST"),
         ("syn", "ipv4_addr . inet_service . ipv4_addr . inet_service", "tcp flags & (syn | ack | rst) == syn", "ip saddr . tcp sport . ip daddr . tcp dport", "TCP SYN"),
-        ("tcp", "ipv4_addr . inet_service . ipv4_addr . inet_service", "tcp flags & rst == 0 tcp flags & (syn | ack) != syn", "ip saddr . tcp sport . ip daddr . tcp dport", "TCP"),
+        ("fin", "ipv4_addr . inet_service . ipv4_addr . inet_service", "tcp flags & (fin | rst) == fin", "ip saddr . tcp sport . ip daddr . tcp dport", "TCP FIN"),
+        ("tcp", "ipv4_addr . inet_service . ipv4_addr . inet_service", "tcp flags & (fin | rst) == 0 tcp flags & (syn | ack) != syn", "ip saddr . tcp sport . ip daddr . tcp dport", "TCP ACK"),
         ("udp", "ipv4_addr . inet_service . ipv4_addr . inet_service", "meta l4proto udp", "ip saddr . udp sport . ip daddr . udp dport", "UDP"),
         ("icmp", "ipv4_addr . ipv4_addr . icmp_type", "meta l4proto icmp", "ip saddr . ip daddr . icmp type", "ICMP"),
         ("ip", "ipv4_addr . ipv4_addr . inet_proto", "meta l4proto != { tcp, udp, icmp }", "ip saddr . ip daddr . meta l4proto", "IP"),
