@@ -15,23 +15,27 @@ cleanup() {
     if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi
   done
   "$EGRESS" lab down --id "$id" >/dev/null 2>&1 || true
-  rm -f "$up_log"
+  rm -f "$up_log" "$up_log.yaml" "$up_log.rss"
 }
 trap cleanup EXIT
-/usr/bin/time -f '%M' -o "$up_log.rss" "$EGRESS" lab up --id "$id" ${EGRESS_BENCH_TOPOLOGY:+-f "$EGRESS_BENCH_TOPOLOGY"} >/dev/null 2>"$up_log" || { cat "$up_log" >&2; exit 1; }
+# The lab emulates security groups as AWS has them: the direct path needs `access.ssh` from the lab's internet
+# (192.0.2.1), and then only port 22 is open, so the direct-path server listens there.
+topology="$up_log.yaml"
+sed -E 's|^([[:space:]]*ssh:)[[:space:]]*none.*|\1 192.0.2.1/32|' "${EGRESS_BENCH_TOPOLOGY:-examples/seed.yaml}" > "$topology"
+/usr/bin/time -f '%M' -o "$up_log.rss" "$EGRESS" lab up --id "$id" -f "$topology" >/dev/null 2>"$up_log" || { cat "$up_log" >&2; exit 1; }
 client="egl-$id-host-sg-client"; internet="egl-$id-internet"
 public=$("$EGRESS" lab status --id "$id" --output json | jq -r '.publicAddresses["sg-client"]')
 
 # Overlay: the client downloads from a server on the internet (data flows internet -> Tokyo -> tunnel -> client).
 ip netns exec "$internet" iperf3 -s -B 192.0.2.1 -p 5201 >/dev/null 2>&1 & srv1=$!
 # Direct: the internet sends to the client's own public address (internet -> Singapore IGW -> client).
-ip netns exec "$client" iperf3 -s -p 5202 >/dev/null 2>&1 & srv2=$!
+ip netns exec "$client" iperf3 -s -p 22 >/dev/null 2>&1 & srv2=$!
 sleep 0.5
 # Alternating pairs, so both paths see the same machine load; the medians are compared.
 overlays=(); directs=()
 for _ in $(seq 1 "$pairs"); do
   overlays+=("$(ip netns exec "$client" iperf3 -c 192.0.2.1 -p 5201 -R -t "$secs" -J | jq '.end.sum_received.bits_per_second')")
-  directs+=("$(ip netns exec "$internet" iperf3 -c "$public" -p 5202 -t "$secs" -J | jq '.end.sum_received.bits_per_second')")
+  directs+=("$(ip netns exec "$internet" iperf3 -c "$public" -p 22 -t "$secs" -J | jq '.end.sum_received.bits_per_second')")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 overlay=$(median "${overlays[@]}"); direct=$(median "${directs[@]}")

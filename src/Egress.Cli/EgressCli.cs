@@ -60,6 +60,9 @@ internal static class EgressCli
                 Output = context.Output,
                 Error = context.Error,
                 EnableDefaultExceptionHandler = false,
+                // Ctrl-C/SIGTERM cancel the verb's token; the verb then cleans up (a lab being built or run is removed)
+                // and returns 130. The default 2 s would end the process in the middle of that clean-up on a busy machine.
+                ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
             }, cancellationToken);
         }
         catch (UsageException ex)

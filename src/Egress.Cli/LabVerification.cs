@@ -5,7 +5,8 @@ namespace Egress.Cli;
 
 /// <summary>A running lab as the verify suite's environment ("lab"): a runner per host namespace, the public
 /// addresses, whether delays are emulated, each host's check command, and at the end of every round the lab's
-/// counter checks (no client egress through its own IGW, no peering or IGW drops), judged with the round.</summary>
+/// counter checks (no client egress through its own IGW, no peering, IGW or security-group drops), judged with the round;
+/// with delays emulated, the switch that turns them off for the suite's zero-delay baseline.</summary>
 internal static class LabVerification
 {
     public static async Task<VerifyEnvironment> EnvironmentAsync(RunningLab lab, CancellationToken cancellationToken)
@@ -14,6 +15,7 @@ internal static class LabVerification
         var previous = await LabStatusCollector.CountersAsync(lab, cancellationToken: cancellationToken);
         return new VerifyEnvironment("lab", lab.Topology, host => lab.RunnerFor(host), lab.PublicAddresses, lab.LatencyEmulated, lab.CheckCommand)
         {
+            ZeroDelay = lab.LatencyEmulated ? ct => ZeroDelayAsync(lab, ct) : null,
             RoundChecks = async (_, ct) =>
             {
                 var now = await LabStatusCollector.CountersAsync(lab, cancellationToken: ct);
@@ -22,6 +24,18 @@ internal static class LabVerification
                 return [.. checks.Select(ToResult)];
             },
         };
+    }
+
+    /// <summary>The lab's delays off until disposed: the suite's zero-delay baseline (the lab's own compute).</summary>
+    private static async Task<IAsyncDisposable> ZeroDelayAsync(RunningLab lab, CancellationToken cancellationToken)
+    {
+        await LabController.Default.SetDelaysAsync(lab, on: false, cancellationToken);
+        return new DelaysBack(lab);
+    }
+
+    private sealed class DelaysBack(RunningLab lab) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await LabController.Default.SetDelaysAsync(lab, on: true, CancellationToken.None);
     }
 
     internal static CheckResult ToResult(LabCheck check) => new(

@@ -58,32 +58,38 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
 
         var state = new LabStateDirectory(options.Id);
+        var taken = $"lab '{options.Id}' is already up (or left over). Run 'egress lab down --id {options.Id}' first, or pick another --id.";
         if (state.Exists || (await ExistingNamespacesAsync(options.Id, cancellationToken)).Count > 0)
         {
-            throw new LabException($"lab '{options.Id}' is already up (or left over). Run 'egress lab down --id {options.Id}' first, or pick another --id.");
+            throw new LabException(taken);
+        }
+
+        // The owner file goes first, created exclusively: from here on the id is this process's, and whatever happens
+        // next (a failure, Ctrl-C, SIGTERM) `DownAsync` removes only what this process made.
+        if (!state.TryClaim(LabOwner.Current))
+        {
+            throw new LabException(taken);
         }
 
         var progress = options.Progress ?? (_ => { });
-        var kernel = await KernelFeatures.ProbeAsync(runner, options.Id, cancellationToken);
-        var (overlay, overlayNote) = kernel.ResolveOverlay(options.Topology.Overlay.Mode);
-        var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive);
-        var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0);
-        var manifest = new LabManifest
-        {
-            Id = options.Id,
-            Topology = TopologyWriter.ToYaml(options.Topology),
-            Naive = options.Naive,
-            Overlay = overlay,
-            OverlayNote = options.Naive ? "none (naive: no overlay, the seed's 0.0.0.0/0 → peering route)" : overlayNote,
-            LatencyEmulated = kernel.Netem && plan.Delays.Count > 0,
-            LatencyNote = latencyNote,
-            Created = time.GetUtcNow(),
-        };
-
-        // The manifest goes first: whatever happens next, `lab down` can find and remove it.
-        state.Write(manifest);
         try
         {
+            var kernel = await KernelFeatures.ProbeAsync(runner, options.Id, cancellationToken);
+            var (overlay, overlayNote) = kernel.ResolveOverlay(options.Topology.Overlay.Mode);
+            var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive);
+            var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0);
+            var manifest = new LabManifest
+            {
+                Id = options.Id,
+                Topology = TopologyWriter.ToYaml(options.Topology),
+                Naive = options.Naive,
+                Overlay = overlay,
+                OverlayNote = options.Naive ? "none (naive: no overlay, the seed's 0.0.0.0/0 → peering route)" : overlayNote,
+                LatencyEmulated = kernel.Netem && plan.Delays.Count > 0,
+                LatencyNote = latencyNote,
+                Created = time.GetUtcNow(),
+            };
+            state.Write(manifest);
             await BuildWorldAsync(plan, state, progress, cancellationToken);
             var certificates = WriteCertificates(plan, state);
             progress($"certificates: lab CA written to /etc/netns/<ns>/ssl/certs/ca-certificates.crt ({certificates} namespaces)");
@@ -121,6 +127,8 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         catch (Exception ex) when (ex is CommandFailedException or LabUpFailedException or IOException)
         {
             await DownAsync(options.Id, CancellationToken.None);
+            // Ctrl-C in a terminal interrupts the children too: their failure is the cancellation, not a broken lab.
+            cancellationToken.ThrowIfCancellationRequested();
             throw new LabUpFailedException($"lab up failed, and everything it had made is removed again: {ex.Message}", ex);
         }
         catch
@@ -276,23 +284,48 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
-    /// <summary>Starts the client's failover watcher (`egress-host watch`) detached in its namespace, output to
-    /// hosts/&lt;host&gt;.watch.log, and records its PID in hosts/&lt;host&gt;.watch.pid. `down` ends it with every
-    /// other process of the lab's namespaces.</summary>
+    /// <summary>How long the lab's supervisor waits before it restarts a watcher that exited (systemd's RestartSec on EC2).</summary>
+    public const string WatcherRestartDelay = "0.5";
+
+    /// <summary>Starts the client's failover watcher (`egress-host watch`) in its namespace under a supervisor, the lab's
+    /// stand-in for systemd's `Restart=always`: a detached shell (PID in hosts/&lt;host&gt;.watch.supervisor.pid) that
+    /// runs the watcher, writes its PID to hosts/&lt;host&gt;.watch.pid and restarts it whenever it exits (a crash, a
+    /// SIGKILL). Output of both goes to hosts/&lt;host&gt;.watch.log. `down` ends the supervisor first, then the watcher.</summary>
     private async Task<int> StartWatcherAsync(string ns, string host, LabStateDirectory state, CancellationToken cancellationToken)
     {
+        const string supervisor = """
+            script=$1; pidfile=$2; delay=$3
+            while :; do
+              sh "$script" watch &
+              echo $! > "$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
+              wait $!
+              echo "egress lab: the watcher exited (status $?); the supervisor restarts it in $delay s" >&2
+              sleep "$delay"
+            done
+            """;
         var launch = new CommandSpec("sh",
         [
             "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null & echo $!",
-            state.WatcherLog(host), "ip", "netns", "exec", ns, "sh", state.HostScript(host), "watch",
+            state.WatcherLog(host), "ip", "netns", "exec", ns, "sh", "-c", supervisor, "supervise",
+            state.HostScript(host), state.WatcherPid(host), WatcherRestartDelay,
         ])
         {
             Environment = RunningLab.ScriptEnvironment(state, host),
         };
         var result = await RunAsync(launch, cancellationToken);
-        var pid = int.Parse(result.StandardOutput.Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        await File.WriteAllTextAsync(state.WatcherPid(host), pid.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
-        return pid;
+        await File.WriteAllTextAsync(state.WatcherSupervisorPid(host), result.StandardOutput.Trim(), cancellationToken);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (TryReadPid(state.WatcherPid(host)) is { } pid)
+            {
+                return pid;
+            }
+
+            await Task.Delay(10, cancellationToken);
+        }
+
+        throw new LabUpFailedException($"the failover watcher of {host} did not start (log {state.WatcherLog(host)}).");
     }
 
     /// <summary>Name of the nftables table `lab fail` puts in a gateway's namespace: it drops everything the gateway
@@ -321,6 +354,29 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
+    /// <summary>Removes (<paramref name="on"/> false) or restores a lab's emulated link delays (netem), so verify can
+    /// measure the lab's own compute with no delay in the same run and judge latency net of it.</summary>
+    public async Task SetDelaysAsync(RunningLab lab, bool on, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        if (!lab.LatencyEmulated)
+        {
+            return;
+        }
+
+        if (on)
+        {
+            await ApplyDelaysAsync(lab.Plan, cancellationToken);
+            return;
+        }
+
+        foreach (var delay in lab.Plan.Delays)
+        {
+            // Deleting the root qdisc restores the default one; a link that has none already is fine.
+            await runner.RunAsync(CommandSpec.Of("tc", "-n", delay.Namespace, "qdisc", "del", "dev", delay.Interface, "root"), cancellationToken);
+        }
+    }
+
     private async Task ApplyDelaysAsync(LabWorldPlan plan, CancellationToken cancellationToken)
     {
         foreach (var delay in plan.Delays)
@@ -341,6 +397,19 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         var state = new LabStateDirectory(id);
         var namespaces = await ExistingNamespacesAsync(id, cancellationToken);
         var killed = new List<int>();
+        // Watcher supervisors first, so none starts a new watcher while the lab's processes are being stopped.
+        foreach (var supervisor in Directory.Exists(Path.Combine(state.Path, "hosts"))
+            ? Directory.GetFiles(Path.Combine(state.Path, "hosts"), "*" + LabStateDirectory.SupervisorPidSuffix)
+            : [])
+        {
+            if (TryReadPid(supervisor) is { } pid && IsAlive(pid) && IsLabProcess(pid, state))
+            {
+                Kill(pid);
+                killed.Add(pid);
+            }
+        }
+
+        await WaitForExitAsync(killed, TimeSpan.FromSeconds(2));
         if (TryReadPid(state.ServicesPid) is { } servicesPid && IsServicesProcess(servicesPid, id))
         {
             Kill(servicesPid);
@@ -383,8 +452,11 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         return new LabDownResult(id, namespaces, killed, etcRemoved, hadState);
     }
 
-    /// <summary>Removes every egl-* namespace, /etc/netns/egl-* entry and /run/egress-lab state: leftovers of crashed labs.</summary>
-    public async Task<IReadOnlyList<LabDownResult>> DownAllAsync(CancellationToken cancellationToken = default)
+    /// <summary>Removes the egl-* namespaces, /etc/netns/egl-* entries and /run/egress-lab state of every lab whose owner
+    /// is gone (leftovers of crashed runs, labs `lab up` made and returned from); keeps the labs whose owner process still
+    /// runs (a `lab up` or `lab run` at work, a test) unless <paramref name="force"/>. <paramref name="scope"/> limits the
+    /// sweep to some ids (tests sweep only their own labs).</summary>
+    public async Task<LabSweep> DownAllAsync(bool force = false, Func<string, bool>? scope = null, CancellationToken cancellationToken = default)
     {
         var ids = new SortedSet<string>(LabStateDirectory.List(), StringComparer.Ordinal);
         foreach (var ns in await ListNamespacesAsync(cancellationToken))
@@ -406,13 +478,20 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             }
         }
 
-        var results = new List<LabDownResult>();
-        foreach (var id in ids)
+        var removed = new List<LabDownResult>();
+        var kept = new List<LabKept>();
+        foreach (var id in ids.Where(i => scope?.Invoke(i) ?? true))
         {
-            results.Add(await DownAsync(id, cancellationToken));
+            if (!force && new LabStateDirectory(id).ReadOwner() is { IsAlive: true } owner)
+            {
+                kept.Add(new LabKept(id, owner));
+                continue;
+            }
+
+            removed.Add(await DownAsync(id, cancellationToken));
         }
 
-        return results;
+        return new LabSweep(removed, kept);
     }
 
     internal static string? IdOf(string ns)
@@ -488,6 +567,20 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
+    /// <summary>True when <paramref name="pid"/>'s command line names a file of this lab's state directory (a recycled
+    /// PID is never killed).</summary>
+    private static bool IsLabProcess(int pid, LabStateDirectory state)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Any(a => a.StartsWith(state.Path + "/", StringComparison.Ordinal));
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     private static void Kill(int pid)
     {
         try
@@ -514,6 +607,11 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 }
+
+/// <summary>What `lab down --all` did: the labs it removed and those it kept because their owner still runs.</summary>
+public sealed record LabSweep(IReadOnlyList<LabDownResult> Removed, IReadOnlyList<LabKept> Kept);
+
+public sealed record LabKept(string Id, LabOwner Owner);
 
 public sealed record LabDownResult(string Id, IReadOnlyList<string> Namespaces, IReadOnlyList<int> StoppedProcesses, int EtcEntries, bool HadState)
 {

@@ -68,8 +68,13 @@ public sealed class LabStateDirectory(string id)
 
     public string HostScript(string host) => System.IO.Path.Combine(Path, "hosts", host + ".sh");
 
-    /// <summary>PID of the client's failover watcher (`egress-host watch`), started by `up`.</summary>
+    /// <summary>PID of the client's failover watcher (`egress-host watch`), written by its supervisor at every (re)start.</summary>
     public string WatcherPid(string host) => System.IO.Path.Combine(Path, "hosts", host + ".watch.pid");
+
+    public const string SupervisorPidSuffix = ".watch.supervisor.pid";
+
+    /// <summary>PID of the shell that supervises the client's watcher (restarts it when it exits), started by `up`.</summary>
+    public string WatcherSupervisorPid(string host) => System.IO.Path.Combine(Path, "hosts", host + SupervisorPidSuffix);
 
     public string WatcherLog(string host) => System.IO.Path.Combine(Path, "hosts", host + ".watch.log");
 
@@ -78,7 +83,46 @@ public sealed class LabStateDirectory(string id)
 
     public string NamespaceFile(string ns, string extension) => System.IO.Path.Combine(Path, "ns", ns + "." + extension);
 
+    /// <summary>"PID START" of the process that made the lab (<see cref="LabOwner"/>); written first, exclusively.</summary>
+    public string OwnerFile => System.IO.Path.Combine(Path, "owner");
+
     public bool Exists => File.Exists(Manifest);
+
+    /// <summary>Claims the id for <paramref name="owner"/>: creates the owner file with O_EXCL, so of two `lab up`s with one
+    /// id exactly one goes on and the other touches nothing. False when the id is taken.</summary>
+    public bool TryClaim(LabOwner owner)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        Directory.CreateDirectory(Path);
+        try
+        {
+            using var stream = new FileStream(OwnerFile, FileMode.CreateNew, FileAccess.Write);
+            using var writer = new StreamWriter(stream);
+            writer.Write(owner.ToString());
+            return true;
+        }
+        catch (IOException) when (File.Exists(OwnerFile))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The lab's owner, or null when it has no (readable) owner file: a lab of an older egress, or a leftover.</summary>
+    public LabOwner? ReadOwner()
+    {
+        try
+        {
+            return LabOwner.Parse(File.ReadAllText(OwnerFile));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     public LabManifest Read() => LabManifest.FromJson(File.ReadAllText(Manifest));
 
@@ -98,5 +142,49 @@ public sealed class LabStateDirectory(string id)
         return Directory.Exists(dir)
             ? [.. Directory.GetDirectories(dir).Select(System.IO.Path.GetFileName).OfType<string>().Where(LabNames.IsValidId).Order(StringComparer.Ordinal)]
             : [];
+    }
+}
+
+/// <summary>The process that made a lab: its PID and its start time (clock ticks after boot, field 22 of /proc/PID/stat),
+/// so a recycled PID is never taken for the owner.</summary>
+public sealed record LabOwner(int Pid, long StartTicks)
+{
+    public static LabOwner Current { get; } = new(Environment.ProcessId, StartTicksOf(Environment.ProcessId) ?? 0);
+
+    /// <summary>True while the owner process runs (same PID, same start time, not a zombie).</summary>
+    public bool IsAlive => StartTicksOf(Pid) is { } ticks && ticks == StartTicks;
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Pid} {StartTicks}");
+
+    public static LabOwner? Parse(string text)
+    {
+        var fields = (text ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return fields.Length == 2
+            && int.TryParse(fields[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+            && long.TryParse(fields[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ticks)
+            ? new LabOwner(pid, ticks)
+            : null;
+    }
+
+    /// <summary>Field 22 (starttime) of /proc/PID/stat, or null when the process is gone or a zombie.</summary>
+    internal static long? StartTicksOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            var fields = close < 0 || close + 2 >= stat.Length ? [] : stat[(close + 2)..].Split(' ');
+            // fields[0] is field 3 (state); starttime is field 22.
+            return fields.Length < 20 || fields[0] == "Z" ? null
+                : long.TryParse(fields[19], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

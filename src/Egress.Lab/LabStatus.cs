@@ -10,7 +10,8 @@ public sealed record LabNamespaceStatus(string Name, string Role, string Owner, 
 public sealed record LabTunnelStatus(string Host, string Interface, string Kind, string State, int Mtu);
 
 /// <summary>The lab's counters: IGW NAT per host, IGW drops per region, peering edge-to-edge drops and
-/// ICMP frag-needed drops per region, and the gateways' forward drops (from the host script's nftables).</summary>
+/// ICMP frag-needed drops per region, security-group drops per host, what was dropped (by packet), and the gateways'
+/// forward drops (from the host script's nftables).</summary>
 public sealed record LabCounters
 {
     public required IReadOnlyDictionary<string, long> IgwNatOut { get; init; }
@@ -24,6 +25,12 @@ public sealed record LabCounters
     public required IReadOnlyDictionary<string, long> PeeringFragNeededDrops { get; init; }
 
     public required IReadOnlyDictionary<string, long> GatewayForwardDrops { get; init; }
+
+    /// <summary>Packets each host's emulated security group refused (at its VPC port).</summary>
+    public IReadOnlyDictionary<string, long> SecurityGroupDrops { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Per region, what its VPC router's drop points dropped, by packet (<see cref="LabDropLog"/>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<DroppedFlow>> Dropped { get; init; } = new Dictionary<string, IReadOnlyList<DroppedFlow>>();
 
     public long TotalPeeringDrops => PeeringDrops.Values.Sum();
 }
@@ -55,28 +62,41 @@ public sealed record LabStatusReport
     /// <summary>Each client's failover watcher: which gateway its egress goes through now.</summary>
     public IReadOnlyList<LabFailoverStatus> Failover { get; init; } = [];
 
-    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Ok);
+    /// <summary>Every namespace exists, the services run, every host's check passes, and every client's failover watcher
+    /// runs under its supervisor (a dead watcher means a later gateway failure would neither fail over nor fail closed).</summary>
+    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Ok) && Failover.All(f => f.Healthy);
+}
+
+/// <summary>A client's watcher: its PID when alive, whether its supervisor (which restarts it) runs, and the active
+/// gateway from its state file ("-" = none: every gateway down, the policy applies; null = no state yet).</summary>
+public sealed record LabFailoverStatus(string Client, int? WatcherPid, string? ActiveGateway, IReadOnlyList<string> GatewayStates)
+{
+    public bool Supervised { get; init; }
+
+    public bool Healthy => WatcherPid is not null && Supervised;
 }
 
 /// <summary>Reads a running lab's state from the machine: namespaces, addresses, tunnels, checks, counters.</summary>
-/// <summary>A client's watcher: its PID when alive, and the active gateway from its state file ("-" = none: every
-/// gateway down, the policy applies; null = no state yet).</summary>
-public sealed record LabFailoverStatus(string Client, int? WatcherPid, string? ActiveGateway, IReadOnlyList<string> GatewayStates);
-
 public static class LabStatusCollector
 {
-    /// <summary>Reads each client's watcher PID file and state file.</summary>
+    /// <summary>Reads each client's watcher and supervisor PID files and its state file; none for a naive lab (no watchers).</summary>
     public static IReadOnlyList<LabFailoverStatus> Failover(RunningLab lab)
     {
         ArgumentNullException.ThrowIfNull(lab);
+        if (lab.Manifest.Naive)
+        {
+            return [];
+        }
+
         return [.. lab.Plan.Hosts.Where(h => h.Role == Core.Topology.HostRole.Client).Select(h =>
         {
             var pid = LabController.TryReadPid(lab.State.WatcherPid(h.Name)) is { } p && LabController.IsAlive(p) ? p : (int?)null;
+            var supervised = LabController.TryReadPid(lab.State.WatcherSupervisorPid(h.Name)) is { } s && LabController.IsAlive(s);
             var path = lab.State.FailoverState(h.Name);
             var lines = File.Exists(path) ? File.ReadAllLines(path) : [];
             var active = lines.FirstOrDefault(l => l.StartsWith("active ", StringComparison.Ordinal))?.Split(' ')[1];
             var gateways = lines.Where(l => l.StartsWith("gateway ", StringComparison.Ordinal)).Select(l => string.Join(' ', l.Split(' ')[1..3])).ToList();
-            return new LabFailoverStatus(h.Name, pid, active, gateways);
+            return new LabFailoverStatus(h.Name, pid, active, gateways) { Supervised = supervised };
         })];
     }
 
@@ -137,16 +157,24 @@ public static class LabStatusCollector
         var igwDrops = new Dictionary<string, long>();
         var pcxDrops = new Dictionary<string, long>();
         var fragDrops = new Dictionary<string, long>();
+        var sgDrops = new Dictionary<string, long>();
+        var dropped = new Dictionary<string, IReadOnlyList<DroppedFlow>>();
         foreach (var router in lab.Plan.Routers)
         {
-            var counters = await RouterCountersAsync(runner, router.Namespace, cancellationToken);
+            var table = await RouterTableAsync(runner, router.Namespace, cancellationToken);
+            var counters = table is null ? new Dictionary<string, long>() : ParseNamedCounters(table);
+            dropped[router.Region] = table is null ? [] : LabDropLog.Parse(table);
             igwDrops[router.Region] = counters.GetValueOrDefault(LabWorldPlanner.IgwDropCounter);
             pcxDrops[router.Region] = counters.GetValueOrDefault(LabWorldPlanner.PeeringDropCounter);
             fragDrops[router.Region] = counters.GetValueOrDefault(LabWorldPlanner.PeeringFragNeededCounter);
-            foreach (var host in lab.Plan.Hosts.Where(h => h.Region == router.Region && h.PublicIp is not null))
+            foreach (var host in lab.Plan.Hosts.Where(h => h.Region == router.Region))
             {
-                natOut[host.Name] = counters.GetValueOrDefault(LabWorldPlanner.IgwOutCounter(host.Name));
-                natIn[host.Name] = counters.GetValueOrDefault(LabWorldPlanner.IgwInCounter(host.Name));
+                sgDrops[host.Name] = counters.GetValueOrDefault(LabWorldPlanner.SecurityGroupDropCounter(host.Name));
+                if (host.PublicIp is not null)
+                {
+                    natOut[host.Name] = counters.GetValueOrDefault(LabWorldPlanner.IgwOutCounter(host.Name));
+                    natIn[host.Name] = counters.GetValueOrDefault(LabWorldPlanner.IgwInCounter(host.Name));
+                }
             }
         }
 
@@ -164,15 +192,16 @@ public static class LabStatusCollector
             PeeringDrops = pcxDrops,
             PeeringFragNeededDrops = fragDrops,
             GatewayForwardDrops = gatewayDrops,
+            SecurityGroupDrops = sgDrops,
+            Dropped = dropped,
         };
     }
 
-    /// <summary>Named counters of the router's `table ip lab` (packets).</summary>
-    public static async Task<IReadOnlyDictionary<string, long>> RouterCountersAsync(ICommandRunner runner, string ns, CancellationToken cancellationToken = default)
+    /// <summary>The router's `table ip lab` as nft JSON (counters and drop-log sets), or null when it cannot be read.</summary>
+    private static async Task<string?> RouterTableAsync(ICommandRunner runner, string ns, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(runner);
-        var result = await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", ns, "nft", "-j", "list", "counters", "table", "ip", "lab"), cancellationToken);
-        return result.Succeeded ? ParseNamedCounters(result.StandardOutput) : new Dictionary<string, long>();
+        var result = await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", ns, "nft", "-j", "list", "table", "ip", "lab"), cancellationToken);
+        return result.Succeeded ? result.StandardOutput : null;
     }
 
     internal static Dictionary<string, long> ParseNamedCounters(string json)

@@ -25,6 +25,12 @@ public sealed record VerifyEnvironment(
     /// egress flow crossed the client's IGW" from its counters). Takes the round number; may be null.</summary>
     public Func<int, CancellationToken, Task<IReadOnlyList<CheckResult>>>? RoundChecks { get; init; }
 
+    /// <summary>Turns the environment's emulated link delays off until the returned handle is disposed (the lab with
+    /// netem); null where delays are real (AWS) or not emulated. With it, the suite first measures a zero-delay cold
+    /// baseline — the environment's own compute: TLS on an emulated CPU costs hundreds of ms — and judges the cold budget
+    /// net of it, so a slow machine never fails a correct network.</summary>
+    public Func<CancellationToken, Task<IAsyncDisposable>>? ZeroDelay { get; init; }
+
     /// <summary>Latency budgets are judged on AWS (real delays) and in a lab that emulates link delays.</summary>
     public bool JudgesLatency => LatencyEmulated || string.Equals(Name, "aws", StringComparison.OrdinalIgnoreCase);
 }

@@ -45,6 +45,10 @@ public sealed record TargetLatency
 
     public required LatencySummary KeepAlive { get; init; }
 
+    /// <summary>Median total of the cold requests measured with the environment's delays off, before the rounds (the
+    /// environment's own compute); the cold budget is judged net of it. Null when no baseline was measured.</summary>
+    public double? ColdBaselineMs { get; init; }
+
     /// <summary>Per successful cold sample, its phases (ms), in the order taken.</summary>
     public required IReadOnlyList<PhaseTimes> ColdSamples { get; init; }
 

@@ -38,6 +38,7 @@ public sealed class VerifySuite
         var paths = new Dictionary<(string Client, string Target), ClientPath>();
         var identities = new Dictionary<string, EgressIdentity>();
         var roundReports = new List<RoundReport>();
+        var baselines = await ZeroDelayBaselinesAsync(env, clients, options, progress, rounds, ct);
 
         for (var round = 1; round <= rounds; round++)
         {
@@ -65,17 +66,25 @@ public sealed class VerifySuite
                     checks.Add(await TunnelPingAsync(runner, pair, options, ct));
                 }
 
-                var primary = clientPairs.FirstOrDefault();
-                if (primary is null)
+                if (clientPairs.Count == 0)
                 {
                     checks.Add(new CheckResult(Ids.EgressIp, CheckArea.Egress, client.Name, CheckStatus.Fail, "the client has no gateway in egressVia"));
                     continue;
                 }
 
-                Step(client.Name, "egress identity");
-                var (identityChecks, identity) = await EgressIdentityAsync(env, runner, primary, options, ct);
-                checks.AddRange(identityChecks);
-                identities[client.Name] = identity;
+                Step(client.Name, "active gateway");
+                var (active, activeWhy) = await ActiveGatewayAsync(runner, clientPairs, ct);
+                if (active is null)
+                {
+                    checks.Add(new CheckResult(Ids.EgressIp, CheckArea.Egress, client.Name, CheckStatus.Fail, activeWhy));
+                }
+                else
+                {
+                    Step(client.Name, "egress identity");
+                    var (identityChecks, identity) = await EgressIdentityAsync(env, runner, active, options, ct);
+                    checks.AddRange(identityChecks);
+                    identities[client.Name] = identity;
+                }
 
                 foreach (var target in topology.Verify.Targets)
                 {
@@ -107,13 +116,15 @@ public sealed class VerifySuite
                     problems.AddRange(keepAlive.Problems);
                     collected.Add(cold, keepAlive.Samples);
                     checks.AddRange(JudgeRequests(client.Name, target, cold, keepAlive.Samples, problems, options));
-                    checks.Add(JudgeColdBudget(env, client.Name, target, cold));
+                    checks.Add(JudgeColdBudget(env, client.Name, target, cold, baselines.TryGetValue(key, out var baseline) ? baseline : null));
 
                     Step(client.Name, $"path to {target.Host}");
                     var trace = await TraceAsync(runner, target.IdnHost, options, ct);
-                    var expected = primary.GatewayAddress.ToString();
-                    paths[key] = new ClientPath(client.Name, expected, trace);
-                    checks.Add(JudgeFirstHop(topology, client.Name, target, expected, primary.Gateway.Name, trace));
+                    var expected = active?.GatewayAddress.ToString();
+                    paths[key] = new ClientPath(client.Name, expected ?? "none", trace);
+                    checks.Add(active is null
+                        ? new CheckResult(Ids.FirstHop, CheckArea.Path, client.Name, CheckStatus.Fail, activeWhy) { Target = target.AbsoluteUri }
+                        : JudgeFirstHop(topology, client.Name, target, expected!, active.Gateway.Name, trace));
                 }
             }
 
@@ -136,9 +147,11 @@ public sealed class VerifySuite
             FinishedAt = options.Time.GetUtcNow(),
             LatencyEmulated = env.LatencyEmulated,
             ColdLatencyBudget = new LatencyBudgetReport(budget.MinMs, budget.MaxMs, env.JudgesLatency,
-                env.JudgesLatency ? "median of each round's cold total times" : "not judged (latency emulation off)"),
+                !env.JudgesLatency ? "not judged (latency emulation off)"
+                : baselines.Count > 0 ? "median of each round's cold total times, net of a zero-delay baseline measured in the same run (the environment's own compute)"
+                : "median of each round's cold total times"),
             Rounds = roundReports,
-            Latency = [.. samples.Select(s => s.Value.Summarise(s.Key.Client, s.Key.Target))],
+            Latency = [.. samples.Select(s => s.Value.Summarise(s.Key.Client, s.Key.Target) with { ColdBaselineMs = baselines.TryGetValue(s.Key, out var b) ? b : null })],
             Paths = [.. paths.Values],
             Egress = [.. identities.Values],
         };
@@ -178,11 +191,22 @@ public sealed class VerifySuite
         };
     }
 
-    private static async Task<(IReadOnlyList<CheckResult> Checks, EgressIdentity Identity)> EgressIdentityAsync(
-        VerifyEnvironment env, ICommandRunner runner, TunnelPair primary, VerifyOptions options, CancellationToken ct)
+    /// <summary>The gateway the client's routes point at now (<see cref="ActiveRoute"/>): after a failover the standby.
+    /// Null, with why, when no tunnel carries its internet traffic (fail-closed, fail-open). When the lookup cannot run,
+    /// the first gateway of egressVia, saying so.</summary>
+    private static async Task<(TunnelPair? Pair, string Why)> ActiveGatewayAsync(ICommandRunner runner, IReadOnlyList<TunnelPair> pairs, CancellationToken ct)
     {
-        var client = primary.Client.Name;
-        var gateway = primary.Gateway;
+        var answer = ActiveRoute.Parse(await RunAsync(runner, ActiveRoute.Command(), ct));
+        return answer.Problem is { } problem
+            ? (pairs[0], $"active gateway unknown ({problem}): judged against egressVia[0] {pairs[0].Gateway.Name}")
+            : ActiveRoute.Match(answer, pairs);
+    }
+
+    private static async Task<(IReadOnlyList<CheckResult> Checks, EgressIdentity Identity)> EgressIdentityAsync(
+        VerifyEnvironment env, ICommandRunner runner, TunnelPair active, VerifyOptions options, CancellationToken ct)
+    {
+        var client = active.Client.Name;
+        var gateway = active.Gateway;
         var echo = env.Topology.Verify.IpEcho;
         var expectedIp = env.PublicAddresses.TryGetValue(gateway.Name, out var address) ? address.ToString() : null;
         var region = AwsRegions.Find(env.Topology.RegionOf(gateway).Name);
@@ -210,10 +234,11 @@ public sealed class VerifySuite
             return (checks, identity);
         }
 
+        var which = active.Preference == 0 ? string.Empty : $" (the active gateway: failed over from {active.Client.EgressVia[0]})";
         checks.Add(expectedIp is null
             ? new CheckResult(Ids.EgressIp, CheckArea.Egress, client, CheckStatus.Fail, $"the environment knows no public address of gateway {gateway.Name}; the echo saw {answer.Ip}")
             : answer.Ip == expectedIp
-                ? new CheckResult(Ids.EgressIp, CheckArea.Egress, client, CheckStatus.Pass, $"the echo sees {answer.Ip}, the public address of {gateway.Name}")
+                ? new CheckResult(Ids.EgressIp, CheckArea.Egress, client, CheckStatus.Pass, $"the echo sees {answer.Ip}, the public address of {gateway.Name}{which}")
                 : new CheckResult(Ids.EgressIp, CheckArea.Egress, client, CheckStatus.Fail, $"the echo sees {answer.Ip}, expected {gateway.Name}'s public address {expectedIp}"));
 
         var where = $"{answer.City ?? "?"}, {answer.Country ?? "?"}";
@@ -288,12 +313,17 @@ public sealed class VerifySuite
             : new CheckResult(Ids.KeepAliveReuse, CheckArea.Latency, client, CheckStatus.Pass, $"1 connection for {expected} requests (num_connects 0 after the first)") { Target = url };
     }
 
-    internal static CheckResult JudgeColdBudget(VerifyEnvironment env, string client, Uri target, IReadOnlyList<CurlSample> cold)
+    /// <summary>With <paramref name="baseline"/> (the zero-delay median, the environment's own compute) the budget is
+    /// judged on the cold median net of it, and the detail shows both figures.</summary>
+    internal static CheckResult JudgeColdBudget(VerifyEnvironment env, string client, Uri target, IReadOnlyList<CurlSample> cold, double? baseline = null)
     {
         var budget = env.Topology.Verify.Criteria.ColdLatencyMs;
         var totals = cold.Where(s => s.Succeeded).Select(s => s.TotalMs).ToList();
         var p50 = Statistics.Summarise(totals)?.P50;
-        var measured = p50 is null ? "no successful cold request" : $"cold p50 {F(p50.Value)} ms";
+        var net = p50 is { } gross && baseline is { } b ? Math.Max(0, gross - b) : (double?)null;
+        var measured = p50 is null ? "no successful cold request"
+            : net is null ? $"cold p50 {F(p50.Value)} ms"
+            : $"cold p50 {F(p50.Value)} ms, zero-delay baseline {F(baseline!.Value)} ms (the environment's own compute), net {F(net.Value)} ms";
         var url = target.AbsoluteUri;
         if (!env.JudgesLatency)
         {
@@ -301,9 +331,46 @@ public sealed class VerifySuite
                 $"not judged (latency emulation off): {measured}, budget {budget.MinMs}-{budget.MaxMs} ms") { Target = url };
         }
 
-        var ok = p50 is { } median && median >= budget.MinMs && median <= budget.MaxMs;
+        var ok = (net ?? p50) is { } median && median >= budget.MinMs && median <= budget.MaxMs;
         return new CheckResult(Ids.ColdBudget, CheckArea.Latency, client, ok ? CheckStatus.Pass : CheckStatus.Fail,
-            $"{measured}, budget {budget.MinMs}-{budget.MaxMs} ms") { Target = url };
+            $"{measured}, budget {budget.MinMs}-{budget.MaxMs} ms{(net is null ? string.Empty : " (judged net)")}") { Target = url };
+    }
+
+    /// <summary>Per client and target, the median total of cold requests with the environment's emulated delays off
+    /// (<see cref="VerifyEnvironment.ZeroDelay"/>), measured once before the rounds; empty when the environment has no
+    /// such switch or latency is not judged.</summary>
+    private static async Task<Dictionary<(string Client, string Target), double>> ZeroDelayBaselinesAsync(
+        VerifyEnvironment env, IReadOnlyList<Core.Topology.Host> clients, VerifyOptions options, IProgress<VerifyProgress>? progress, int rounds, CancellationToken ct)
+    {
+        var baselines = new Dictionary<(string Client, string Target), double>();
+        if (!env.JudgesLatency || env.ZeroDelay is not { } zeroDelay)
+        {
+            return baselines;
+        }
+
+        await using (await zeroDelay(ct))
+        {
+            foreach (var client in clients)
+            {
+                var runner = env.RunnerFor(client.Name);
+                foreach (var target in env.Topology.Verify.Targets)
+                {
+                    progress?.Report(new VerifyProgress(0, rounds, client.Name, $"zero-delay baseline to {target.Host}"));
+                    var totals = new List<double>();
+                    for (var i = 0; i < options.ColdSamples; i++)
+                    {
+                        totals.AddRange(Curl.Parse(await RunAsync(runner, Curl.Cold(target, options.RequestTimeout), ct), 1).Samples.Where(s => s.Succeeded).Select(s => s.TotalMs));
+                    }
+
+                    if (Statistics.Summarise(totals)?.P50 is { } p50)
+                    {
+                        baselines[(client.Name, target.AbsoluteUri)] = p50;
+                    }
+                }
+            }
+        }
+
+        return baselines;
     }
 
     private static async Task<PathTrace> TraceAsync(ICommandRunner runner, string target, VerifyOptions options, CancellationToken ct)

@@ -8,6 +8,7 @@ namespace Egress.Lab.RootTests;
 
 /// <summary>examples/failover.yaml in the lab: `up` starts the client's watcher; `lab fail`/`lab heal` cut and restore
 /// a gateway; the IP echo tells which Elastic IP the traffic leaves from.</summary>
+[Collection(FailoverTiming.Name)]
 public sealed partial class FailoverLabTests
 {
     /// <summary>bench/failover.sh measures the outage (about 0.8 s); the slack is for a loaded CI machine.</summary>
@@ -36,6 +37,13 @@ public sealed partial class FailoverLabTests
             Assert.NotNull(status.WatcherPid);
             Assert.Contains("tokyo-nat down", status.GatewayStates);
 
+            // Verify judges the gateway that is active now (identity and path), not egressVia[0].
+            var report = await LabTestSupport.VerifyAsync(lab, rounds: 1);
+            var sg = report.Rounds[0].Checks.Where(c => c.Host == "sg-client").ToList();
+            Assert.True(sg.Single(c => c.Id == "egress.ip").Status == Egress.Verify.CheckStatus.Pass, LabTestSupport.Describe(report));
+            Assert.True(sg.Single(c => c.Id == "path.first-hop").Status == Egress.Verify.CheckStatus.Pass, LabTestSupport.Describe(report));
+            Assert.Equal(("tokyo-nat-c", standby), (report.Egress.Single().Gateway, report.Egress.Single().Observed?.Ip));
+
             await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: false);
             await WaitForActiveAsync(lab, "tokyo-nat", TimeSpan.FromSeconds(10)); // upAfter 1 s + hold-down 5 s
             Assert.Equal(primary, await EchoAsync(lab));
@@ -52,7 +60,7 @@ public sealed partial class FailoverLabTests
     public async Task FailEveryGateway_FailClosed_NothingLeavesFromSingaporeAndInboundStillAnswers()
     {
         LabTestSupport.RequirePrerequisites();
-        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        var lab = await LabTestSupport.UpAsync(LabTestSupport.WithSshFromInternet(Examples.Load(Examples.Failover)));
         try
         {
             await WaitForActiveAsync(lab, "tokyo-nat");
@@ -69,7 +77,7 @@ public sealed partial class FailoverLabTests
             Assert.Equal(before, (await LabStatusCollector.CountersAsync(lab)).IgwNatOut["sg-client"]);
             // An SSH-like connection from the internet to the client's public address is still answered.
             await using var listener = new Listener(lab);
-            var inbound = await lab.InternetRunner().RunAsync(new CommandSpec("curl", ["-sS", "--max-time", "3", $"http://{lab.PublicAddressOf("sg-client")}:2222/"]));
+            var inbound = await lab.InternetRunner().RunAsync(new CommandSpec("curl", ["-sS", "--max-time", "3", $"http://{lab.PublicAddressOf("sg-client")}:22/"]));
             Assert.True(inbound.Succeeded, inbound.StandardError);
             var check = await LabStatusCollector.CheckAsync(lab, "sg-client");
             Assert.False(check.Ok);
@@ -103,6 +111,66 @@ public sealed partial class FailoverLabTests
                 string.Join('\n', samples.Select(s => $"{s.At.TotalMilliseconds:0} {s.Ip ?? "fail"}")));
             Assert.Equal(own, samples[^1].Ip);
             Assert.Contains("FAIL-OPEN", await File.ReadAllTextAsync(lab.State.WatcherLog("sg-client")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+
+    [RootFact]
+    public async Task WatcherKilled_TheLabRestartsItAndAGatewayCutStillFailsOver()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        try
+        {
+            await WaitForActiveAsync(lab, "tokyo-nat");
+            var killed = LabStatusCollector.Failover(lab).Single().WatcherPid!.Value;
+            Process.GetProcessById(killed).Kill(); // SIGKILL: no trap, no clean-up
+
+            var clock = Stopwatch.StartNew();
+            while (LabStatusCollector.Failover(lab).Single() is var f && (f.WatcherPid is null || f.WatcherPid == killed))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the watcher was not restarted: {f}\n{File.ReadAllText(lab.State.WatcherLog("sg-client"))}");
+                await Task.Delay(50);
+            }
+
+            Assert.True((await LabStatusCollector.CollectAsync(lab)).Failover.Single().Healthy);
+            await Task.Delay(1500); // the restarted watcher's first rounds
+            await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true);
+            await WaitForActiveAsync(lab, "tokyo-nat-c", TimeSpan.FromSeconds(10));
+            Assert.Equal(lab.PublicAddressOf("tokyo-nat-c"), await EchoAsync(lab));
+            Assert.Contains("restarts it", await File.ReadAllTextAsync(lab.State.WatcherLog("sg-client")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+
+    [RootFact]
+    public async Task WatcherAndItsSupervisorKilled_LabStatusSaysUnhealthyAndExits1()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        try
+        {
+            await WaitForActiveAsync(lab, "tokyo-nat");
+            var supervisor = LabController.TryReadPid(lab.State.WatcherSupervisorPid("sg-client"))!.Value;
+            Process.GetProcessById(supervisor).Kill();
+            await Process.GetProcessById(supervisor).WaitForExitAsync();
+            Process.GetProcessById(LabStatusCollector.Failover(lab).Single().WatcherPid!.Value).Kill();
+            await Task.Delay(200);
+
+            var status = await LabStatusCollector.CollectAsync(lab);
+            var cli = await ProcessRunner.Instance.RunAsync(new CommandSpec(LabTestSupport.ServicesCommand("x").Program,
+                [Path.Combine(AppContext.BaseDirectory, "egress.dll"), "lab", "status", "--id", lab.Id]) { Timeout = TimeSpan.FromMinutes(2) });
+
+            Assert.False(status.Healthy);
+            Assert.Null(status.Failover.Single().WatcherPid);
+            Assert.Equal(1, cli.ExitCode);
+            Assert.Contains("watcher NOT running and not supervised", cli.StandardOutput, StringComparison.Ordinal);
         }
         finally
         {
@@ -156,7 +224,7 @@ public sealed partial class FailoverLabTests
     [GeneratedRegex("\"ip\":\\s*\"([0-9.]+)\"")]
     private static partial Regex IpField();
 
-    /// <summary>A one-shot HTTP answer on the client's port 2222 (python), killed by PID at dispose.</summary>
+    /// <summary>An HTTP answer on the client's port 22 (python; the port its security group opens), killed by PID at dispose.</summary>
     private sealed class Listener : IAsyncDisposable
     {
         private readonly Process _process;
@@ -165,7 +233,7 @@ public sealed partial class FailoverLabTests
         {
             var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true };
             foreach (var a in new[] { "netns", "exec", lab.Plan.HostNamed("sg-client").Namespace, "python3", "-u", "-c",
-                "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',2222))\ns.listen(4)\nprint('ready',flush=True)\nwhile True:\n c,a=s.accept()\n c.recv(4096)\n c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n c.close()\n" })
+                "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',22))\ns.listen(4)\nprint('ready',flush=True)\nwhile True:\n c,a=s.accept()\n c.recv(4096)\n c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n c.close()\n" })
             {
                 info.ArgumentList.Add(a);
             }
@@ -185,4 +253,12 @@ public sealed partial class FailoverLabTests
             _process.Dispose();
         }
     }
+}
+
+/// <summary>The failover tests judge an outage against a bound from requests every 20 ms; they run alone, not beside the
+/// other lab tests, whose load stretched a sample to half a second and an outage past the bound.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class FailoverTiming
+{
+    public const string Name = "failover timing";
 }

@@ -23,6 +23,14 @@ internal static class LabTestSupport
         Prerequisites.RequireProgram("ping", "iputils-ping");
     }
 
+    /// <summary>The lab's internet address, allowed SSH (tcp/22) by <see cref="WithSshFromInternet"/>.</summary>
+    public const string InternetAddress = "192.0.2.1";
+
+    /// <summary><paramref name="topology"/> with `access.ssh: 192.0.2.1/32`: the security groups (emulated by the lab as on
+    /// AWS) let the lab's internet connect to port 22 of the hosts' public addresses, and nothing else in.</summary>
+    public static TopologyModel WithSshFromInternet(TopologyModel topology) =>
+        topology with { Access = new Access { Ssh = Core.Net.Ipv4Cidr.Parse(InternetAddress + "/32") } };
+
     public static Task<RunningLab> UpAsync(TopologyModel topology, bool naive = false, string? id = null) =>
         LabController.Default.UpAsync(new LabUpOptions
         {
@@ -55,7 +63,7 @@ internal static class LabTestSupport
     }
 }
 
-/// <summary>One seed lab shared by the tests of a class; removed when they are done.</summary>
+/// <summary>One seed lab (SSH allowed from the lab's internet) shared by the tests of a class; removed when they are done.</summary>
 public sealed class SeedLabFixture : IAsyncLifetime
 {
     private RunningLab? _lab;
@@ -70,7 +78,7 @@ public sealed class SeedLabFixture : IAsyncLifetime
         }
 
         LabTestSupport.RequirePrerequisites();
-        _lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed));
+        _lab = await LabTestSupport.UpAsync(LabTestSupport.WithSshFromInternet(Examples.Load(Examples.Seed)));
     }
 
     public async Task DisposeAsync()

@@ -37,7 +37,7 @@ public sealed class SeedLabTests(SeedLabFixture fixture) : IClassFixture<SeedLab
     [RootFact]
     public async Task SshLikeInbound_ToClientPublicAddress_ConnectsAndRepliesLeaveViaSingapore()
     {
-        const string port = "2222";
+        const string port = "22"; // the only port the security group (access.ssh) opens
         var before = await LabStatusCollector.CountersAsync(Lab);
         using var server = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip",
             ["netns", "exec", Lab.Plan.HostNamed("sg-client").Namespace, "iperf3", "-s", "-1", "-p", port])

@@ -32,7 +32,7 @@ public partial class ReportTests
         AssertKeys(round, "round", "passed", "checks");
         AssertKeys(round.GetProperty("checks")[0], "id", "area", "host", "target", "status", "detail");
         var latency = root.GetProperty("latency")[0];
-        AssertKeys(latency, "client", "target", "cold", "keepAlive", "coldSamplesMs", "keepAliveSamplesMs");
+        AssertKeys(latency, "client", "target", "cold", "coldBaselineMs", "keepAlive", "coldSamplesMs", "keepAliveSamplesMs");
         AssertKeys(latency.GetProperty("cold"), "samples", "failed", "phases");
         AssertKeys(latency.GetProperty("cold").GetProperty("phases"), "dns", "connect", "tls", "ttfb", "total");
         AssertKeys(latency.GetProperty("cold").GetProperty("phases").GetProperty("total"), "count", "p50", "p90", "p99", "max");

@@ -68,11 +68,19 @@ internal sealed class FakeEnvironment
                 .On(s => ScriptedRunner.IsCurlTo(s, "api.binance.com") && ScriptedRunner.UrlCount(s) > 1, _ => Samples.Result("curl-keepalive-ok.txt"))
                 .On(s => ScriptedRunner.IsCurlTo(s, "ipinfo.io"), _ => Samples.Result("ipinfo-tokyo.txt"))
                 .On(s => s.Program == "mtr", _ => Samples.Result("mtr-ok.json"))
-                .On(s => s.Program == "ping", _ => Samples.Result("ping-ok.txt"));
+                .On(s => s.Program == "ping", _ => Samples.Result("ping-ok.txt"))
+                .On(s => s.Program == "ip" && s.Arguments.Contains("route"), _ => Route(TunnelPairs.Of(Topology).First(p => p.Client == client).GatewayAddress.ToString()));
         }
     }
 
     public TopologyModel Topology { get; }
+
+    /// <summary>What `ip -4 -o route get` prints on a client whose internet routes go through the tunnel to <paramref name="via"/>.</summary>
+    public static CommandResult Route(string via) =>
+        Samples.Output($"192.0.2.1 via {via} dev eg1 src 192.168.250.2 uid 0 \\    cache \n");
+
+    /// <summary>Public addresses the environment knows (tests add standbys).</summary>
+    public Dictionary<string, Ipv4Address> PublicAddresses { get; } = new() { ["tokyo-nat"] = TokyoPublic, ["sg-client"] = Ipv4Address.Parse("198.51.100.10") };
 
     public bool LatencyEmulated { get; }
 
@@ -86,7 +94,7 @@ internal sealed class FakeEnvironment
         "fake",
         Topology,
         name => Runners[name],
-        new Dictionary<string, Ipv4Address> { ["tokyo-nat"] = TokyoPublic, ["sg-client"] = Ipv4Address.Parse("198.51.100.10") },
+        PublicAddresses,
         LatencyEmulated,
         name => CommandSpec.Of("egress-check", name));
 

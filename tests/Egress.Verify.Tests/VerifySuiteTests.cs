@@ -335,6 +335,97 @@ public class VerifySuiteTests
         Assert.Contains(fake.Runners["syd-client"].Calls, s => s.Program == "ping" && s.Arguments[^1] == "192.168.250.5");
     }
 
+    [Fact]
+    public async Task RunAsync_FailedOverToTheStandby_JudgesIdentityAndPathAgainstTheActiveGateway()
+    {
+        var fake = new FakeEnvironment(example: "failover");
+        var standby = Core.Topology.TunnelPairs.Of(fake.Topology).Single(p => p.Gateway.Name == "tokyo-nat-c").GatewayAddress.ToString();
+        var standbyPublic = Core.Net.Ipv4Address.Parse("203.0.113.20");
+        fake.PublicAddresses["tokyo-nat-c"] = standbyPublic;
+        fake.Client
+            .On(s => s.Program == "ip" && s.Arguments.Contains("route"), _ => FakeEnvironment.Route(standby))
+            .On(s => ScriptedRunner.IsCurlTo(s, "ipinfo.io"), _ => Samples.Output(Samples.Text("ipinfo-tokyo.txt").Replace(FakeEnvironment.TokyoPublic.ToString(), standbyPublic.ToString(), StringComparison.Ordinal)))
+            .On(s => s.Program == "mtr", _ => Samples.Output(Samples.Text("mtr-ok.json").Replace("192.168.250.1\"", standby + "\"", StringComparison.Ordinal)));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        Assert.Equal(CheckStatus.Pass, Only(report, "egress.ip").Status);
+        Assert.Contains("tokyo-nat-c (the active gateway: failed over from tokyo-nat)", Only(report, "egress.ip").Detail, StringComparison.Ordinal);
+        Assert.Equal(CheckStatus.Pass, Only(report, "path.first-hop").Status);
+        Assert.Equal("tokyo-nat-c", Assert.Single(report.Egress).Gateway);
+        Assert.Equal(standby, Assert.Single(report.Paths).ExpectedFirstHop);
+    }
+
+    [Theory]
+    [InlineData("", 2, "RTNETLINK answers: Permission denied", "the client's routes refuse internet traffic")]
+    [InlineData("192.0.2.1 via 10.0.1.1 dev eth0 src 10.0.1.10 uid 0", 0, "", "the route to the internet is via 10.0.1.1 dev eth0, not a tunnel")]
+    public async Task RunAsync_NoGatewayActive_FailsIdentityAndPathSayingWhere(string stdout, int exit, string stderr, string why)
+    {
+        var fake = new FakeEnvironment(example: "failover");
+        fake.Client.On(s => s.Program == "ip" && s.Arguments.Contains("route"), _ => Samples.Output(stdout, exit, stderr));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        Assert.Equal(CheckStatus.Fail, Only(report, "egress.ip").Status);
+        Assert.Contains("no gateway is active: " + why, Only(report, "egress.ip").Detail, StringComparison.Ordinal);
+        Assert.Equal(CheckStatus.Fail, Only(report, "path.first-hop").Status);
+    }
+
+    [Fact]
+    public async Task RunAsync_RouteLookupUnavailable_FallsBackToTheFirstGatewaySayingSo()
+    {
+        var fake = new FakeEnvironment();
+        fake.Client.On(s => s.Program == "ip", _ => Samples.Output("", 127, "ip: not found"));
+
+        var report = await RunAsync(fake, rounds: 1);
+
+        Assert.True(report.Passed, string.Join("\n", report.Failures.Select(f => $"{f.Id}: {f.Detail}")));
+    }
+
+    [Fact]
+    public async Task RunAsync_LatencyEmulatedOnASlowCpu_JudgesTheColdBudgetNetOfAZeroDelayBaseline()
+    {
+        // 451 ms cold with the delays on is over the 400 ms budget; 200 ms of it is the machine's own compute
+        // (the same requests with the delays off), so the network's share, 251 ms, is within the budget.
+        var fake = new FakeEnvironment(latencyEmulated: true);
+        var zeroDelay = false;
+        var switched = new List<string>();
+        var baseline = Samples.Text("curl-cold-slow.txt").Replace("\"time_total\":0.451402", "\"time_total\":0.200000", StringComparison.Ordinal);
+        fake.Client.On(s => ScriptedRunner.IsCurlTo(s, "api.binance.com") && ScriptedRunner.UrlCount(s) == 1,
+            _ => zeroDelay ? Samples.Output(baseline) : Samples.Result("curl-cold-slow.txt"));
+        var env = fake.Build() with
+        {
+            ZeroDelay = _ =>
+            {
+                zeroDelay = true;
+                switched.Add("off");
+                return Task.FromResult<IAsyncDisposable>(new Restore(() =>
+                {
+                    zeroDelay = false;
+                    switched.Add("on");
+                }));
+            },
+        };
+
+        var report = await new VerifySuite().RunAsync(env, FakeEnvironment.Options(1), null, CancellationToken.None);
+
+        var check = Only(report, "latency.cold-budget");
+        Assert.Equal(CheckStatus.Pass, check.Status);
+        Assert.Matches(@"^cold p50 451(\.\d+)? ms, zero-delay baseline 20[01](\.\d+)? ms \(the environment's own compute\), net 25[01](\.\d+)? ms, budget 200-400 ms \(judged net\)$", check.Detail);
+        Assert.Equal(["off", "on"], switched);
+        Assert.InRange(Assert.Single(report.Latency).ColdBaselineMs ?? 0, 199, 202); // HdrHistogram's resolution
+        Assert.Contains("net of a zero-delay baseline", report.ColdLatencyBudget.Basis, StringComparison.Ordinal);
+    }
+
+    private sealed class Restore(Action restore) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            restore();
+            return ValueTask.CompletedTask;
+        }
+    }
+
     private sealed class ListProgress(List<VerifyProgress> list) : IProgress<VerifyProgress>
     {
         public void Report(VerifyProgress value) => list.Add(value);

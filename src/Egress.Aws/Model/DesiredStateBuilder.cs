@@ -67,7 +67,7 @@ public static class DesiredStateBuilder
             {
                 var sg = new ResourceAddress(r, ResourceKind.SecurityGroup, host.Name);
                 resources.Add(new DesiredSecurityGroup(sg, vpc, $"{topology.Stack}-{host.Name}",
-                    $"egress {topology.Stack}: {host.Name} ({host.Role.ToString().ToLowerInvariant()})", IngressFor(topology, pairs, host)));
+                    $"egress {topology.Stack}: {host.Name} ({host.Role.ToString().ToLowerInvariant()})", IngressFor(topology, host)));
                 var instance = new ResourceAddress(r, ResourceKind.Instance, host.Name);
                 var data = userData(topology, host.Name);
                 var bytes = Encoding.UTF8.GetByteCount(data);
@@ -105,34 +105,14 @@ public static class DesiredStateBuilder
 
     public static string KeyNameOf(string stack) => $"egress-{stack}";
 
-    /// <summary>The AWS protocol for the overlay: IP-in-IP (4) for ipip and for auto (Ubuntu's kernel has ipip), GRE (47), VXLAN (UDP 4789).</summary>
-    public static SecurityGroupRule TunnelRule(OverlayMode mode, string peerCidr) => mode switch
-    {
-        OverlayMode.Gre => new SecurityGroupRule("47", -1, -1, peerCidr),
-        OverlayMode.Vxlan => new SecurityGroupRule("udp", 4789, 4789, peerCidr),
-        _ => new SecurityGroupRule("4", -1, -1, peerCidr),
-    };
+    /// <summary>The AWS protocol for the overlay (<see cref="SecurityGroupIngress.TunnelRule"/>).</summary>
+    public static SecurityGroupRule TunnelRule(OverlayMode mode, string peerCidr) => Of(SecurityGroupIngress.TunnelRule(mode, peerCidr));
 
-    private static List<SecurityGroupRule> IngressFor(TopologyModel topology, IReadOnlyList<TunnelPair> pairs, Core.Topology.Host host)
-    {
-        var rules = new List<SecurityGroupRule>();
-        if (topology.Access.Ssh is { } ssh)
-        {
-            rules.Add(new SecurityGroupRule("tcp", 22, 22, ssh.ToString()));
-        }
+    /// <summary>The host's inbound rules, derived in Egress.Core (<see cref="SecurityGroupIngress.For"/>) so the lab emulates the same groups.</summary>
+    private static List<SecurityGroupRule> IngressFor(TopologyModel topology, Core.Topology.Host host) =>
+        [.. SecurityGroupIngress.For(topology, host).Select(Of)];
 
-        foreach (var pair in pairs.Where(p => p.Client == host || p.Gateway == host))
-        {
-            var peer = pair.Client == host ? pair.Gateway : pair.Client;
-            var rule = TunnelRule(topology.Overlay.Mode, $"{peer.PrivateIp}/32");
-            if (!rules.Contains(rule))
-            {
-                rules.Add(rule);
-            }
-        }
-
-        return rules;
-    }
+    private static SecurityGroupRule Of(IngressRule rule) => new(rule.Protocol, rule.FromPort, rule.ToPort, rule.Cidr);
 
     private static List<DesiredPeering> PeeringsOf(TopologyModel topology, IReadOnlyList<TunnelPair> pairs)
     {

@@ -178,7 +178,12 @@ internal static class LabCli
         context.Error.WriteLine("  IGW drops:             " + string.Join(", ", counters.IgwDrops.Select(c => $"{c.Key} {c.Value}")));
         context.Error.WriteLine("  peering edge-to-edge:  " + string.Join(", ", counters.PeeringDrops.Select(c => $"{c.Key} {c.Value}")));
         context.Error.WriteLine("  peering frag-needed:   " + string.Join(", ", counters.PeeringFragNeededDrops.Select(c => $"{c.Key} {c.Value}")));
+        context.Error.WriteLine("  security-group drops:  " + string.Join(", ", counters.SecurityGroupDrops.Select(c => $"{c.Key} {c.Value}")));
         context.Error.WriteLine("  gateway forward drops: " + string.Join(", ", counters.GatewayForwardDrops.Select(c => $"{c.Key} {c.Value}")));
+        foreach (var (region, flows) in counters.Dropped.Where(d => d.Value.Count > 0))
+        {
+            context.Error.WriteLine($"  dropped in {region}: " + string.Join("; ", flows.OrderByDescending(f => f.Packets).Take(5).Select(f => $"{f.Point} {f}")));
+        }
     }
 }
 
@@ -208,7 +213,7 @@ internal sealed class LabUpCommand : Command
 internal sealed class LabStatusCommand : Command
 {
     public LabStatusCommand(CliContext context)
-        : base("status", "Namespaces, addresses, tunnel state, each host's check, the counters (IGW NAT, IGW drops, peering edge-to-edge drops, gateway forward drops). Exit 1 when unhealthy.")
+        : base("status", "Namespaces, addresses, tunnel state, each host's check, each client's failover watcher, the counters (IGW NAT, IGW drops, peering edge-to-edge drops, security-group drops, gateway forward drops). Exit 1 when unhealthy (a namespace missing, the services down, a check failing, a watcher not running).")
     {
         var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
         var output = OutputFormatOption.Create(OutputFormat.Text);
@@ -255,7 +260,14 @@ internal sealed class LabStatusCommand : Command
             foreach (var f in status.Failover)
             {
                 var active = f.ActiveGateway switch { null => "unknown (no watcher state)", "-" => "NONE (every gateway down; the policy applies)", var g => g };
-                human.WriteLine($"egress of {f.Client}: via {active}; watcher {(f.WatcherPid is { } w ? $"pid {w}" : "NOT running")}{(f.GatewayStates.Count > 0 ? "; " + string.Join(", ", f.GatewayStates) : string.Empty)}");
+                var watcher = (f.WatcherPid, f.Supervised) switch
+                {
+                    ({ } w, true) => $"pid {w}, supervised",
+                    ({ } w, false) => $"pid {w}, NOT supervised (its supervisor is gone: a crash would not be restarted)",
+                    (null, true) => "NOT running (its supervisor restarts it)",
+                    (null, false) => "NOT running and not supervised: a gateway failure would neither fail over nor fail closed",
+                };
+                human.WriteLine($"egress of {f.Client}: via {active}; watcher {watcher}{(f.GatewayStates.Count > 0 ? "; " + string.Join(", ", f.GatewayStates) : string.Empty)}");
             }
 
             LabCli.PrintCounters(new CliContext(context.Output, context.Output, context.WorkingDirectory, colors: false), status.Counters);
@@ -362,24 +374,36 @@ internal sealed class LabDownCommand : Command
         : base("down", "Remove the lab: every namespace (and with it every veth), /etc/netns entry, process and state file it made. Idempotent.")
     {
         var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
-        var all = new Option<bool>("--all") { Description = "Remove every egl-* namespace, /etc/netns/egl-* entry and /run/egress-lab state: leftovers of crashed labs." };
+        var all = new Option<bool>("--all") { Description = "Remove every lab whose owner is gone: leftovers of crashed runs and labs made by 'lab up' (their egl-* namespaces, /etc/netns/egl-* entries, /run/egress-lab state). A lab whose 'lab up', 'lab run' or test process still runs is kept." };
+        var force = new Option<bool>("--force") { Description = "With --all: remove the labs of running owners too (it breaks their runs)." };
         Options.Add(id);
         Options.Add(all);
+        Options.Add(force);
         SetAction(async (parse, cancellationToken) =>
         {
             LabCli.RequireRoot("down");
+            if (parse.GetValue(force) && !parse.GetValue(all))
+            {
+                throw new UsageException("--force goes with --all (a single lab is removed by 'lab down --id ID' whoever owns it).");
+            }
+
             var clock = Stopwatch.StartNew();
-            IReadOnlyList<LabDownResult> results = parse.GetValue(all)
-                ? await LabController.Default.DownAllAsync(cancellationToken)
-                : [await LabController.Default.DownAsync(parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabCli.RunningId(null), cancellationToken)];
-            foreach (var result in results)
+            var sweep = parse.GetValue(all)
+                ? await LabController.Default.DownAllAsync(parse.GetValue(force), cancellationToken: cancellationToken)
+                : new LabSweep([await LabController.Default.DownAsync(parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabCli.RunningId(null), cancellationToken)], []);
+            foreach (var result in sweep.Removed)
             {
                 context.Error.WriteLine(result.WasUp
                     ? $"lab {result.Id}: removed {result.Namespaces.Count} namespaces, {result.EtcEntries} /etc/netns entries, stopped {result.StoppedProcesses.Count} processes"
                     : $"lab {result.Id}: nothing to remove");
             }
 
-            if (results.Count == 0)
+            foreach (var kept in sweep.Kept)
+            {
+                context.Error.WriteLine($"lab {kept.Id}: kept, its owner (pid {kept.Owner.Pid}) still runs; 'lab down --id {kept.Id}' or '--all --force' removes it");
+            }
+
+            if (sweep.Removed.Count == 0 && sweep.Kept.Count == 0)
             {
                 context.Error.WriteLine("no lab leftovers found");
             }
@@ -393,7 +417,7 @@ internal sealed class LabDownCommand : Command
 internal sealed class LabRunCommand : Command
 {
     public LabRunCommand(CliContext context)
-        : base("run", "Up, verify, report, down (always, also on failure or Ctrl-C). Exit 0 only if every check passed. The embedded seed topology when there is no -f and no ./egress.yaml.")
+        : base("run", "Up, verify, report, down (always, also on failure, Ctrl-C or SIGTERM: then exit 130). A lab id that is up already is refused (exit 2) and left alone. Exit 0 only if every check passed. The embedded seed topology when there is no -f and no ./egress.yaml.")
     {
         var file = LabCli.FileOption();
         var id = LabCli.IdOption("Lab id (default: a fresh random one).");
@@ -409,15 +433,21 @@ internal sealed class LabRunCommand : Command
             var topology = LabCli.LoadTopology(context, parse.GetValue(file));
             var labId = parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabNames.RandomId();
             verify.OptionsFrom(parse); // bad verify options are exit 2 before anything is built
+            RunningLab? lab = null;
             try
             {
-                var lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
+                // A lab that is up already (or any failure to build) is never this run's to remove: UpAsync touches no
+                // lab it did not claim, and removes what it built itself when it fails or is cancelled.
+                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
                 return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
             }
             finally
             {
-                var down = await LabController.Default.DownAsync(labId, CancellationToken.None);
-                context.Error.WriteLine(down.WasUp ? $"lab {labId} removed ({down.Namespaces.Count} namespaces)" : $"lab {labId}: nothing left to remove");
+                if (lab is not null)
+                {
+                    var down = await LabController.Default.DownAsync(labId, CancellationToken.None);
+                    context.Error.WriteLine(down.WasUp ? $"lab {labId} removed ({down.Namespaces.Count} namespaces)" : $"lab {labId}: nothing left to remove");
+                }
             }
         }));
     }

@@ -96,7 +96,7 @@ public static class LabWorldPlanner
 
         foreach (var router in routers)
         {
-            namespaces.Add(RouterNamespace(topology, router, routers.IndexOf(router), hosts, peerings, naive));
+            namespaces.Add(RouterNamespace(topology, router, routers.IndexOf(router), hosts, peerings, naive, overlay));
         }
 
         namespaces.Add(InternetNamespaceOf(internetNs, routers, services));
@@ -221,7 +221,7 @@ public static class LabWorldPlanner
         };
     }
 
-    private static LabNamespace RouterNamespace(TopologyModel topology, LabRouter router, int regionIndex, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, bool naive)
+    private static LabNamespace RouterNamespace(TopologyModel topology, LabRouter router, int regionIndex, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, bool naive, OverlayMode overlay)
     {
         var region = topology.Regions.First(r => r.Name == router.Region);
         var igwLink = IgwTransit.Subnet(30, regionIndex);
@@ -269,7 +269,7 @@ public static class LabWorldPlanner
             Owner = router.Region,
             Sysctls = [.. CommonSysctls, .. ForwardingSysctls, "net.ipv4.conf.all.proxy_arp=1"],
             IpBatch = batch,
-            Nftables = RouterRuleset(topology, region, hosts.Where(h => h.Region == region.Name).ToList(), mine),
+            Nftables = RouterRuleset(topology, region, hosts.Where(h => h.Region == region.Name).ToList(), mine, overlay),
         };
     }
 
@@ -300,10 +300,14 @@ public static class LabWorldPlanner
 
     public static string IgwInCounter(string host) => "igw_in_" + CounterSlug(host);
 
+    /// <summary>Counter (and drop-log name) of the packets a host's emulated security group refused.</summary>
+    public static string SecurityGroupDropCounter(string host) => "sg_drop_" + CounterSlug(host);
+
     /// <summary>The VPC router's nftables: IGW 1:1 NAT for hosts with a public address, drop+count internet-bound
-    /// packets from the rest, and a peering link that forwards only VPC-to-VPC packets (no edge-to-edge routing).
-    /// ICMP "fragmentation needed" never crosses a peering link, so the overlay must not rely on PMTU discovery.</summary>
-    private static string RouterRuleset(TopologyModel topology, Region region, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings)
+    /// packets from the rest, a peering link that forwards only VPC-to-VPC packets (no edge-to-edge routing), and each
+    /// host's security group at its port. ICMP "fragmentation needed" never crosses a peering link, so the overlay must not
+    /// rely on PMTU discovery. Every counted drop also records the packets it drops (<see cref="LabDropLog"/>).</summary>
+    private static string RouterRuleset(TopologyModel topology, Region region, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, OverlayMode overlay)
     {
         var publicHosts = hosts.Where(h => h.PublicIp is not null).ToList();
         var text = new StringBuilder();
@@ -317,6 +321,21 @@ public static class LabWorldPlanner
         text.Append($"  counter {IgwDropCounter} {{\n  }}\n");
         text.Append($"  counter {PeeringDropCounter} {{\n  }}\n");
         text.Append($"  counter {PeeringFragNeededCounter} {{\n  }}\n");
+        foreach (var host in hosts)
+        {
+            text.Append($"  counter {SecurityGroupDropCounter(host.Name)} {{\n  }}\n");
+        }
+
+        text.Append(LabDropLog.Sets(IgwDropCounter));
+        if (peerings.Count > 0)
+        {
+            text.Append(LabDropLog.Sets(PeeringDropCounter));
+        }
+
+        foreach (var host in hosts)
+        {
+            text.Append(LabDropLog.Sets(SecurityGroupDropCounter(host.Name)));
+        }
 
         text.Append("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n");
         foreach (var host in publicHosts)
@@ -341,8 +360,10 @@ public static class LabWorldPlanner
             text.Append($"    iifname \"{nic}\" icmp type destination-unreachable icmp code frag-needed counter name {PeeringFragNeededCounter} drop\n");
             text.Append($"    oifname \"{nic}\" ip saddr {region.Vpc} ip daddr {peerVpc} accept\n");
             text.Append($"    iifname \"{nic}\" ip saddr {peerVpc} ip daddr {region.Vpc} accept\n");
-            text.Append($"    oifname \"{nic}\" counter name {PeeringDropCounter} drop\n");
-            text.Append($"    iifname \"{nic}\" counter name {PeeringDropCounter} drop\n");
+            foreach (var direction in new[] { "oifname", "iifname" })
+            {
+                AppendLoggedDrop(text, $"{direction} \"{nic}\"", PeeringDropCounter);
+            }
         }
 
         if (publicHosts.Count > 0)
@@ -350,11 +371,50 @@ public static class LabWorldPlanner
             text.Append($"    oifname \"{RouterWan}\" ip saddr {{ {string.Join(", ", publicHosts.Select(h => h.PrivateIp))} }} accept\n");
         }
 
-        text.Append($"    oifname \"{RouterWan}\" counter name {IgwDropCounter} drop\n");
+        AppendLoggedDrop(text, $"oifname \"{RouterWan}\"", IgwDropCounter);
+        text.Append("  }\n");
+
+        // Security groups, in a base chain of their own after the route table's: an accept here cannot skip the
+        // peering's and the IGW's rules, and their drops stand. Stateful like AWS's: replies (and ICMP errors about
+        // a host's own flows) always pass; a new flow needs a rule; outbound is all.
+        var resolved = topology with { Overlay = topology.Overlay with { Mode = overlay } };
+        text.Append("  chain security_groups {\n    type filter hook forward priority filter + 10; policy accept;\n");
+        foreach (var host in hosts)
+        {
+            var port = $"oifname \"{PortName(region, topology.GetHost(host.Name))}\"";
+            text.Append($"    {port} ct state established,related accept\n");
+            foreach (var rule in SecurityGroupIngress.For(resolved, topology.GetHost(host.Name)))
+            {
+                text.Append($"    {port} ip saddr {rule.Cidr} {Match(rule)}accept\n");
+            }
+
+            AppendLoggedDrop(text, port, SecurityGroupDropCounter(host.Name));
+        }
+
         text.Append("  }\n");
         text.Append("}\n");
         return text.ToString();
     }
+
+    private static void AppendLoggedDrop(StringBuilder text, string match, string counter)
+    {
+        foreach (var rule in LabDropLog.Rules(match, counter))
+        {
+            text.Append("    ").Append(rule).Append('\n');
+        }
+
+        text.Append($"    {match} counter name {counter} drop\n");
+    }
+
+    /// <summary>A security-group rule's protocol and ports as an nft match (with a trailing space), or "" for all traffic.</summary>
+    private static string Match(IngressRule rule) => rule.Protocol switch
+    {
+        "-1" => string.Empty,
+        "tcp" or "udp" when rule.FromPort >= 0 => rule.FromPort == rule.ToPort
+            ? string.Create(CultureInfo.InvariantCulture, $"{rule.Protocol} dport {rule.FromPort} ")
+            : string.Create(CultureInfo.InvariantCulture, $"{rule.Protocol} dport {rule.FromPort}-{rule.ToPort} "),
+        _ => $"meta l4proto {rule.Protocol} ",
+    };
 
     private static LabNamespace InternetNamespaceOf(string ns, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabService> services)
     {

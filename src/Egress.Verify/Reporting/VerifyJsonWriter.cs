@@ -77,6 +77,7 @@ public static class VerifyJsonWriter
             json.WriteString("client", latency.Client);
             json.WriteString("target", latency.Target);
             WriteSummary(json, "cold", latency.Cold);
+            WriteNullable(json, "coldBaselineMs", latency.ColdBaselineMs);
             WriteSummary(json, "keepAlive", latency.KeepAlive);
             WriteSamples(json, "coldSamplesMs", latency.ColdSamples);
             WriteSamples(json, "keepAliveSamplesMs", latency.KeepAliveSamples);
