@@ -93,7 +93,7 @@ public sealed class SdkAdapterTests
     public async Task Emulator_SeedApplyPlanDestroy_Converges()
     {
         using var ports = new SdkAwsPorts(new AwsConnection { EndpointUrl = Endpoint(), Credentials = TestKeys });
-        var topology = TestTopologies.Seed with { Stack = "egress-adapter-" + Guid.NewGuid().ToString("N")[..8] };
+        var topology = WithAmi(TestTopologies.Seed) with { Stack = "egress-adapter-" + Guid.NewGuid().ToString("N")[..8] };
         var desired = TestTopologies.Desired(topology);
         var provisioner = new AwsProvisioner(ports, TimeProvider.System);
 
@@ -108,4 +108,10 @@ public sealed class SdkAdapterTests
             Assert.True(gone.IsEmpty);
         }
     }
+
+    /// <summary>moto has no Canonical SSM parameter: every host gets an AMI moto knows.</summary>
+    internal static Egress.Core.Topology.TopologyModel WithAmi(Egress.Core.Topology.TopologyModel topology) => topology with
+    {
+        Regions = [.. topology.Regions.Select(r => r with { Hosts = [.. r.Hosts.Select(h => h with { Ami = "ami-1e749f67" })] })],
+    };
 }

@@ -30,6 +30,10 @@ public sealed class FakeAwsOptions
     /// <summary>Actions (e.g. "RunInstances") the caller is not allowed: UnauthorizedOperation.</summary>
     public HashSet<string> DeniedActions { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The regions enabled for the account (DescribeRegions); a call to any other region fails with OptInRequired.
+    /// Default: every region egress knows.</summary>
+    public HashSet<string> EnabledRegions { get; } = new(Core.AwsRegions.All.Select(r => r.Code), StringComparer.Ordinal);
+
     /// <summary>Every call fails as if the SDK found no credentials.</summary>
     public bool NoCredentials { get; set; }
 }
@@ -215,6 +219,11 @@ public sealed partial class FakeAwsCloud : IAwsPorts
             if (Options.NoCredentials)
             {
                 throw new AwsApiException(Execution.AwsErrors.NoCredentials, "Failed to resolve AWS credentials.", action, region);
+            }
+
+            if (!Options.EnabledRegions.Contains(region))
+            {
+                throw new AwsApiException("OptInRequired", $"You are not subscribed to this service in {region}: the region is not enabled for the account.", action, region);
             }
 
             if (Options.DeniedActions.Contains(action))
