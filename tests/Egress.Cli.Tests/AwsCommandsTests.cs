@@ -349,4 +349,113 @@ public sealed class AwsCommandsTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("not an OpenSSH public key", stderr, StringComparison.Ordinal);
     }
+
+    private const string PublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOPh0aK7aTEZVdwWgOq2pXx5bm8GZlUHpAhdW7nHlVwq egress-test";
+
+    private void UseThreeRegionAsSeed() =>
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"),
+            Examples.Text(Examples.ThreeRegion).Replace("stack: egress-three-region", "stack: egress-seed", StringComparison.Ordinal));
+
+    private void UseSeed() => File.WriteAllText(Path.Combine(_directory, "egress.yaml"), Examples.Text(Examples.Seed));
+
+    [Fact]
+    public async Task Apply_WithoutTerminalOrYes_ShowsThePlanAndExitsTwoSayingPassYes()
+    {
+        var (code, _, stderr) = await RunAsync("apply");
+
+        Assert.Equal(2, code);
+        Assert.Contains("Plan: 18 to add, 0 to change, 0 to destroy.", stderr, StringComparison.Ordinal);
+        Assert.Contains("apply asks for confirmation and stdin is not a terminal; nothing was changed. Pass --yes to apply without asking.", stderr, StringComparison.Ordinal);
+        Assert.Empty(_cloud.LiveResources());
+        AssertOnlyTheLockWasTouched();
+    }
+
+    [Fact]
+    public async Task Apply_OnATerminal_AsksAndAppliesOnlyOnYes()
+    {
+        var no = await RunWithInputAsync("no\n", "apply");
+        var yes = await RunWithInputAsync("yes\n", "apply");
+
+        Assert.Equal(130, no.ExitCode);
+        Assert.Contains("Apply these changes to stack egress-seed (18 to add, 0 to change, 0 to destroy)? Type 'yes' to confirm:", no.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Apply cancelled; nothing was changed.", no.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, yes.ExitCode);
+        Assert.Contains("Apply complete: 18 added", yes.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Apply_TwoAtOnce_OneBuildsTheStackTheOtherIsRefusedWithTheHolderNamed()
+    {
+        _cloud.Options.InstancePolls = 3;
+
+        var runs = await Task.WhenAll(Task.Run(() => RunAsync("apply", "--yes")), Task.Run(() => RunAsync("apply", "--yes")));
+
+        Assert.Equal([0, 1], runs.Select(r => r.ExitCode).Order());
+        var refused = runs.Single(r => r.ExitCode == 1).Stderr;
+        Assert.Contains("stack egress-seed is locked by 'egress apply' run by", refused, StringComparison.Ordinal);
+        Assert.Contains("wait until that run ends", refused, StringComparison.Ordinal);
+        Assert.Equal(14, _cloud.LiveResources().Count); // one stack: 18 resources, 4 of them routes inside the route tables
+        Assert.Equal(0, (await RunAsync("plan")).ExitCode);
+    }
+
+    [Fact]
+    public async Task DestroyAndStatus_WithTheSeedAfterAThreeRegionApply_FindSydneyToo()
+    {
+        UseThreeRegionAsSeed();
+        Assert.Equal(0, (await RunAsync("apply", "--yes")).ExitCode);
+        UseSeed();
+
+        var status = await RunAsync("status", "-o", "json");
+        var destroy = await RunAsync("destroy", "--yes");
+
+        Assert.Equal(0, status.ExitCode);
+        using (var json = JsonDocument.Parse(status.Stdout))
+        {
+            Assert.Contains(json.RootElement.GetProperty("resources").EnumerateArray(), r => r.GetProperty("resource").GetString() == "instance/syd-client");
+            Assert.Contains(json.RootElement.GetProperty("costLines").EnumerateArray(), l => l.GetProperty("region").GetString() == "ap-southeast-2");
+        }
+
+        Assert.Contains("the stack also has resources in ap-southeast-2, which the topology does not name", status.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, destroy.ExitCode);
+        Assert.Contains("ap-southeast-2:instance/syd-client", destroy.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Nothing tagged egress:stack=egress-seed remains in any of", destroy.Stderr, StringComparison.Ordinal);
+        Assert.Empty(_cloud.LiveResources());
+    }
+
+    [Fact]
+    public async Task Plan_WithoutPublicKeyAfterApplyWithOne_NoChanges()
+    {
+        File.WriteAllText(Path.Combine(_directory, "id.pub"), PublicKey + "\n");
+        Assert.Equal(0, (await RunAsync("apply", "--yes", "--ssh-public-key", "id.pub")).ExitCode);
+
+        var (code, stdout, _) = await RunAsync("plan");
+
+        Assert.Equal(0, code);
+        Assert.Contains("Plan: 0 to add, 0 to change, 0 to destroy.", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_EndpointWithNothingListening_FailsAtOnceNamingIt()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        } // closed again: nothing listens there now
+
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var context = new CliContext(stdout, stderr, _directory, colors: false)
+        {
+            AwsPorts = c => new Egress.Aws.Sdk.SdkAwsPorts(c with { Credentials = new Amazon.Runtime.BasicAWSCredentials("test", "test") }),
+        };
+
+        var code = await EgressCli.RunAsync(["plan", "--endpoint-url", $"http://127.0.0.1:{port}"], context);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"failed: cannot connect to http://127.0.0.1:{port}/", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("fix: check --endpoint-url", stderr.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("retry", stderr.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -63,8 +63,10 @@ public static class Discovery
                 throw AwsErrors.Map(ex);
             }
         })).ConfigureAwait(false);
-        var outside = probes.Where(p => p.found).Select(p => p.region).Order(StringComparer.Ordinal).ToList();
-        var observed = await DiscoverAsync(ports, stack, [.. topologyRegions, .. outside], retry, cancellationToken).ConfigureAwait(false);
+        // DescribeTags still lists a terminated instance for a while: the full discovery decides what is really there.
+        var tagged = probes.Where(p => p.found).Select(p => p.region).Order(StringComparer.Ordinal).ToList();
+        var observed = await DiscoverAsync(ports, stack, [.. topologyRegions, .. tagged], retry, cancellationToken).ConfigureAwait(false);
+        var outside = observed.RegionsWithResources.Where(r => !topologyRegions.Contains(r, StringComparer.Ordinal)).ToList();
         return observed with
         {
             Sweep = new RegionSweep([.. topologyRegions, .. probes.Where(p => p.searched).Select(p => p.region)], source, outside),
