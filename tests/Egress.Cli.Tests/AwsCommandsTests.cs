@@ -454,7 +454,8 @@ public sealed class AwsCommandsTests : IDisposable
         var code = await EgressCli.RunAsync(["plan", "--endpoint-url", $"http://127.0.0.1:{port}"], context);
 
         Assert.Equal(1, code);
-        Assert.Contains($"failed: cannot connect to http://127.0.0.1:{port}/", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"error: DescribeRegions in ap-southeast-1 failed: cannot connect to http://127.0.0.1:{port}/", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("AWS calls: 1 read call, 0 mutating calls.", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("fix: check --endpoint-url", stderr.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("retry", stderr.ToString(), StringComparison.Ordinal);
     }

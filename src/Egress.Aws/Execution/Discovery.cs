@@ -35,7 +35,7 @@ public static class Discovery
             enabled = await retry.RunAsync(ct => ports.Ec2(home).DescribeRegionsAsync(ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
             source = "the enabled regions from DescribeRegions";
         }
-        catch (AwsApiException ex) when (!IsCredentialError(ex))
+        catch (AwsApiException ex) when (!IsCredentialError(ex) && ex.ErrorCode != AwsErrors.EndpointUnreachable)
         {
             enabled = [.. Core.AwsRegions.All.Select(r => r.Code)];
             source = $"the {enabled.Count} regions egress knows: DescribeRegions failed with {ex.ErrorCode}";
