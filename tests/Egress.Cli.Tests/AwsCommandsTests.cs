@@ -386,7 +386,7 @@ public sealed class AwsCommandsTests : IDisposable
     [Fact]
     public async Task Apply_TwoAtOnce_OneBuildsTheStackTheOtherIsRefusedWithTheHolderNamed()
     {
-        _cloud.Options.InstancePolls = 3;
+        _cloud.HoldTheFirstLaunchUntilASecondLockAttempt();
 
         var runs = await Task.WhenAll(Task.Run(() => RunAsync("apply", "--yes")), Task.Run(() => RunAsync("apply", "--yes")));
 

@@ -34,6 +34,10 @@ public sealed class FakeAwsOptions
     /// Default: every region egress knows.</summary>
     public HashSet<string> EnabledRegions { get; } = new(Core.AwsRegions.All.Select(r => r.Code), StringComparer.Ordinal);
 
+    /// <summary>Called with (action, region) before each call, outside the fake's lock: a test can hold one run at a
+    /// chosen call while another run goes on (e.g. to make two applies overlap for certain).</summary>
+    public Action<string, string>? BeforeCall { get; set; }
+
     /// <summary>Every call fails as if the SDK found no credentials.</summary>
     public bool NoCredentials { get; set; }
 }
@@ -99,6 +103,25 @@ public sealed partial class FakeAwsCloud : IAwsPorts
                 return new Dictionary<string, int>(_calls);
             }
         }
+    }
+
+    /// <summary>Makes two runs overlap for certain: the first RunInstances waits (up to a minute) until a second run has
+    /// tried to take the stack lock (the second PutParameter).</summary>
+    public void HoldTheFirstLaunchUntilASecondLockAttempt()
+    {
+        var secondAttempt = new ManualResetEventSlim();
+        var attempts = 0;
+        Options.BeforeCall = (action, _) =>
+        {
+            if (action == "PutParameter" && Interlocked.Increment(ref attempts) == 2)
+            {
+                secondAttempt.Set();
+            }
+            else if (action == "RunInstances" && !secondAttempt.Wait(TimeSpan.FromMinutes(1)))
+            {
+                throw new TimeoutException("the second run never tried to take the stack lock");
+            }
+        };
     }
 
     public void ResetCounters()
@@ -213,6 +236,7 @@ public sealed partial class FakeAwsCloud : IAwsPorts
 
     internal T Call<T>(string action, string region, bool mutating, Func<T> body)
     {
+        Options.BeforeCall?.Invoke(action, region);
         lock (_gate)
         {
             _callNumber++;
