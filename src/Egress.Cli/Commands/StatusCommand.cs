@@ -68,9 +68,9 @@ internal sealed class StatusCommand : Command
         });
     }
 
-    /// <summary>One host's 'egress-host check' through its remote runner.</summary>
-    /// <summary><see cref="Egress"/>: for a client, "via GATEWAY" (the active one) or why it has none; null for a gateway.</summary>
-    /// <summary><see cref="ExitCode"/> is null when the check never ran (the host could not be reached).</summary>
+    /// <summary>One host's 'egress-host check' through its remote runner. <see cref="Egress"/>: for a client, "via GATEWAY"
+    /// (the active one) or why it has none; null for a gateway. <see cref="ExitCode"/>: null when the check never ran (the
+    /// host could not be reached).</summary>
     internal sealed record HostCheck(string Host, string Via, bool Ok, int? ExitCode, IReadOnlyList<string> Failures, IReadOnlyList<string> Warnings, string? Egress = null);
 
     private static async Task<List<HostCheck>> CheckHostsAsync(CliContext context, IAwsPorts ports, Core.Topology.TopologyModel topology,
