@@ -11,6 +11,12 @@ public enum AwsErrorKind
     /// <summary>The topology or the options ask for something AWS cannot do: the user must change the input.</summary>
     BadInput,
 
+    /// <summary>Another run holds the stack's lock.</summary>
+    Locked,
+
+    /// <summary>The endpoint cannot be reached at all (connection refused, no such host).</summary>
+    Unreachable,
+
     /// <summary>A waiter gave up: the resource did not reach the state in time.</summary>
     Timeout,
     Other,

@@ -28,10 +28,20 @@ public sealed class AwsProvisioner
 
     public static IReadOnlyList<string> RegionsOf(TopologyModel topology) => [.. topology.Regions.Select(r => r.Name)];
 
-    public Task<ObservedState> DiscoverAsync(string stack, IReadOnlyList<string> regions, CancellationToken cancellationToken) =>
-        Discovery.DiscoverAsync(_ports, stack, regions, _retry, cancellationToken);
+    /// <summary>Takes the stack's lock (<see cref="StackLock"/>) in the topology's first region for an apply or destroy.</summary>
+    public Task<StackLock> LockAsync(TopologyModel topology, string command, bool forceUnlock, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        return StackLock.AcquireAsync(_ports, topology.Stack, RegionsOf(topology)[0], LockHolder.Current(command, _time), forceUnlock, _time, _retry,
+            message => _progress.Note(RegionsOf(topology)[0], message), cancellationToken);
+    }
 
-    /// <summary>The plan that makes AWS match the topology.</summary>
+    /// <summary>Everything tagged for the stack: in the given regions, and in every other enabled region where the tag is
+    /// found (<see cref="Discovery.SweepAsync"/>).</summary>
+    public Task<ObservedState> DiscoverAsync(string stack, IReadOnlyList<string> regions, CancellationToken cancellationToken) =>
+        Discovery.SweepAsync(_ports, stack, regions, _retry, cancellationToken);
+
+    /// <summary>The plan that makes AWS match the topology; what the stack holds in regions the topology no longer names is deleted.</summary>
     public async Task<Plan> PlanAsync(DesiredState desired, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(desired);
@@ -39,7 +49,7 @@ public sealed class AwsProvisioner
         return Planner.Plan(desired, observed);
     }
 
-    /// <summary>The plan that deletes everything tagged for the stack in the topology's regions.</summary>
+    /// <summary>The plan that deletes everything tagged for the stack, in every region where it is found.</summary>
     public Task<Plan> PlanDestroyAsync(TopologyModel topology, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(topology);

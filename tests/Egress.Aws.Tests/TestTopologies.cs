@@ -12,6 +12,9 @@ internal static class TestTopologies
 
     public static TopologyModel ThreeRegion => Examples.Load(Examples.ThreeRegion);
 
+    /// <summary>What finding the stack outside the topology costs: one DescribeRegions, one DescribeTags per other enabled region.</summary>
+    public static int SweepReads(int topologyRegions) => 1 + Egress.Core.AwsRegions.All.Count - topologyRegions;
+
     public static string UserData(TopologyModel topology, string host) => $"#cloud-config\n# egress {topology.Stack} {host}\n";
 
     public static DesiredState Desired(TopologyModel topology, ProvisionOptions? options = null) =>

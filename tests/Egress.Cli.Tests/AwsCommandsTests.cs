@@ -29,6 +29,9 @@ public sealed class AwsCommandsTests : IDisposable
         "ap-northeast-1:elastic-ip/tokyo-nat",
     ];
 
+    /// <summary>Nine describes in each of the seed's two regions, one DescribeRegions, one DescribeTags in each other region.</summary>
+    private static readonly int SeedPlanReads = 18 + 1 + Egress.Core.AwsRegions.All.Count - 2;
+
     private readonly string _directory = Directory.CreateTempSubdirectory("egress-aws-cli-").FullName;
     private readonly FakeAwsCloud _cloud = new();
     private bool _realUserData;
@@ -61,6 +64,13 @@ public sealed class AwsCommandsTests : IDisposable
 
     private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunWithInputAsync(null, args);
 
+    /// <summary>Only the stack lock was taken and released: no EC2 change, no lock left behind.</summary>
+    private void AssertOnlyTheLockWasTouched()
+    {
+        Assert.Equal(["PutParameter", "DeleteParameter"], _cloud.Calls.Keys.Where(k => !k.StartsWith("Describe", StringComparison.Ordinal) && !k.StartsWith("Get", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Reverse());
+        Assert.DoesNotContain(_cloud.Parameters.Keys, k => k.Name.StartsWith("/egress/lock/", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Plan_SeedOnEmptyAws_ListsExactlyTheSeedResources()
     {
@@ -72,14 +82,14 @@ public sealed class AwsCommandsTests : IDisposable
         Assert.Equal(SeedResources, created);
         Assert.Contains("Plan: 18 to add, 0 to change, 0 to destroy.", stdout, StringComparison.Ordinal);
         Assert.Contains("t3.micro, Ubuntu 22.04 amd64 (SSM), 10.1.1.10, source/dest check off, IMDSv2, encrypted gp3 root", stdout, StringComparison.Ordinal);
-        Assert.Contains("AWS calls: 18 read calls, 0 mutating calls.", stderr, StringComparison.Ordinal);
+        Assert.Contains($"AWS calls: {SeedPlanReads} read calls, 0 mutating calls.", stderr, StringComparison.Ordinal);
         Assert.Equal(0, _cloud.MutatingCalls);
     }
 
     [Fact]
     public async Task Apply_ThenPlan_EmptyPlanWithOnlyReads()
     {
-        var apply = await RunAsync("apply");
+        var apply = await RunAsync("apply", "--yes");
         _cloud.ResetCounters();
 
         var plan = await RunAsync("plan");
@@ -90,7 +100,7 @@ public sealed class AwsCommandsTests : IDisposable
         Assert.Equal(0, plan.ExitCode);
         Assert.Contains("No changes. AWS matches the topology for stack egress-seed.", plan.Stdout, StringComparison.Ordinal);
         Assert.Contains("Plan: 0 to add, 0 to change, 0 to destroy.", plan.Stdout, StringComparison.Ordinal);
-        Assert.Contains("AWS calls: 18 read calls, 0 mutating calls.", plan.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"AWS calls: {SeedPlanReads} read calls, 0 mutating calls.", plan.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, _cloud.MutatingCalls);
     }
 
@@ -99,7 +109,7 @@ public sealed class AwsCommandsTests : IDisposable
     {
         _realUserData = true;
 
-        var apply = await RunAsync("apply");
+        var apply = await RunAsync("apply", "--yes");
         _cloud.ResetCounters();
         var plan = await RunAsync("plan");
 
@@ -118,7 +128,7 @@ public sealed class AwsCommandsTests : IDisposable
         _realUserData = true;
         File.WriteAllText(Path.Combine(_directory, "egress.yaml"), Examples.Text(Examples.Failover));
 
-        var apply = await RunAsync("apply");
+        var apply = await RunAsync("apply", "--yes");
 
         Assert.True(apply.ExitCode == 0, apply.Stderr);
         var live = _cloud.LiveResources().ToList();
@@ -160,39 +170,39 @@ public sealed class AwsCommandsTests : IDisposable
     [Fact]
     public async Task Destroy_WithoutTerminal_RefusesWithExitTwoAndChangesNothing()
     {
-        await RunAsync("apply");
+        await RunAsync("apply", "--yes");
         _cloud.ResetCounters();
 
         var (code, _, stderr) = await RunAsync("destroy");
 
         Assert.Equal(2, code);
         Assert.Contains("Pass --yes to destroy without asking.", stderr, StringComparison.Ordinal);
-        Assert.Equal(0, _cloud.MutatingCalls);
+        AssertOnlyTheLockWasTouched();
     }
 
     [Fact]
     public async Task Destroy_AnsweredNo_ChangesNothing()
     {
-        await RunAsync("apply");
+        await RunAsync("apply", "--yes");
         _cloud.ResetCounters();
 
         var (code, _, stderr) = await RunWithInputAsync("no\n", "destroy");
 
         Assert.Equal(130, code);
         Assert.Contains("Destroy cancelled; nothing was changed.", stderr, StringComparison.Ordinal);
-        Assert.Equal(0, _cloud.MutatingCalls);
+        AssertOnlyTheLockWasTouched();
     }
 
     [Fact]
     public async Task Destroy_Confirmed_LeavesNothingTagged()
     {
-        await RunAsync("apply");
+        await RunAsync("apply", "--yes");
 
         var (code, _, stderr) = await RunWithInputAsync("yes\n", "destroy");
         var again = await RunAsync("destroy", "--yes");
 
         Assert.Equal(0, code);
-        Assert.Contains("Destroy complete: 18 destroyed. Nothing tagged egress:stack=egress-seed remains in ap-southeast-1, ap-northeast-1.", stderr, StringComparison.Ordinal);
+        Assert.Contains($"Destroy complete: 18 destroyed. Nothing tagged egress:stack=egress-seed remains in any of the {Egress.Core.AwsRegions.All.Count} regions searched (the enabled regions from DescribeRegions).", stderr, StringComparison.Ordinal);
         Assert.Empty(_cloud.LiveResources());
         Assert.Equal(0, again.ExitCode);
         Assert.Contains("nothing to destroy", again.Stderr, StringComparison.Ordinal);
@@ -201,7 +211,7 @@ public sealed class AwsCommandsTests : IDisposable
     [Fact]
     public async Task Status_AfterApply_ListsResourcesByRegionWithHourlyCost()
     {
-        await RunAsync("apply");
+        await RunAsync("apply", "--yes");
 
         var (code, stdout, stderr) = await RunAsync("status", "-o", "json");
 
@@ -237,7 +247,7 @@ public sealed class AwsCommandsTests : IDisposable
     public async Task StatusCheck_HostsWithInstanceProfile_RunTheirCheckThroughSsm()
     {
         UseInstanceProfiles();
-        await RunAsync("apply");
+        await RunAsync("apply", "--yes");
         var scripts = new List<string>();
         _cloud.SsmHandler = (instance, script) =>
         {
@@ -259,7 +269,7 @@ public sealed class AwsCommandsTests : IDisposable
     public async Task StatusCheck_AFailingInvariant_ExitsOneAndNamesIt()
     {
         UseInstanceProfiles();
-        await RunAsync("apply");
+        await RunAsync("apply", "--yes");
         _cloud.SsmHandler = (instance, _) => (1, CheckJson(instance, ok: false), string.Empty);
 
         var (code, _, stderr) = await RunAsync("status", "--check");
@@ -273,7 +283,7 @@ public sealed class AwsCommandsTests : IDisposable
     public async Task StatusCheck_Client_ShowsItsActiveGatewayOrWhyItHasNone()
     {
         UseInstanceProfiles();
-        await RunAsync("apply");
+        await RunAsync("apply", "--yes");
         var active = """{"name":"failover.active-gateway","ok":true,"detail":"tokyo-nat-c (eg2)"}""";
         _cloud.SsmHandler = (instance, _) => (0, CheckJson(instance, ok: true).Replace("\"invariants\":[", $"\"invariants\":[{active},", StringComparison.Ordinal), string.Empty);
 
@@ -297,12 +307,13 @@ public sealed class AwsCommandsTests : IDisposable
     [Fact]
     public async Task StatusCheck_NoSshNoProfile_SaysHowToReachTheHosts()
     {
-        await RunAsync("apply");
+        await RunAsync("apply", "--yes");
 
         var (code, _, stderr) = await RunAsync("status", "--check");
 
         Assert.Equal(1, code);
-        Assert.Contains("check tokyo-nat: FAILED (exit -1) via (not reachable)", stderr, StringComparison.Ordinal);
+        Assert.Contains("check tokyo-nat: NOT RUN: the host cannot be reached", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("exit -1", stderr, StringComparison.Ordinal);
         Assert.Contains("SSH is closed (access.ssh: none)", stderr, StringComparison.Ordinal);
     }
 
@@ -314,7 +325,7 @@ public sealed class AwsCommandsTests : IDisposable
         var (code, _, stderr) = await RunAsync("plan");
 
         Assert.Equal(1, code);
-        Assert.Contains("error: DescribeVpcPeeringConnections in ap-southeast-1 failed: no AWS credentials were found.", stderr, StringComparison.Ordinal);
+        Assert.Contains("error: DescribeRegions in ap-southeast-1 failed: no AWS credentials were found.", stderr, StringComparison.Ordinal);
         Assert.Contains("fix: configure credentials", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }
@@ -337,5 +348,115 @@ public sealed class AwsCommandsTests : IDisposable
 
         Assert.Equal(2, code);
         Assert.Contains("not an OpenSSH public key", stderr, StringComparison.Ordinal);
+    }
+
+    private const string PublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOPh0aK7aTEZVdwWgOq2pXx5bm8GZlUHpAhdW7nHlVwq egress-test";
+
+    private void UseThreeRegionAsSeed() =>
+        File.WriteAllText(Path.Combine(_directory, "egress.yaml"),
+            Examples.Text(Examples.ThreeRegion).Replace("stack: egress-three-region", "stack: egress-seed", StringComparison.Ordinal));
+
+    private void UseSeed() => File.WriteAllText(Path.Combine(_directory, "egress.yaml"), Examples.Text(Examples.Seed));
+
+    [Fact]
+    public async Task Apply_WithoutTerminalOrYes_ShowsThePlanAndExitsTwoSayingPassYes()
+    {
+        var (code, _, stderr) = await RunAsync("apply");
+
+        Assert.Equal(2, code);
+        Assert.Contains("Plan: 18 to add, 0 to change, 0 to destroy.", stderr, StringComparison.Ordinal);
+        Assert.Contains("apply asks for confirmation and stdin is not a terminal; nothing was changed. Pass --yes to apply without asking.", stderr, StringComparison.Ordinal);
+        Assert.Empty(_cloud.LiveResources());
+        AssertOnlyTheLockWasTouched();
+    }
+
+    [Fact]
+    public async Task Apply_OnATerminal_AsksAndAppliesOnlyOnYes()
+    {
+        var no = await RunWithInputAsync("no\n", "apply");
+        var yes = await RunWithInputAsync("yes\n", "apply");
+
+        Assert.Equal(130, no.ExitCode);
+        Assert.Contains("Apply these changes to stack egress-seed (18 to add, 0 to change, 0 to destroy)? Type 'yes' to confirm:", no.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Apply cancelled; nothing was changed.", no.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, yes.ExitCode);
+        Assert.Contains("Apply complete: 18 added", yes.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Apply_TwoAtOnce_OneBuildsTheStackTheOtherIsRefusedWithTheHolderNamed()
+    {
+        _cloud.HoldTheFirstLaunchUntilASecondLockAttempt();
+
+        var runs = await Task.WhenAll(Task.Run(() => RunAsync("apply", "--yes")), Task.Run(() => RunAsync("apply", "--yes")));
+
+        Assert.Equal([0, 1], runs.Select(r => r.ExitCode).Order());
+        var refused = runs.Single(r => r.ExitCode == 1).Stderr;
+        Assert.Contains("stack egress-seed is locked by 'egress apply' run by", refused, StringComparison.Ordinal);
+        Assert.Contains("wait until that run ends", refused, StringComparison.Ordinal);
+        Assert.Equal(14, _cloud.LiveResources().Count); // one stack: 18 resources, 4 of them routes inside the route tables
+        Assert.Equal(0, (await RunAsync("plan")).ExitCode);
+    }
+
+    [Fact]
+    public async Task DestroyAndStatus_WithTheSeedAfterAThreeRegionApply_FindSydneyToo()
+    {
+        UseThreeRegionAsSeed();
+        Assert.Equal(0, (await RunAsync("apply", "--yes")).ExitCode);
+        UseSeed();
+
+        var status = await RunAsync("status", "-o", "json");
+        var destroy = await RunAsync("destroy", "--yes");
+
+        Assert.Equal(0, status.ExitCode);
+        using (var json = JsonDocument.Parse(status.Stdout))
+        {
+            Assert.Contains(json.RootElement.GetProperty("resources").EnumerateArray(), r => r.GetProperty("resource").GetString() == "instance/syd-client");
+            Assert.Contains(json.RootElement.GetProperty("costLines").EnumerateArray(), l => l.GetProperty("region").GetString() == "ap-southeast-2");
+        }
+
+        Assert.Contains("the stack also has resources in ap-southeast-2, which the topology does not name", status.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, destroy.ExitCode);
+        Assert.Contains("ap-southeast-2:instance/syd-client", destroy.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Nothing tagged egress:stack=egress-seed remains in any of", destroy.Stderr, StringComparison.Ordinal);
+        Assert.Empty(_cloud.LiveResources());
+    }
+
+    [Fact]
+    public async Task Plan_WithoutPublicKeyAfterApplyWithOne_NoChanges()
+    {
+        File.WriteAllText(Path.Combine(_directory, "id.pub"), PublicKey + "\n");
+        Assert.Equal(0, (await RunAsync("apply", "--yes", "--ssh-public-key", "id.pub")).ExitCode);
+
+        var (code, stdout, _) = await RunAsync("plan");
+
+        Assert.Equal(0, code);
+        Assert.Contains("Plan: 0 to add, 0 to change, 0 to destroy.", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_EndpointWithNothingListening_FailsAtOnceNamingIt()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        } // closed again: nothing listens there now
+
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var context = new CliContext(stdout, stderr, _directory, colors: false)
+        {
+            AwsPorts = c => new Egress.Aws.Sdk.SdkAwsPorts(c with { Credentials = new Amazon.Runtime.BasicAWSCredentials("test", "test") }),
+        };
+
+        var code = await EgressCli.RunAsync(["plan", "--endpoint-url", $"http://127.0.0.1:{port}"], context);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"error: DescribeRegions in ap-southeast-1 failed: cannot connect to http://127.0.0.1:{port}/", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("AWS calls: 1 read call, 0 mutating calls.", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("fix: check --endpoint-url", stderr.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("retry", stderr.ToString(), StringComparison.Ordinal);
     }
 }

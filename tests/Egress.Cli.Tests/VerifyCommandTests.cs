@@ -63,7 +63,7 @@ public sealed class VerifyCommandTests : IDisposable
     [Fact]
     public async Task Verify_HealthyStack_PassesWithTheBudgetJudged()
     {
-        Assert.Equal(0, (await RunAsync("apply")).ExitCode);
+        Assert.Equal(0, (await RunAsync("apply", "--yes")).ExitCode);
         var eip = await GatewayElasticIpAsync();
         HealthyHosts(eip);
 
@@ -85,7 +85,7 @@ public sealed class VerifyCommandTests : IDisposable
     [Fact]
     public async Task Verify_EgressFromTheWrongAddress_Exit1NamingTheCheck()
     {
-        Assert.Equal(0, (await RunAsync("apply")).ExitCode);
+        Assert.Equal(0, (await RunAsync("apply", "--yes")).ExitCode);
         HealthyHosts("198.51.100.77");
 
         var (code, _, stderr) = await RunAsync("verify", "--rounds", "1", "--cold", "1", "--keepalive", "2");
@@ -98,7 +98,7 @@ public sealed class VerifyCommandTests : IDisposable
     public async Task Verify_HostsUnreachable_Exit2WithTheFix()
     {
         File.WriteAllText(Path.Combine(_directory, "egress.yaml"), Examples.Text(Examples.Seed)); // no instance profile, access.ssh: none
-        Assert.Equal(0, (await RunAsync("apply")).ExitCode);
+        Assert.Equal(0, (await RunAsync("apply", "--yes")).ExitCode);
 
         var (code, _, stderr) = await RunAsync("verify");
 

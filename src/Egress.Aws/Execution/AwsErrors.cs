@@ -11,13 +11,19 @@ public static class AwsErrors
     /// <summary>The code the SSM port uses when a parameter does not exist.</summary>
     public const string ParameterNotFound = "ParameterNotFound";
 
+    /// <summary>The code the SDK adapter uses when it cannot connect to the endpoint at all.</summary>
+    public const string EndpointUnreachable = "EndpointUnreachable";
+
     public static AwsProvisionException Map(AwsApiException ex)
     {
         ArgumentNullException.ThrowIfNull(ex);
         var (action, region, code) = (ex.Action, ex.Region, ex.ErrorCode);
-        var service = action is "GetParameter" or "SendCommand" or "GetCommandInvocation" ? "ssm" : "ec2";
+        var service = action is "GetParameter" or "PutParameter" or "DeleteParameter" or "SendCommand" or "GetCommandInvocation" ? "ssm" : "ec2";
         return code switch
         {
+            EndpointUnreachable =>
+                new AwsProvisionException(AwsErrorKind.Unreachable, action, region, $"cannot connect to {ex.ErrorMessage}",
+                    "check --endpoint-url (is the emulator running on that port?), or your network and proxy settings for AWS", ex),
             NoCredentials or "AuthFailure" or "InvalidClientTokenId" or "UnrecognizedClientException" or "ExpiredToken" or "ExpiredTokenException" or "SignatureDoesNotMatch" =>
                 new AwsProvisionException(AwsErrorKind.NoCredentials, action, region,
                     code == NoCredentials ? "no AWS credentials were found" : $"AWS rejected the credentials ({code}: {ex.ErrorMessage})",

@@ -16,6 +16,66 @@ public static class Discovery
         return new ObservedState(stack, await Task.WhenAll(tasks).ConfigureAwait(false));
     }
 
+    /// <summary>Discovers the topology's regions and every other enabled region where anything carries the stack's tag, so a
+    /// region removed from the topology is still found (and planned away, destroyed, shown and priced). The enabled regions
+    /// come from DescribeRegions; when that is refused, from the regions egress knows, skipping those not enabled. Each region
+    /// outside the topology costs one DescribeTags call; a full discovery runs only where the tag is found.</summary>
+    public static async Task<ObservedState> SweepAsync(IAwsPorts ports, string stack, IReadOnlyList<string> topologyRegions,
+        RetryPolicy retry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ports);
+        ArgumentNullException.ThrowIfNull(topologyRegions);
+        ArgumentNullException.ThrowIfNull(retry);
+        var home = topologyRegions[0];
+        IReadOnlyList<string> enabled;
+        string source;
+        var fromKnownList = false;
+        try
+        {
+            enabled = await retry.RunAsync(ct => ports.Ec2(home).DescribeRegionsAsync(ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
+            source = "the enabled regions from DescribeRegions";
+        }
+        catch (AwsApiException ex) when (!IsCredentialError(ex) && ex.ErrorCode != AwsErrors.EndpointUnreachable)
+        {
+            enabled = [.. Core.AwsRegions.All.Select(r => r.Code)];
+            source = $"the {enabled.Count} regions egress knows: DescribeRegions failed with {ex.ErrorCode}";
+            fromKnownList = true;
+        }
+        catch (AwsApiException ex)
+        {
+            throw AwsErrors.Map(ex);
+        }
+
+        var others = enabled.Where(r => !topologyRegions.Contains(r, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+        var probes = await Task.WhenAll(others.Select(async region =>
+        {
+            try
+            {
+                var ids = await retry.RunAsync(ct => ports.Ec2(region).DescribeStackTagsAsync(stack, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
+                return (region, found: ids.Count > 0, searched: true);
+            }
+            catch (AwsApiException ex) when (fromKnownList && ex.ErrorCode is "OptInRequired" or "AuthFailure" or "UnauthorizedOperation")
+            {
+                return (region, found: false, searched: false); // a region the account has not enabled holds nothing
+            }
+            catch (AwsApiException ex)
+            {
+                throw AwsErrors.Map(ex);
+            }
+        })).ConfigureAwait(false);
+        // DescribeTags still lists a terminated instance for a while: the full discovery decides what is really there.
+        var tagged = probes.Where(p => p.found).Select(p => p.region).Order(StringComparer.Ordinal).ToList();
+        var observed = await DiscoverAsync(ports, stack, [.. topologyRegions, .. tagged], retry, cancellationToken).ConfigureAwait(false);
+        var outside = observed.RegionsWithResources.Where(r => !topologyRegions.Contains(r, StringComparer.Ordinal)).ToList();
+        return observed with
+        {
+            Sweep = new RegionSweep([.. topologyRegions, .. probes.Where(p => p.searched).Select(p => p.region)], source, outside),
+        };
+    }
+
+    private static bool IsCredentialError(AwsApiException ex) =>
+        ex.ErrorCode is AwsErrors.NoCredentials or "InvalidClientTokenId" or "UnrecognizedClientException" or "ExpiredToken" or "ExpiredTokenException" or "SignatureDoesNotMatch";
+
     public static async Task<ObservedRegion> DiscoverRegionAsync(IEc2Port ec2, string stack, RetryPolicy retry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ec2);

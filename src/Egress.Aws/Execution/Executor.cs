@@ -239,9 +239,9 @@ public sealed class Executor
             string id;
             switch (step.Desired)
             {
-                case DesiredKeyPair k:
-                    id = await Call(c => ec2.ImportKeyPairAsync(k.KeyName, k.PublicKey,
-                        new Dictionary<string, string>(Tags(address)) { [KeyPairTags.PublicKeyHash] = KeyPairTags.HashOf(k.PublicKey) }, c), ct).ConfigureAwait(false);
+                case DesiredKeyPair { PublicKey: { } publicKey } k:
+                    id = await Call(c => ec2.ImportKeyPairAsync(k.KeyName, publicKey,
+                        new Dictionary<string, string>(Tags(address)) { [KeyPairTags.PublicKeyHash] = KeyPairTags.HashOf(publicKey) }, c), ct).ConfigureAwait(false);
                     break;
                 case DesiredVpc v:
                     var vpc = creating ? null : (ObservedVpc)step.Observed!;

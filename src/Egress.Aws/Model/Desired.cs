@@ -19,6 +19,10 @@ public sealed record SecurityGroupRule(string Protocol, int FromPort, int ToPort
 /// <summary>What the topology asks AWS to hold: every resource of the stack, per region, with references by address.</summary>
 public sealed record DesiredState(string Stack, IReadOnlyList<string> Regions, IReadOnlyList<DesiredResource> Resources)
 {
+    /// <summary>No public key was given: a key pair the stack already has is kept (with the instances that use it), never
+    /// planned away for a left-out option. Destroy's empty state does not keep it.</summary>
+    public bool KeepsExistingKeyPair { get; init; }
+
     public static DesiredState Empty(string stack, IReadOnlyList<string> regions) => new(stack, regions, []);
 
     public DesiredResource? Find(ResourceAddress address) => Resources.FirstOrDefault(r => r.Address == address);
@@ -120,9 +124,10 @@ public sealed record DesiredElasticIp(ResourceAddress Address, ResourceAddress I
     public override string Summary => $"associated with instance/{Instance.Name}";
 }
 
-public sealed record DesiredKeyPair(ResourceAddress Address, string KeyName, string PublicKey) : DesiredResource(Address)
+/// <summary>The stack's key pair; <see cref="PublicKey"/> null = the one AWS holds, kept as it is (no public key was given).</summary>
+public sealed record DesiredKeyPair(ResourceAddress Address, string KeyName, string? PublicKey) : DesiredResource(Address)
 {
-    public override string Summary => $"{KeyName} from your public key";
+    public override string Summary => PublicKey is null ? $"{KeyName}, kept as it is (no --ssh-public-key given)" : $"{KeyName} from your public key";
 }
 
 /// <summary>Where the Ubuntu 22.04 AMI comes from: Canonical's public SSM parameter per architecture.</summary>

@@ -100,7 +100,45 @@ public static class DesiredStateBuilder
 
         resources.AddRange(peerings);
         resources.Sort((a, b) => a.Address.CompareTo(b.Address));
-        return new DesiredState(topology.Stack, [.. topology.Regions.Select(r => r.Name)], resources);
+        return new DesiredState(topology.Stack, [.. topology.Regions.Select(r => r.Name)], resources)
+        {
+            KeepsExistingKeyPair = options.SshPublicKey is null,
+        };
+    }
+
+    /// <summary>When no public key was given, adopts the key pair the stack already has in each region (and gives it to that
+    /// region's instances), so leaving out --ssh-public-key never plans the key pair away or replaces the hosts. Pure.</summary>
+    public static DesiredState AdoptExistingKeyPairs(DesiredState desired, ObservedState observed)
+    {
+        ArgumentNullException.ThrowIfNull(desired);
+        ArgumentNullException.ThrowIfNull(observed);
+        if (!desired.KeepsExistingKeyPair)
+        {
+            return desired;
+        }
+
+        var resources = desired.Resources.ToList();
+        foreach (var region in desired.Regions)
+        {
+            var address = new ResourceAddress(region, ResourceKind.KeyPair, desired.Stack);
+            var existing = observed.Region(region).KeyPairs.FirstOrDefault(k => k.Component == address.Component);
+            if (existing is null || desired.Find(address) is not null)
+            {
+                continue;
+            }
+
+            resources.Add(new DesiredKeyPair(address, existing.KeyName, PublicKey: null));
+            for (var i = 0; i < resources.Count; i++)
+            {
+                if (resources[i] is DesiredInstance { KeyPair: null } instance && instance.Address.Region == region)
+                {
+                    resources[i] = instance with { KeyPair = address };
+                }
+            }
+        }
+
+        resources.Sort((a, b) => a.Address.CompareTo(b.Address));
+        return desired with { Resources = resources };
     }
 
     public static string KeyNameOf(string stack) => $"egress-{stack}";

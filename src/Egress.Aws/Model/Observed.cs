@@ -130,9 +130,26 @@ public sealed record ObservedRegion(string Region)
             .Concat(Instances.Where(i => i.State != InstanceStates.Terminated)).Concat(Addresses);
 }
 
-/// <summary>What discovery found in every region of the topology.</summary>
+/// <summary>Which regions a discovery searched for the stack's tag, and how it knew them.</summary>
+/// <param name="Searched">Every region looked at (the topology's first).</param>
+/// <param name="Source">"DescribeRegions", or the known region list and why DescribeRegions could not be used.</param>
+/// <param name="Outside">Regions outside the topology where the stack has resources.</param>
+public sealed record RegionSweep(IReadOnlyList<string> Searched, string Source, IReadOnlyList<string> Outside)
+{
+    public override string ToString() =>
+        $"searched {Searched.Count} regions ({Source})" +
+        (Outside.Count == 0 ? string.Empty : $"; the stack also has resources in {string.Join(", ", Outside)}, which the topology does not name");
+}
+
+/// <summary>What discovery found: every region of the topology, and every other region where the stack's tag was found.</summary>
 public sealed record ObservedState(string Stack, IReadOnlyList<ObservedRegion> Regions)
 {
+    /// <summary>How the regions were chosen; null when only the given regions were read.</summary>
+    public RegionSweep? Sweep { get; init; }
+
+    /// <summary>The regions that hold anything of the stack.</summary>
+    public IReadOnlyList<string> RegionsWithResources => [.. Regions.Where(r => r.All.Any()).Select(r => r.Region)];
+
     public ObservedRegion Region(string name) => Regions.FirstOrDefault(r => r.Region == name) ?? new ObservedRegion(name);
 
     public bool IsEmpty => Regions.All(r => !r.All.Any());

@@ -34,6 +34,9 @@ public sealed record Plan(string Stack, IReadOnlyList<PlanStep> Steps, IReadOnly
 {
     public bool IsEmpty => Steps.Count == 0;
 
+    /// <summary>Which regions discovery searched for the stack (null when not swept).</summary>
+    public RegionSweep? Sweep { get; init; }
+
     public int ToAdd => Steps.Count(s => s.Action is PlanAction.Create or PlanAction.Replace);
 
     public int ToChange => Steps.Count(s => s.Action == PlanAction.Update);

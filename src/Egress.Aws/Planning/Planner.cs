@@ -11,6 +11,7 @@ public static class Planner
     {
         ArgumentNullException.ThrowIfNull(desired);
         ArgumentNullException.ThrowIfNull(observed);
+        desired = DesiredStateBuilder.AdoptExistingKeyPairs(desired, observed);
         var context = new PlanContext(observed);
         var steps = new List<PlanStep>();
 
@@ -27,7 +28,7 @@ public static class Planner
         var ordered = steps.Where(s => s.Action != PlanAction.Delete).OrderBy(s => s.Resource)
             .Concat(steps.Where(s => s.Action == PlanAction.Delete).OrderByDescending(s => s.Resource))
             .ToList();
-        return new Plan(desired.Stack, ordered, context.KnownIds);
+        return new Plan(desired.Stack, ordered, context.KnownIds) { Sweep = observed.Sweep };
     }
 
     private sealed record Leftover(ResourceAddress Address, ObservedResource Resource, string Reason);
@@ -245,7 +246,7 @@ public static class Planner
             switch (desired, observed)
             {
                 case (DesiredKeyPair d, ObservedKeyPair o):
-                    if (o.Tags.GetValueOrDefault(KeyPairTags.PublicKeyHash) != KeyPairTags.HashOf(d.PublicKey))
+                    if (d.PublicKey is not null && o.Tags.GetValueOrDefault(KeyPairTags.PublicKeyHash) != KeyPairTags.HashOf(d.PublicKey))
                     {
                         replace.Add("the public key changed");
                     }
@@ -386,7 +387,7 @@ public static class Planner
                     var instanceId = IdOf(d.Instance);
                     if (instanceId is null || o.InstanceId != instanceId)
                     {
-                        changes.Add($"associate with {d.Instance.Component}" + (o.InstanceId is null ? string.Empty : $" (now {o.InstanceId})"));
+                        changes.Add($"associate with {d.Instance.Component}" + (string.IsNullOrEmpty(o.InstanceId) ? " (now unassociated)" : $" (now {o.InstanceId})"));
                     }
 
                     break;

@@ -55,6 +55,13 @@ public interface IEc2Port
 {
     string Region { get; }
 
+    /// <summary>The regions enabled for the account (DescribeRegions without AllRegions: opt-in-not-required and opted-in).</summary>
+    Task<IReadOnlyList<string>> DescribeRegionsAsync(CancellationToken cancellationToken);
+
+    /// <summary>The ids of a few resources of any type in this region tagged <c>egress:stack=STACK</c> (one DescribeTags call):
+    /// empty means the stack has nothing here.</summary>
+    Task<IReadOnlyList<string>> DescribeStackTagsAsync(string stack, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<ObservedKeyPair>> DescribeKeyPairsAsync(string stack, CancellationToken cancellationToken);
     Task<IReadOnlyList<ObservedVpc>> DescribeVpcsAsync(string stack, CancellationToken cancellationToken);
     Task<IReadOnlyList<ObservedSubnet>> DescribeSubnetsAsync(string stack, CancellationToken cancellationToken);
@@ -133,6 +140,13 @@ public interface ISsmPort
 
     /// <summary>The parameter's value, or null when it does not exist (ParameterNotFound).</summary>
     Task<string?> GetParameterAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Creates a String parameter only if none has that name (Overwrite=false, atomic in AWS): true when this call
+    /// created it, false when it exists already (ParameterAlreadyExists).</summary>
+    Task<bool> PutParameterIfAbsentAsync(string name, string value, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the parameter; nothing happens when it does not exist.</summary>
+    Task DeleteParameterAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>Runs AWS-RunShellScript on one instance; returns the command id.</summary>
     Task<string> SendShellScriptAsync(string instanceId, IReadOnlyList<string> commands, TimeSpan timeout, CancellationToken cancellationToken);

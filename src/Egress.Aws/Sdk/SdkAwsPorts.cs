@@ -71,6 +71,7 @@ public sealed class SdkAwsPorts : IAwsPorts, IDisposable
         {
             config.ServiceURL = endpoint.ToString();
             config.AuthenticationRegion = region;
+            config.MaxErrorRetry = 0; // an emulator does not throttle; egress's own retry policy handles the rest
         }
         else
         {
@@ -112,6 +113,27 @@ public sealed class SdkAwsPorts : IAwsPorts, IDisposable
             $"create it with 'aws configure --profile {profile}' (or 'aws configure sso --profile {profile}'), or pass another --profile");
     }
 
+    /// <summary>Connection refused or an unknown host, wherever the SDK wraps it.</summary>
+    private static bool IsConnectionFailure(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            {
+                return true;
+            }
+
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostNotFound })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Exception Innermost(Exception ex) => ex.InnerException is null ? ex : Innermost(ex.InnerException);
+
     public void Dispose()
     {
         lock (_gate)
@@ -129,11 +151,17 @@ public sealed class SdkAwsPorts : IAwsPorts, IDisposable
     }
 
     /// <summary>Runs one SDK call and turns SDK failures into <see cref="AwsApiException"/> with the action and region.</summary>
-    internal static async Task<T> Call<T>(string action, string region, Func<Task<T>> call)
+    internal static async Task<T> Call<T>(string action, string region, Func<Task<T>> call, ClientConfig? config = null)
     {
         try
         {
             return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsConnectionFailure(ex))
+        {
+            // Not a passing hiccup: nothing listens there. Fail at once, naming where egress tried to connect.
+            var where = config?.ServiceURL ?? $"the AWS endpoint of {region}";
+            throw new AwsApiException(Execution.AwsErrors.EndpointUnreachable, $"{where} ({Innermost(ex).Message})", action, region, ex);
         }
         catch (AmazonServiceException ex) when (ex.ErrorCode is not null)
         {

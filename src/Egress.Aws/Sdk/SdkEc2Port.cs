@@ -18,23 +18,44 @@ internal sealed class SdkEc2Port(IAmazonEC2 client, string region) : IEc2Port, I
 
     public void Dispose() => client.Dispose();
 
-    private Task<T> Call<T>(string action, Func<Task<T>> call) => SdkAwsPorts.Call(action, Region, call);
+    private Task<T> Call<T>(string action, Func<Task<T>> call) => SdkAwsPorts.Call(action, Region, call, client.Config as Amazon.Runtime.ClientConfig);
 
     private Task Call(string action, Func<Task> call) => SdkAwsPorts.Call(action, Region, async () =>
     {
         await call().ConfigureAwait(false);
         return true;
-    });
+    }, client.Config as Amazon.Runtime.ClientConfig);
 
     private static List<Filter> ByStack(string stack) => [new Filter { Name = $"tag:{StackTags.Stack}", Values = [stack] }];
 
     private static Dictionary<string, string> TagsOf(List<Tag>? tags) =>
         (tags ?? []).Where(t => t.Key is not null).GroupBy(t => t.Key).ToDictionary(g => g.Key, g => g.First().Value ?? string.Empty, StringComparer.Ordinal);
 
+    /// <summary>Some endpoints send "" for an absent id (an unassociated Elastic IP's instance): the port says null.</summary>
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
     private static List<TagSpecification> Spec(ResourceType type, IReadOnlyDictionary<string, string> tags) =>
         [new TagSpecification { ResourceType = type, Tags = [.. tags.Select(t => new Tag(t.Key, t.Value))] }];
 
     // ---- reads ----
+
+    public Task<IReadOnlyList<string>> DescribeRegionsAsync(CancellationToken cancellationToken) =>
+        Call<IReadOnlyList<string>>("DescribeRegions", async () =>
+        {
+            var r = await client.DescribeRegionsAsync(new DescribeRegionsRequest(), cancellationToken).ConfigureAwait(false);
+            return [.. (r.Regions ?? []).Where(x => x.OptInStatus is null or "opt-in-not-required" or "opted-in").Select(x => x.RegionName)];
+        });
+
+    public Task<IReadOnlyList<string>> DescribeStackTagsAsync(string stack, CancellationToken cancellationToken) =>
+        Call<IReadOnlyList<string>>("DescribeTags", async () =>
+        {
+            var r = await client.DescribeTagsAsync(new DescribeTagsRequest
+            {
+                Filters = [new Filter { Name = "key", Values = [StackTags.Stack] }, new Filter { Name = "value", Values = [stack] }],
+                MaxResults = 5,
+            }, cancellationToken).ConfigureAwait(false);
+            return [.. (r.Tags ?? []).Select(t => t.ResourceId)];
+        });
 
     public Task<IReadOnlyList<ObservedKeyPair>> DescribeKeyPairsAsync(string stack, CancellationToken cancellationToken) =>
         Call<IReadOnlyList<ObservedKeyPair>>("DescribeKeyPairs", async () =>
@@ -148,7 +169,7 @@ internal sealed class SdkEc2Port(IAmazonEC2 client, string region) : IEc2Port, I
         Call<IReadOnlyList<ObservedAddress>>("DescribeAddresses", async () =>
         {
             var r = await client.DescribeAddressesAsync(new DescribeAddressesRequest { Filters = ByStack(stack) }, cancellationToken).ConfigureAwait(false);
-            return [.. (r.Addresses ?? []).Select(a => new ObservedAddress(a.AllocationId, TagsOf(a.Tags), a.PublicIp, a.InstanceId, a.AssociationId))];
+            return [.. (r.Addresses ?? []).Select(a => new ObservedAddress(a.AllocationId, TagsOf(a.Tags), a.PublicIp, NullIfEmpty(a.InstanceId), NullIfEmpty(a.AssociationId)))];
         });
 
     public Task<ObservedPeering?> DescribePeeringAsync(string peeringId, CancellationToken cancellationToken) =>

@@ -20,7 +20,36 @@ internal sealed class SdkSsmPort(IAmazonSimpleSystemsManagement client, string r
             {
                 return null;
             }
-        });
+        }, client.Config as Amazon.Runtime.ClientConfig);
+
+    public Task<bool> PutParameterIfAbsentAsync(string name, string value, CancellationToken cancellationToken) =>
+        SdkAwsPorts.Call("PutParameter", Region, async () =>
+        {
+            try
+            {
+                await client.PutParameterAsync(new PutParameterRequest { Name = name, Value = value, Type = ParameterType.String, Overwrite = false }, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (ParameterAlreadyExistsException)
+            {
+                return false;
+            }
+        }, client.Config as Amazon.Runtime.ClientConfig);
+
+    public Task DeleteParameterAsync(string name, CancellationToken cancellationToken) =>
+        SdkAwsPorts.Call("DeleteParameter", Region, async () =>
+        {
+            try
+            {
+                await client.DeleteParameterAsync(new DeleteParameterRequest { Name = name }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ParameterNotFoundException)
+            {
+                // already gone
+            }
+
+            return true;
+        }, client.Config as Amazon.Runtime.ClientConfig);
 
     public Task<string> SendShellScriptAsync(string instanceId, IReadOnlyList<string> commands, TimeSpan timeout, CancellationToken cancellationToken) =>
         SdkAwsPorts.Call("SendCommand", Region, async () =>
@@ -38,7 +67,7 @@ internal sealed class SdkSsmPort(IAmazonSimpleSystemsManagement client, string r
                 Comment = "egress",
             }, cancellationToken).ConfigureAwait(false);
             return response.Command.CommandId;
-        });
+        }, client.Config as Amazon.Runtime.ClientConfig);
 
     public Task<SsmInvocation?> GetInvocationAsync(string commandId, string instanceId, CancellationToken cancellationToken) =>
         SdkAwsPorts.Call("GetCommandInvocation", Region, async () =>
@@ -52,7 +81,7 @@ internal sealed class SdkSsmPort(IAmazonSimpleSystemsManagement client, string r
             {
                 return null;
             }
-        });
+        }, client.Config as Amazon.Runtime.ClientConfig);
 
     public void Dispose() => client.Dispose();
 }

@@ -30,6 +30,14 @@ public sealed class FakeAwsOptions
     /// <summary>Actions (e.g. "RunInstances") the caller is not allowed: UnauthorizedOperation.</summary>
     public HashSet<string> DeniedActions { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The regions enabled for the account (DescribeRegions); a call to any other region fails with OptInRequired.
+    /// Default: every region egress knows.</summary>
+    public HashSet<string> EnabledRegions { get; } = new(Core.AwsRegions.All.Select(r => r.Code), StringComparer.Ordinal);
+
+    /// <summary>Called with (action, region) before each call, outside the fake's lock: a test can hold one run at a
+    /// chosen call while another run goes on (e.g. to make two applies overlap for certain).</summary>
+    public Action<string, string>? BeforeCall { get; set; }
+
     /// <summary>Every call fails as if the SDK found no credentials.</summary>
     public bool NoCredentials { get; set; }
 }
@@ -95,6 +103,25 @@ public sealed partial class FakeAwsCloud : IAwsPorts
                 return new Dictionary<string, int>(_calls);
             }
         }
+    }
+
+    /// <summary>Makes two runs overlap for certain: the first RunInstances waits (up to a minute) until a second run has
+    /// tried to take the stack lock (the second PutParameter).</summary>
+    public void HoldTheFirstLaunchUntilASecondLockAttempt()
+    {
+        var secondAttempt = new ManualResetEventSlim();
+        var attempts = 0;
+        Options.BeforeCall = (action, _) =>
+        {
+            if (action == "PutParameter" && Interlocked.Increment(ref attempts) == 2)
+            {
+                secondAttempt.Set();
+            }
+            else if (action == "RunInstances" && !secondAttempt.Wait(TimeSpan.FromMinutes(1)))
+            {
+                throw new TimeoutException("the second run never tried to take the stack lock");
+            }
+        };
     }
 
     public void ResetCounters()
@@ -209,12 +236,18 @@ public sealed partial class FakeAwsCloud : IAwsPorts
 
     internal T Call<T>(string action, string region, bool mutating, Func<T> body)
     {
+        Options.BeforeCall?.Invoke(action, region);
         lock (_gate)
         {
             _callNumber++;
             if (Options.NoCredentials)
             {
                 throw new AwsApiException(Execution.AwsErrors.NoCredentials, "Failed to resolve AWS credentials.", action, region);
+            }
+
+            if (!Options.EnabledRegions.Contains(region))
+            {
+                throw new AwsApiException("OptInRequired", $"You are not subscribed to this service in {region}: the region is not enabled for the account.", action, region);
             }
 
             if (Options.DeniedActions.Contains(action))

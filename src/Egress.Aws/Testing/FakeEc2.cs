@@ -119,6 +119,13 @@ internal sealed class FakeEc2(FakeAwsCloud cloud, string region) : IEc2Port
 
     // ---- reads ----
 
+    public Task<IReadOnlyList<string>> DescribeRegionsAsync(CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<string>>("DescribeRegions", () => [.. cloud.Options.EnabledRegions.Order(StringComparer.Ordinal)]);
+
+    public Task<IReadOnlyList<string>> DescribeStackTagsAsync(string stack, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<string>>("DescribeTags", () => [.. cloud.LiveResources()
+            .Where(r => r.Region == Region && TagsMatch(r.Tags, stack)).Select(r => r.Id).Take(5)]);
+
     public Task<IReadOnlyList<ObservedKeyPair>> DescribeKeyPairsAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedKeyPair>>("DescribeKeyPairs", () => [.. cloud.KeyPairs
             .Where(k => k.Region == Region && TagsMatch(k.Tags, stack))
@@ -929,6 +936,12 @@ internal sealed class FakeSsm(FakeAwsCloud cloud, string region) : ISsmPort
 
     public Task<string?> GetParameterAsync(string name, CancellationToken cancellationToken) =>
         Task.FromResult(cloud.Call("GetParameter", Region, mutating: false, () => cloud.Parameters.GetValueOrDefault((Region, name))));
+
+    public Task<bool> PutParameterIfAbsentAsync(string name, string value, CancellationToken cancellationToken) =>
+        Task.FromResult(cloud.Call("PutParameter", Region, mutating: true, () => cloud.Parameters.TryAdd((Region, name), value)));
+
+    public Task DeleteParameterAsync(string name, CancellationToken cancellationToken) =>
+        Task.FromResult(cloud.Call("DeleteParameter", Region, mutating: true, () => cloud.Parameters.Remove((Region, name))));
 
     public Task<string> SendShellScriptAsync(string instanceId, IReadOnlyList<string> commands, TimeSpan timeout, CancellationToken cancellationToken) =>
         Task.FromResult(cloud.Call("SendCommand", Region, mutating: true, () =>

@@ -7,17 +7,23 @@ namespace Egress.Cli.Commands;
 internal sealed class ApplyCommand : Command
 {
     public ApplyCommand(CliContext context)
-        : base("apply", "Create, change and destroy AWS resources until they match the topology: both regions at once, resumable (run it again after an interruption).")
+        : base("apply", "Create, change and destroy AWS resources until they match the topology: shows the plan and asks (--yes skips), holds the stack's lock, then changes all regions at once; resumable (run it again after an interruption).")
     {
-        var aws = new AwsVerb(context, this, desiredState: true);
+        var aws = new AwsVerb(context, this, desiredState: true, changesAws: true);
         SetAction((parse, cancellationToken) =>
         {
             var topology = aws.Topology(parse);
-            return aws.RunAsync(parse, async (provisioner, _) =>
+            var desired = aws.Desired(parse, topology);
+            return aws.RunAsync(parse, (provisioner, _) => aws.LockedAsync(parse, provisioner, topology, "apply", async () =>
             {
-                var desired = aws.Desired(parse, topology);
                 var plan = await provisioner.PlanAsync(desired, cancellationToken);
+                aws.WriteSweep(plan.Sweep);
                 context.Error.Write(PlanRenderer.Render(plan));
+                if (!plan.IsEmpty && !await aws.ConfirmAsync(parse, "apply", $"Apply these changes to stack {topology.Stack} ({plan.Totals[6..^1]})?", cancellationToken))
+                {
+                    return ExitCodes.Cancelled;
+                }
+
                 var left = plan.IsEmpty ? plan : await provisioner.ApplyAsync(desired, plan, cancellationToken);
                 if (aws.Json(parse))
                 {
@@ -36,7 +42,7 @@ internal sealed class ApplyCommand : Command
                     ? "Nothing to do."
                     : $"Apply complete: {plan.ToAdd} added, {plan.ToChange} changed, {plan.ToDestroy} destroyed. A fresh plan is empty: AWS matches the topology.");
                 return ExitCodes.Ok;
-            });
+            }, cancellationToken));
         });
     }
 }

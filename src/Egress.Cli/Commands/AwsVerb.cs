@@ -15,7 +15,7 @@ internal sealed class AwsVerb
 {
     private readonly CliContext _context;
 
-    public AwsVerb(CliContext context, Command command, bool desiredState)
+    public AwsVerb(CliContext context, Command command, bool desiredState, bool changesAws = false)
     {
         _context = context;
         command.Options.Add(File);
@@ -26,7 +26,20 @@ internal sealed class AwsVerb
         {
             command.Options.Add(SshPublicKey);
         }
+
+        if (changesAws)
+        {
+            command.Options.Add(Yes);
+            command.Options.Add(ForceUnlock);
+        }
     }
+
+    public Option<bool> Yes { get; } = new("--yes", "-y") { Description = "Do not ask for confirmation (needed when stdin is not a terminal)." };
+
+    public Option<bool> ForceUnlock { get; } = new("--force-unlock")
+    {
+        Description = "Remove the stack's lock left by a run that was killed, then take it. Only when that run is really gone: two runs at once would build duplicates.",
+    };
 
     public Option<string> File { get; } = TopologyFile.Option();
 
@@ -46,7 +59,7 @@ internal sealed class AwsVerb
 
     public Option<string?> SshPublicKey { get; } = new("--ssh-public-key")
     {
-        Description = "Import this OpenSSH public key as the stack's key pair in every region (deleted with the stack). Pass it on every plan/apply, or the key pair is planned away.",
+        Description = "Import this OpenSSH public key as the stack's key pair in every region (deleted with the stack). Without it, a key pair the stack has is kept as it is.",
         HelpName = "FILE",
     };
 
@@ -120,6 +133,47 @@ internal sealed class AwsVerb
         finally
         {
             (ports as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>Asks on the terminal before a change (apply, destroy): true to go on. --yes skips the question; with no
+    /// terminal and no --yes it is a usage error (exit 2) and nothing is changed.</summary>
+    public async Task<bool> ConfirmAsync(ParseResult parse, string verb, string question, CancellationToken cancellationToken)
+    {
+        if (parse.GetValue(Yes))
+        {
+            return true;
+        }
+
+        if (_context.Input is null)
+        {
+            throw new UsageException($"{verb} asks for confirmation and stdin is not a terminal; nothing was changed. Pass --yes to {verb} without asking.");
+        }
+
+        _context.Error.Write($"{question} Type 'yes' to confirm: ");
+        if (string.Equals((await _context.Input.ReadLineAsync(cancellationToken))?.Trim(), "yes", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        _context.Error.WriteLine($"{char.ToUpperInvariant(verb[0])}{verb[1..]} cancelled; nothing was changed.");
+        return false;
+    }
+
+    /// <summary>Runs <paramref name="body"/> holding the stack's lock; a second apply or destroy of the stack is refused with the holder named.</summary>
+    public async Task<int> LockedAsync(ParseResult parse, AwsProvisioner provisioner, TopologyModel topology, string verb, Func<Task<int>> body, CancellationToken cancellationToken)
+    {
+        await using var stackLock = await provisioner.LockAsync(topology, verb, parse.GetValue(ForceUnlock), cancellationToken);
+        _context.Error.WriteLine($"Locked stack {topology.Stack} (SSM parameter {stackLock.Name} in {stackLock.Region}) until this run ends.");
+        return await body();
+    }
+
+    /// <summary>Which regions were searched for the stack, and where it was found outside the topology.</summary>
+    public void WriteSweep(RegionSweep? sweep)
+    {
+        if (sweep is not null)
+        {
+            _context.Error.WriteLine($"Regions: {sweep}.");
         }
     }
 

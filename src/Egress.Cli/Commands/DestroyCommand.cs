@@ -8,21 +8,20 @@ namespace Egress.Cli.Commands;
 internal sealed class DestroyCommand : Command
 {
     public DestroyCommand(CliContext context)
-        : base("destroy", "Delete every AWS resource tagged for the stack in the topology's regions, then check that nothing tagged remains.")
+        : base("destroy", "Delete every AWS resource tagged for the stack in every enabled region (not only the topology's), then check that nothing tagged remains. Asks first (--yes skips); holds the stack's lock.")
     {
-        var aws = new AwsVerb(context, this, desiredState: false);
-        var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for confirmation (needed when stdin is not a terminal)." };
-        Options.Add(yes);
+        var aws = new AwsVerb(context, this, desiredState: false, changesAws: true);
         SetAction((parse, cancellationToken) =>
         {
             var topology = aws.Topology(parse);
-            var regions = string.Join(", ", AwsProvisioner.RegionsOf(topology));
-            return aws.RunAsync(parse, async (provisioner, _) =>
+            return aws.RunAsync(parse, (provisioner, _) => aws.LockedAsync(parse, provisioner, topology, "destroy", async () =>
             {
                 var plan = await provisioner.PlanDestroyAsync(topology, cancellationToken);
+                aws.WriteSweep(plan.Sweep);
+                var searched = plan.Sweep is { } sweep ? $"any of the {sweep.Searched.Count} regions searched" : string.Join(", ", AwsProvisioner.RegionsOf(topology));
                 if (plan.IsEmpty)
                 {
-                    context.Error.WriteLine($"Nothing tagged egress:stack={topology.Stack} in {regions}: nothing to destroy.");
+                    context.Error.WriteLine($"Nothing tagged egress:stack={topology.Stack} in {searched}: nothing to destroy.");
                     if (aws.Json(parse))
                     {
                         aws.WriteJson(new { destroyed = PlanRenderer.ToData(plan), remaining = Array.Empty<object>() });
@@ -32,19 +31,9 @@ internal sealed class DestroyCommand : Command
                 }
 
                 context.Error.Write(PlanRenderer.Render(plan));
-                if (!parse.GetValue(yes))
+                if (!await aws.ConfirmAsync(parse, "destroy", $"Destroy these {plan.ToDestroy} resources of stack {topology.Stack}?", cancellationToken))
                 {
-                    if (context.Input is null)
-                    {
-                        throw new UsageException("destroy asks for confirmation and stdin is not a terminal; nothing was changed. Pass --yes to destroy without asking.");
-                    }
-
-                    context.Error.Write($"Destroy these {plan.ToDestroy} resources of stack {topology.Stack}? Type 'yes' to confirm: ");
-                    if (!string.Equals((await context.Input.ReadLineAsync(cancellationToken))?.Trim(), "yes", StringComparison.Ordinal))
-                    {
-                        context.Error.WriteLine("Destroy cancelled; nothing was changed.");
-                        return ExitCodes.Cancelled;
-                    }
+                    return ExitCodes.Cancelled;
                 }
 
                 var left = await provisioner.DestroyAsync(topology, plan, cancellationToken);
@@ -62,9 +51,10 @@ internal sealed class DestroyCommand : Command
                     return ExitCodes.CheckFailed;
                 }
 
-                context.Error.WriteLine($"Destroy complete: {plan.ToDestroy} destroyed. Nothing tagged egress:stack={topology.Stack} remains in {regions}.");
+                var where = left.Sweep is { } after ? $"any of the {after.Searched.Count} regions searched ({after.Source})" : searched;
+                context.Error.WriteLine($"Destroy complete: {plan.ToDestroy} destroyed. Nothing tagged egress:stack={topology.Stack} remains in {where}.");
                 return ExitCodes.Ok;
-            });
+            }, cancellationToken));
         });
     }
 }

@@ -17,6 +17,7 @@ internal sealed class PlanCommand : Command
             {
                 var desired = aws.Desired(parse, topology);
                 var plan = await provisioner.PlanAsync(desired, cancellationToken);
+                aws.WriteSweep(plan.Sweep);
                 if (aws.Json(parse))
                 {
                     aws.WriteJson(PlanRenderer.ToData(plan));

@@ -32,6 +32,7 @@ internal sealed class StatusCommand : Command
             return aws.RunAsync(parse, async (provisioner, ports) =>
             {
                 var observed = await provisioner.DiscoverAsync(topology.Stack, AwsProvisioner.RegionsOf(topology), cancellationToken);
+                aws.WriteSweep(observed.Sweep);
                 var rows = StatusReport.Rows(observed);
                 var cost = RunningCost.Of(observed, PriceTable.BuiltIn);
                 var access = new RemoteAccess { PrivateKeyFile = parse.GetValue(privateKey) is { } key ? context.Resolve(key) : null, KnownHostsFile = context.Resolve(parse.GetValue(knownHosts)!) };
@@ -46,7 +47,8 @@ internal sealed class StatusCommand : Command
 
                 if (rows.Count == 0)
                 {
-                    context.Data.MarkupLine(Markup.Escape($"Stack {topology.Stack}: nothing tagged in {string.Join(", ", AwsProvisioner.RegionsOf(topology))}."));
+                    var searched = observed.Sweep is { } sweep ? $"any of the {sweep.Searched.Count} regions searched" : string.Join(", ", AwsProvisioner.RegionsOf(topology));
+                    context.Data.MarkupLine(Markup.Escape($"Stack {topology.Stack}: nothing tagged in {searched}."));
                 }
 
                 foreach (var region in rows.GroupBy(r => r.Region))
@@ -66,9 +68,10 @@ internal sealed class StatusCommand : Command
         });
     }
 
-    /// <summary>One host's 'egress-host check' through its remote runner.</summary>
-    /// <summary><see cref="Egress"/>: for a client, "via GATEWAY" (the active one) or why it has none; null for a gateway.</summary>
-    internal sealed record HostCheck(string Host, string Via, bool Ok, int ExitCode, IReadOnlyList<string> Failures, IReadOnlyList<string> Warnings, string? Egress = null);
+    /// <summary>One host's 'egress-host check' through its remote runner. <see cref="Egress"/>: for a client, "via GATEWAY"
+    /// (the active one) or why it has none; null for a gateway. <see cref="ExitCode"/>: null when the check never ran (the
+    /// host could not be reached).</summary>
+    internal sealed record HostCheck(string Host, string Via, bool Ok, int? ExitCode, IReadOnlyList<string> Failures, IReadOnlyList<string> Warnings, string? Egress = null);
 
     private static async Task<List<HostCheck>> CheckHostsAsync(CliContext context, IAwsPorts ports, Core.Topology.TopologyModel topology,
         RemoteAccess access, CancellationToken cancellationToken)
@@ -96,12 +99,12 @@ internal sealed class StatusCommand : Command
             }
             catch (AwsProvisionException ex)
             {
-                result = new HostCheck(host.Name, "(not reachable)", false, -1, [$"{ex.Problem}; fix: {ex.Fix}"], []);
+                result = new HostCheck(host.Name, "(not reachable)", false, null, [$"{ex.Problem}; fix: {ex.Fix}"], []);
             }
 
             context.Error.WriteLine((result.Ok
                 ? $"check {host.Name}: ok via {result.Via}"
-                : $"check {host.Name}: FAILED (exit {result.ExitCode}) via {result.Via}")
+                : result.ExitCode is { } exit ? $"check {host.Name}: FAILED (exit {exit}) via {result.Via}" : $"check {host.Name}: NOT RUN: the host cannot be reached")
                 + (result.Egress is null ? string.Empty : $"; egress {result.Egress}"));
             foreach (var line in result.Failures.Concat(result.Warnings.Select(w => "warning: " + w)))
             {
