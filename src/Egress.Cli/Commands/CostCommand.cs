@@ -14,7 +14,7 @@ internal sealed class CostCommand : Command
     public CostCommand(CliContext context)
         : base("cost", "Price this topology against the managed alternatives (NAT Gateway via Transit Gateway peering; NAT Gateway in the client's region) for the same traffic. See docs/cost.md.")
     {
-        var file = TopologyFile.Option();
+        var source = TopologySource.AddTo(this);
         var hours = new Option<decimal>("--hours")
         {
             Description = "Hours everything runs; 168 is one week, the seed's scenario.",
@@ -43,7 +43,6 @@ internal sealed class CostCommand : Command
             Description = "Print the built-in price table (JSON) to stdout and exit: a starting point for --prices.",
         };
         var output = OutputFormatOption.Create(OutputFormat.Text);
-        Options.Add(file);
         Options.Add(hours);
         Options.Add(gbOut);
         Options.Add(gbIn);
@@ -61,8 +60,7 @@ internal sealed class CostCommand : Command
 
             var traffic = ReadTraffic(parse.GetValue(hours), parse.GetValue(gbOut), parse.GetValue(gbIn));
             var prices = LoadPrices(context, parse.GetValue(pricesFile));
-            var path = parse.GetValue(file)!;
-            var topology = TopologyFile.Load(context, path);
+            var (topology, path) = source.Load(context, parse);
             CostComparison comparison;
             try
             {
