@@ -14,21 +14,25 @@ internal sealed class CliContext
         Output = output;
         Error = error;
         WorkingDirectory = workingDirectory;
-        Human = AnsiConsole.Create(new AnsiConsoleSettings
+        // Made on first use: creating a Spectre console probes the terminal, and validate or show never need one.
+        _human = new Lazy<IAnsiConsole>(() => AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(error),
             Ansi = colors ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = colors ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = colors ? InteractionSupport.Detect : InteractionSupport.No,
-        });
-        Data = AnsiConsole.Create(new AnsiConsoleSettings
+        }));
+        _data = new Lazy<IAnsiConsole>(() => AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(output),
             Ansi = colors ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = colors ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
-        });
+        }));
     }
+
+    private readonly Lazy<IAnsiConsole> _human;
+    private readonly Lazy<IAnsiConsole> _data;
 
     public TextWriter Output { get; }
 
@@ -37,10 +41,10 @@ internal sealed class CliContext
     public string WorkingDirectory { get; }
 
     /// <summary>Human-facing console (stderr): tables, progress, diagnostics.</summary>
-    public IAnsiConsole Human { get; }
+    public IAnsiConsole Human => _human.Value;
 
     /// <summary>Console on stdout, for human reports when the command's data is the report itself.</summary>
-    public IAnsiConsole Data { get; }
+    public IAnsiConsole Data => _data.Value;
 
     /// <summary>Makes the AWS ports for the provisioning verbs; tests put the in-memory fake here.</summary>
     public Func<AwsConnection, IAwsPorts> AwsPorts { get; set; } = connection => new SdkAwsPorts(connection);

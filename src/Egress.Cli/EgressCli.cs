@@ -13,37 +13,42 @@ internal static class EgressCli
     public static string Version =>
         typeof(EgressCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    public static RootCommand Build(CliContext context)
+    /// <summary>The root command with every verb, or with only <paramref name="verb"/> when it names one: building
+    /// a verb constructs its options and loads its libraries (the AWS SDK for plan), so 'egress validate' builds
+    /// only validate.</summary>
+    public static RootCommand Build(CliContext context, string? verb = null)
     {
         var root = new RootCommand(
             "Egress: send a client's internet traffic out of another AWS region's NAT gateway, over an overlay on VPC peering.\n" +
             "Start with 'egress init', check with 'egress validate', and see every resolved default with 'egress show'.");
-        foreach (var command in Commands(context))
+        var only = Verbs.Where(v => v.Name == verb).ToList();
+        foreach (var (_, create) in only.Count == 1 ? only : Verbs)
         {
-            root.Subcommands.Add(command);
+            root.Subcommands.Add(create(context));
         }
 
         return root;
     }
 
-    private static IEnumerable<Command> Commands(CliContext context) =>
+    /// <summary>Every verb by name, in the order help lists them.</summary>
+    internal static readonly IReadOnlyList<(string Name, Func<CliContext, Command> Create)> Verbs =
     [
-        new InitCommand(context),
-        new ValidateCommand(context),
-        new ShowCommand(context),
-        new CostCommand(context),
-        new RenderCommand(context),
-        new PlanCommand(context),
-        new ApplyCommand(context),
-        new DestroyCommand(context),
-        new StatusCommand(context),
-        new LabCommand(context),
-        new VerifyCommand(context),
+        ("init", c => new InitCommand(c)),
+        ("validate", c => new ValidateCommand(c)),
+        ("show", c => new ShowCommand(c)),
+        ("cost", c => new CostCommand(c)),
+        ("render", c => new RenderCommand(c)),
+        ("plan", c => new PlanCommand(c)),
+        ("apply", c => new ApplyCommand(c)),
+        ("destroy", c => new DestroyCommand(c)),
+        ("status", c => new StatusCommand(c)),
+        ("lab", c => new LabCommand(c)),
+        ("verify", c => new VerifyCommand(c)),
     ];
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
-        var root = Build(context);
+        var root = Build(context, args.Length > 0 ? args[0] : null);
         SpeakNumbers(root);
 
         // Bare 'egress' is a request for help, not a mistake: print it on stdout, exit 0 (README, Commands).
@@ -137,10 +142,10 @@ internal static class EgressCli
             switch (option)
             {
                 case Option<decimal> d when d.CustomParser is null:
-                    d.CustomParser = r => Number(r, d, (string t, out decimal v) => decimal.TryParse(t, NumberStyles.Number, CultureInfo.InvariantCulture, out v), "a number", "1.5");
+                    d.CustomParser = r => Number(r, d, (string t, out decimal v) => decimal.TryParse(t, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out v), "a number", "1.5");
                     break;
                 case Option<double> d when d.CustomParser is null:
-                    d.CustomParser = r => Number(r, d, (string t, out double v) => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out v), "a number", "2.5");
+                    d.CustomParser = r => Number(r, d, (string t, out double v) => double.TryParse(t, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out v), "a number", "2.5");
                     break;
                 case Option<int> i when i.CustomParser is null:
                     i.CustomParser = r => Number(r, i, (string t, out int v) => int.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out v), "a whole number", "5");

@@ -69,15 +69,24 @@ internal static class TopologyFile
     private static string? ReadBounded(string path)
     {
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        var buffer = new char[TopologyLoader.MaxSize + 1];
-        var length = 0;
-        int read;
-        while (length < buffer.Length && (read = reader.ReadBlock(buffer, length, buffer.Length - length)) > 0)
+        if (reader.BaseStream is { CanSeek: true, Length: > 0 and <= TopologyLoader.MaxSize })
         {
-            length += read;
+            return reader.ReadToEnd(); // a regular file of known size: never more characters than bytes
         }
 
-        return length > TopologyLoader.MaxSize ? null : new string(buffer, 0, length);
+        var text = new StringBuilder();
+        var buffer = new char[64 * 1024];
+        int read;
+        while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            text.Append(buffer, 0, read);
+            if (text.Length > TopologyLoader.MaxSize)
+            {
+                return null;
+            }
+        }
+
+        return text.ToString();
     }
 
     public static void Print(CliContext context, IEnumerable<Diagnostic> diagnostics)

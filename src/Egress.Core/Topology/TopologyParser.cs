@@ -65,7 +65,7 @@ internal sealed class TopologyParser
         catch (YamlException ex)
         {
             var message = ex.InnerException?.Message ?? ex.Message;
-            diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, map.File, (int)ex.Start.Line, (int)ex.Start.Column, string.Empty,
+            diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, map.File, Math.Max(1, (int)ex.Start.Line), Math.Max(1, (int)ex.Start.Column), string.Empty,
                 $"YAML syntax error: {FirstSentence(message)}", "fix the indentation or quoting at this position; YAML uses spaces, never tabs"));
             return null;
         }

@@ -157,7 +157,7 @@ public static partial class TopologyValidator
                 }
 
                 var subnet = region.Subnets.FirstOrDefault(s => s.Name == host.Subnet);
-                if (subnet is null && host.Subnet.Length > 0)
+                if (subnet is null && region.Subnets.Count > 0)
                 {
                     c.Error(path + ".subnet", $"subnet '{host.Subnet}' does not exist in {region.Name}",
                         $"use one of: {string.Join(", ", region.Subnets.Select(s => s.Name))}", Index("regions", r) + ".subnets");

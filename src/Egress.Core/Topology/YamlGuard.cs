@@ -18,7 +18,7 @@ internal static class YamlGuard
         var frames = new Stack<Frame>();
         var parser = new Parser(new StringReader(text));
         var ok = true;
-        while (parser.MoveNext())
+        while (MoveNext(parser, map, diagnostics))
         {
             switch (parser.Current)
             {
@@ -60,6 +60,22 @@ internal static class YamlGuard
         }
 
         return ok;
+    }
+
+    /// <summary>The next event. YamlDotNet's scanner throws InvalidOperationException (not YamlException) on some
+    /// unclosed flow collections; that is reported as a syntax error after the last event that parsed.</summary>
+    private static bool MoveNext(Parser parser, SourceMap map, List<Diagnostic> diagnostics)
+    {
+        var last = parser.Current?.End ?? Mark.Empty;
+        try
+        {
+            return parser.MoveNext();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new YamlException(last, last, "an unclosed '[' or '{', or a quote that does not end",
+                new InvalidOperationException("an unclosed '[' or '{', or a quote that does not end"));
+        }
     }
 
     /// <summary>A value quoted in a message: long values are cut so one bad line cannot flood the output.</summary>
