@@ -15,20 +15,38 @@ internal sealed class CliContext
         Error = error;
         WorkingDirectory = workingDirectory;
         // Made on first use: creating a Spectre console probes the terminal, and validate or show never need one.
-        _human = new Lazy<IAnsiConsole>(() => AnsiConsole.Create(new AnsiConsoleSettings
+        _human = new Lazy<IAnsiConsole>(() => Sized(AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(error),
             Ansi = colors ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = colors ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = colors ? InteractionSupport.Detect : InteractionSupport.No,
-        }));
-        _data = new Lazy<IAnsiConsole>(() => AnsiConsole.Create(new AnsiConsoleSettings
+        })));
+        _data = new Lazy<IAnsiConsole>(() => Sized(AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(output),
             Ansi = colors ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = colors ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
-        }));
+        })));
+    }
+
+    /// <summary>Columns that tables and text fit in (<see cref="CliTable"/>); see <see cref="WidthFrom"/>.</summary>
+    public int Width { get; init; } = DefaultWidth;
+
+    public const int DefaultWidth = 80;
+
+    /// <summary>COLUMNS when it holds a sane number (so a pipe or a log gets the width asked for), else the terminal's
+    /// width, else 80.</summary>
+    public static int WidthFrom(string? columns, Func<int?> terminalWidth) =>
+        int.TryParse(columns, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 20 and <= 1000
+            ? n
+            : terminalWidth() is { } terminal and >= 20 ? terminal : DefaultWidth;
+
+    private IAnsiConsole Sized(IAnsiConsole console)
+    {
+        console.Profile.Width = Width;
+        return console;
     }
 
     private readonly Lazy<IAnsiConsole> _human;
@@ -64,5 +82,23 @@ internal sealed class CliContext
             colors: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null)
         {
             Input = Console.IsInputRedirected ? null : Console.In,
+            Width = WidthFrom(Environment.GetEnvironmentVariable("COLUMNS"), TerminalWidth),
         };
+
+    private static int? TerminalWidth()
+    {
+        if (Console.IsOutputRedirected && Console.IsErrorRedirected)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Console.WindowWidth;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 }
