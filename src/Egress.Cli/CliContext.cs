@@ -14,21 +14,43 @@ internal sealed class CliContext
         Output = output;
         Error = error;
         WorkingDirectory = workingDirectory;
-        Human = AnsiConsole.Create(new AnsiConsoleSettings
+        // Made on first use: creating a Spectre console probes the terminal, and validate or show never need one.
+        _human = new Lazy<IAnsiConsole>(() => Sized(AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(error),
             Ansi = colors ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = colors ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = colors ? InteractionSupport.Detect : InteractionSupport.No,
-        });
-        Data = AnsiConsole.Create(new AnsiConsoleSettings
+        })));
+        _data = new Lazy<IAnsiConsole>(() => Sized(AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(output),
             Ansi = colors ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = colors ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
-        });
+        })));
     }
+
+    /// <summary>Columns that tables and text fit in (<see cref="CliTable"/>); see <see cref="WidthFrom"/>.</summary>
+    public int Width { get; init; } = DefaultWidth;
+
+    public const int DefaultWidth = 80;
+
+    /// <summary>COLUMNS when it holds a sane number (so a pipe or a log gets the width asked for), else the terminal's
+    /// width, else 80.</summary>
+    public static int WidthFrom(string? columns, Func<int?> terminalWidth) =>
+        int.TryParse(columns, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 20 and <= 1000
+            ? n
+            : terminalWidth() is { } terminal and >= 20 ? terminal : DefaultWidth;
+
+    private IAnsiConsole Sized(IAnsiConsole console)
+    {
+        console.Profile.Width = Width;
+        return console;
+    }
+
+    private readonly Lazy<IAnsiConsole> _human;
+    private readonly Lazy<IAnsiConsole> _data;
 
     public TextWriter Output { get; }
 
@@ -37,10 +59,10 @@ internal sealed class CliContext
     public string WorkingDirectory { get; }
 
     /// <summary>Human-facing console (stderr): tables, progress, diagnostics.</summary>
-    public IAnsiConsole Human { get; }
+    public IAnsiConsole Human => _human.Value;
 
     /// <summary>Console on stdout, for human reports when the command's data is the report itself.</summary>
-    public IAnsiConsole Data { get; }
+    public IAnsiConsole Data => _data.Value;
 
     /// <summary>Makes the AWS ports for the provisioning verbs; tests put the in-memory fake here.</summary>
     public Func<AwsConnection, IAwsPorts> AwsPorts { get; set; } = connection => new SdkAwsPorts(connection);
@@ -60,5 +82,23 @@ internal sealed class CliContext
             colors: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null)
         {
             Input = Console.IsInputRedirected ? null : Console.In,
+            Width = WidthFrom(Environment.GetEnvironmentVariable("COLUMNS"), TerminalWidth),
         };
+
+    private static int? TerminalWidth()
+    {
+        if (Console.IsOutputRedirected && Console.IsErrorRedirected)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Console.WindowWidth;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using Egress.Core;
 using Egress.Core.Topology;
 
@@ -7,6 +8,9 @@ namespace Egress.Cli;
 /// <summary>The shared -f/--file option and the one place that reads a topology file from disk.</summary>
 internal static class TopologyFile
 {
+    /// <summary>What a topology loaded from the embedded seed is called in messages.</summary>
+    public const string EmbeddedSeedName = "(embedded seed)";
+
     public static Option<string> Option() => new("--file", "-f")
     {
         Description = $"The topology file (default: ./{TopologyLoader.DefaultFileName}).",
@@ -16,9 +20,10 @@ internal static class TopologyFile
 
     /// <summary>Reads and validates the file. Prints every diagnostic (warnings too) to stderr; throws
     /// <see cref="UsageException"/> (exit 2) when the file is missing, unreadable or invalid.</summary>
-    public static TopologyModel Load(CliContext context, string path)
+    public static TopologyModel Load(CliContext context, string path) => Require(context, Read(context, path), path);
+
+    public static TopologyModel Require(CliContext context, TopologyLoadResult result, string path)
     {
-        var result = Read(context, path);
         Print(context, result.Diagnostics);
         if (!result.Succeeded)
         {
@@ -32,10 +37,10 @@ internal static class TopologyFile
     public static TopologyLoadResult Read(CliContext context, string path)
     {
         var full = context.Resolve(path);
-        string text;
+        string? text;
         try
         {
-            text = File.ReadAllText(full);
+            text = ReadBounded(full);
         }
         catch (FileNotFoundException)
         {
@@ -54,7 +59,34 @@ internal static class TopologyFile
             throw new UsageException($"{path}: cannot be read: {ex.Message}");
         }
 
-        return TopologyLoader.Load(text, path);
+        return text is null
+            ? new TopologyLoadResult(null, [TopologyLoader.TooLarge(path)], new SourceMap(path))
+            : TopologyLoader.Load(text, path);
+    }
+
+    /// <summary>The file's text, or null when it holds more than <see cref="TopologyLoader.MaxSize"/> characters:
+    /// reading stops there, so /dev/zero or a huge log is refused at once instead of filling memory.</summary>
+    private static string? ReadBounded(string path)
+    {
+        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        if (reader.BaseStream is { CanSeek: true, Length: > 0 and <= TopologyLoader.MaxSize })
+        {
+            return reader.ReadToEnd(); // a regular file of known size: never more characters than bytes
+        }
+
+        var text = new StringBuilder();
+        var buffer = new char[64 * 1024];
+        int read;
+        while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            text.Append(buffer, 0, read);
+            if (text.Length > TopologyLoader.MaxSize)
+            {
+                return null;
+            }
+        }
+
+        return text.ToString();
     }
 
     public static void Print(CliContext context, IEnumerable<Diagnostic> diagnostics)
@@ -63,5 +95,78 @@ internal static class TopologyFile
         {
             context.Error.WriteLine(diagnostic.ToString());
         }
+    }
+}
+
+/// <summary>How the read-only verbs (validate, show, cost, render) find their topology: a positional FILE or -f FILE,
+/// else ./egress.yaml, else the embedded seed (said on stderr), so they work in an empty directory as 'lab run' does.</summary>
+internal sealed class TopologySource
+{
+    private TopologySource(Command command)
+    {
+        File = new Option<string?>("--file", "-f")
+        {
+            Description = $"The topology file (default: ./{TopologyLoader.DefaultFileName}, else the embedded seed topology).",
+            HelpName = "FILE",
+        };
+        Positional = new Argument<string?>("FILE")
+        {
+            Description = "The topology file, the same as -f FILE.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        // An unknown option in the FILE position ('--fiel x') would otherwise be taken for the file name.
+        Positional.Validators.Add(result =>
+        {
+            if (result.Tokens is [{ Value: ['-', _, ..] token }])
+            {
+                var nearest = Nearest.Of(token, command.Options.SelectMany(o => o.Aliases.Prepend(o.Name)));
+                result.AddError($"unknown option '{token}'" + (nearest is null ? string.Empty : $"; did you mean '{nearest}'?"));
+            }
+        });
+        command.Options.Add(File);
+        command.Arguments.Add(Positional);
+    }
+
+    public Option<string?> File { get; }
+
+    public Argument<string?> Positional { get; }
+
+    public static TopologySource AddTo(Command command) => new(command);
+
+    /// <summary>The file the user named (positional or -f), or null when they named none.</summary>
+    public string? Named(ParseResult parse)
+    {
+        var option = parse.GetValue(File);
+        var positional = parse.GetValue(Positional);
+        if (option is not null && positional is not null && option != positional)
+        {
+            throw new UsageException($"two topology files given ('{positional}' and -f '{option}'); pass one.");
+        }
+
+        return option ?? positional;
+    }
+
+    /// <summary>Reads the topology; <c>Name</c> is how messages call it (the path, or "(embedded seed)").</summary>
+    public (TopologyLoadResult Result, string Name) Read(CliContext context, ParseResult parse)
+    {
+        if (Named(parse) is { } path)
+        {
+            return (TopologyFile.Read(context, path), path);
+        }
+
+        if (System.IO.File.Exists(context.Resolve(TopologyLoader.DefaultFileName)))
+        {
+            return (TopologyFile.Read(context, TopologyLoader.DefaultFileName), TopologyLoader.DefaultFileName);
+        }
+
+        context.Error.WriteLine($"No FILE and no ./{TopologyLoader.DefaultFileName}: using the embedded seed topology (Singapore client via Tokyo gateway; 'egress init' writes it out).");
+        return (TopologyLoader.Load(Examples.Text(Examples.Seed), TopologyFile.EmbeddedSeedName), TopologyFile.EmbeddedSeedName);
+    }
+
+    /// <summary>Reads and requires a valid topology (diagnostics on stderr, exit 2 when invalid).</summary>
+    public (TopologyModel Topology, string Name) Load(CliContext context, ParseResult parse)
+    {
+        var (result, name) = Read(context, parse);
+        return (TopologyFile.Require(context, result, name), name);
     }
 }

@@ -210,12 +210,22 @@ public sealed partial class CostCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Cost_NoTopologyFile_ExitsTwo()
+    public async Task Cost_NoTopologyFile_UsesTheEmbeddedSeedAndSaysSo()
     {
-        var (code, _, stderr) = await _cli.RunAsync("cost");
+        var (code, stdout, stderr) = await _cli.RunAsync("cost");
+
+        Assert.Equal(0, code);
+        Assert.Contains("using the embedded seed topology", stderr, StringComparison.Ordinal);
+        Assert.Contains("86.4%", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cost_NamedFileMissing_ExitsTwo()
+    {
+        var (code, _, stderr) = await _cli.RunAsync("cost", "nope.yaml");
 
         Assert.Equal(2, code);
-        Assert.Contains("egress.yaml: no such file", stderr, StringComparison.Ordinal);
+        Assert.Contains("nope.yaml: no such file", stderr, StringComparison.Ordinal);
     }
 
     private static string Money(JsonElement scenario, string name) =>

@@ -50,4 +50,11 @@ public sealed class LabCommandTests
         Assert.Equal(2, code);
         Assert.True(stderr.Contains("nope.yaml", StringComparison.Ordinal) || stderr.Contains("needs root", StringComparison.Ordinal), stderr);
     }
+
+    [Theory]
+    [InlineData(1, false, "egress lab exec sg-client -- curl -s https://ipinfo.io/json")]
+    [InlineData(2, false, "egress lab exec --id seed2 sg-client -- curl -s https://ipinfo.io/json")]
+    [InlineData(3, true, "sudo egress lab exec --id seed2 sg-client -- curl -s https://ipinfo.io/json")]
+    public void ExecHint_SeveralLabsUp_NamesTheId(int labsUp, bool viaSudo, string expected) =>
+        Assert.Equal(expected, Commands.LabCli.ExecHint("seed2", "sg-client", labsUp, viaSudo));
 }

@@ -147,7 +147,7 @@ public sealed class TopologyCommandsTests : IDisposable
         var (code, stdout, _) = await _cli.RunAsync(verb, "--help");
 
         Assert.Equal(0, code);
-        Assert.Contains($" {verb} [options]", stdout, StringComparison.Ordinal);
+        Assert.Matches($@" {verb} (\[<FILE>\] )?\[options\]", stdout);
         Assert.Contains("--file", stdout, StringComparison.Ordinal);
     }
 

@@ -14,7 +14,7 @@ internal sealed class CostCommand : Command
     public CostCommand(CliContext context)
         : base("cost", "Price this topology against the managed alternatives (NAT Gateway via Transit Gateway peering; NAT Gateway in the client's region) for the same traffic. See docs/cost.md.")
     {
-        var file = TopologyFile.Option();
+        var source = TopologySource.AddTo(this);
         var hours = new Option<decimal>("--hours")
         {
             Description = "Hours everything runs; 168 is one week, the seed's scenario.",
@@ -43,7 +43,6 @@ internal sealed class CostCommand : Command
             Description = "Print the built-in price table (JSON) to stdout and exit: a starting point for --prices.",
         };
         var output = OutputFormatOption.Create(OutputFormat.Text);
-        Options.Add(file);
         Options.Add(hours);
         Options.Add(gbOut);
         Options.Add(gbIn);
@@ -61,8 +60,7 @@ internal sealed class CostCommand : Command
 
             var traffic = ReadTraffic(parse.GetValue(hours), parse.GetValue(gbOut), parse.GetValue(gbIn));
             var prices = LoadPrices(context, parse.GetValue(pricesFile));
-            var path = parse.GetValue(file)!;
-            var topology = TopologyFile.Load(context, path);
+            var (topology, path) = source.Load(context, parse);
             CostComparison comparison;
             try
             {
@@ -165,39 +163,33 @@ internal static class CostReport
             $"per client; prices: {comparison.Prices.Name} (USD, on-demand).");
         foreach (var scenario in comparison.Scenarios)
         {
-            var table = new Table().Title(Markup.Escape(scenario.Title)).Border(TableBorder.Rounded);
-            table.AddColumn("Item");
-            table.AddColumn("Region");
-            table.AddColumn(new TableColumn("Quantity").RightAligned());
-            table.AddColumn(new TableColumn("Unit price").RightAligned());
-            table.AddColumn(new TableColumn("Cost").RightAligned());
+            var table = new CliTable(scenario.Title,
+                new CliColumn("Item", Prose: true), new CliColumn("Region"), new CliColumn("Quantity", RightAligned: true),
+                new CliColumn("Unit price", RightAligned: true), new CliColumn("Cost", RightAligned: true));
             foreach (var line in scenario.Lines)
             {
                 table.AddRow(
-                    Markup.Escape(line.Description),
-                    Markup.Escape(line.Region),
-                    Markup.Escape($"{Format.Number(line.Quantity)} {Format.ShortUnit(line.Unit)}"),
-                    Markup.Escape(Format.UnitPrice(line.UnitPrice) + "/" + Format.ShortUnit(line.Unit) + (line.Estimate ? " *" : string.Empty)),
-                    Markup.Escape(Format.LineCost(line.Cost)));
+                    line.Description,
+                    line.Region,
+                    $"{Format.Number(line.Quantity)} {Format.ShortUnit(line.Unit)}",
+                    Format.UnitPrice(line.UnitPrice) + "/" + Format.ShortUnit(line.Unit) + (line.Estimate ? " *" : string.Empty),
+                    Format.LineCost(line.Cost));
             }
 
-            table.AddEmptyRow();
-            table.AddRow("Total", string.Empty, Markup.Escape($"{Format.Number(scenario.Hours)} h"), string.Empty, Markup.Escape(Format.Total(scenario.Total)));
-            console.Write(table);
+            table.AddGap();
+            table.AddRow("Total", string.Empty, $"{Format.Number(scenario.Hours)} h", string.Empty, Format.Total(scenario.Total));
+            table.Write(console);
         }
 
-        var summary = new Table().Title("Totals").Border(TableBorder.Rounded);
-        summary.AddColumn("Scenario");
-        summary.AddColumn(new TableColumn($"{Format.Number(traffic.Hours)} h").RightAligned());
-        summary.AddColumn(new TableColumn("Per week (168 h)").RightAligned());
-        summary.AddColumn(new TableColumn("Per month (730 h)").RightAligned());
+        var summary = new CliTable("Totals",
+            new CliColumn("Scenario", Prose: true), new CliColumn($"{Format.Number(traffic.Hours)} h", RightAligned: true),
+            new CliColumn("Per week (168 h)", RightAligned: true), new CliColumn("Per month (730 h)", RightAligned: true));
         foreach (var scenario in comparison.Scenarios)
         {
-            summary.AddRow(Markup.Escape(scenario.Title), Markup.Escape(Format.Total(scenario.Total)),
-                Markup.Escape(Format.Total(scenario.PerWeek)), Markup.Escape(Format.Total(scenario.PerMonth)));
+            summary.AddRow(scenario.Title, Format.Total(scenario.Total), Format.Total(scenario.PerWeek), Format.Total(scenario.PerMonth));
         }
 
-        console.Write(summary);
+        summary.Write(console);
         console.WriteLine(Saving(comparison.SavingsVsTransitGatewayNatPercent, "a NAT Gateway via Transit Gateway peering"));
         console.WriteLine(Saving(comparison.SavingsVsLocalNatGatewayPercent, "a NAT Gateway in the client's own region"));
         console.WriteLine("* estimate: a last-known rate not re-read on the table's date; 'egress cost --default-prices' shows every source. Tax, EBS and free tiers are not included.");

@@ -130,7 +130,7 @@ internal static class LabCli
                 Scripts = HostRendererScripts.Instance,
                 Progress = m => context.Error.WriteLine("  " + m),
             }, cancellationToken);
-            context.Error.WriteLine($"lab {id} is up in {clock.Elapsed.TotalSeconds:0.00} s. Try: sudo egress lab exec {FirstClient(topology)} -- curl -s https://ipinfo.io/json");
+            context.Error.WriteLine($"lab {id} is up in {clock.Elapsed.TotalSeconds:0.00} s. Try: {ExecHint(id, FirstClient(topology), LabStateDirectory.List().Count, Environment.GetEnvironmentVariable("SUDO_USER") is not null)}");
             return lab;
         }
         catch (LabException ex)
@@ -156,6 +156,10 @@ internal static class LabCli
             return ExitCodes.CheckFailed;
         }
     }
+
+    /// <summary>The command to try next: --id when several labs are up (without it 'lab exec' refuses), sudo only when the user came through sudo.</summary>
+    public static string ExecHint(string id, string client, int labsUp, bool viaSudo) =>
+        $"{(viaSudo ? "sudo " : string.Empty)}egress lab exec{(labsUp > 1 ? $" --id {id}" : string.Empty)} {client} -- curl -s https://ipinfo.io/json";
 
     public static string FirstClient(TopologyModel topology) =>
         topology.Hosts.FirstOrDefault(h => h.Role == HostRole.Client)?.Name ?? topology.Hosts.First().Name;

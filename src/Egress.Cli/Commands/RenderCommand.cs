@@ -24,16 +24,14 @@ internal sealed class RenderCommand : Command
             HelpName = "ipip|gre|vxlan",
         };
         overlay.AcceptOnlyFromAmong("ipip", "gre", "vxlan");
-        var file = TopologyFile.Option();
         Arguments.Add(host);
+        var source = TopologySource.AddTo(this);
         Options.Add(format);
         Options.Add(overlay);
-        Options.Add(file);
 
         SetAction(parse =>
         {
-            var path = parse.GetValue(file)!;
-            var topology = TopologyFile.Load(context, path);
+            var (topology, path) = source.Load(context, parse);
             var name = parse.GetValue(host)!;
             if (topology.FindHost(name) is null)
             {

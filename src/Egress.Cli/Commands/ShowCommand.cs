@@ -9,14 +9,13 @@ internal sealed class ShowCommand : Command
     public ShowCommand(CliContext context)
         : base("show", "Print the resolved topology with every default filled in and the derived tunnel addresses, MTU and MSS.")
     {
-        var file = TopologyFile.Option();
+        var source = TopologySource.AddTo(this);
         var output = OutputFormatOption.Create(OutputFormat.Yaml);
-        Options.Add(file);
         Options.Add(output);
 
         SetAction(parse =>
         {
-            var topology = TopologyFile.Load(context, parse.GetValue(file)!);
+            var (topology, _) = source.Load(context, parse);
             context.Output.Write(parse.GetValue(output) == OutputFormat.Json ? TopologyWriter.ToJson(topology) : TopologyWriter.ToYaml(topology));
             return ExitCodes.Ok;
         });

@@ -10,15 +10,13 @@ internal sealed class ValidateCommand : Command
     public ValidateCommand(CliContext context)
         : base("validate", "Check a topology file and list every problem with its line, path and fix. Exit 0 when valid, 2 otherwise.")
     {
-        var file = TopologyFile.Option();
+        var source = TopologySource.AddTo(this);
         var output = OutputFormatOption.Create(OutputFormat.Text);
-        Options.Add(file);
         Options.Add(output);
 
         SetAction(parse =>
         {
-            var path = parse.GetValue(file)!;
-            var result = TopologyFile.Read(context, path);
+            var (result, path) = source.Read(context, parse);
             if (parse.GetValue(output) == OutputFormat.Json)
             {
                 var json = JsonSerializer.Serialize(new

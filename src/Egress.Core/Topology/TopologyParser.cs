@@ -49,6 +49,11 @@ internal sealed class TopologyParser
         YamlNode? root;
         try
         {
+            if (!YamlGuard.Check(text, map, diagnostics))
+            {
+                return null;
+            }
+
             var stream = new YamlStream();
             stream.Load(new StringReader(text));
             root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
@@ -60,7 +65,7 @@ internal sealed class TopologyParser
         catch (YamlException ex)
         {
             var message = ex.InnerException?.Message ?? ex.Message;
-            diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, map.File, (int)ex.Start.Line, (int)ex.Start.Column, string.Empty,
+            diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, map.File, Math.Max(1, (int)ex.Start.Line), Math.Max(1, (int)ex.Start.Column), string.Empty,
                 $"YAML syntax error: {FirstSentence(message)}", "fix the indentation or quoting at this position; YAML uses spaces, never tabs"));
             return null;
         }
@@ -100,7 +105,7 @@ internal sealed class TopologyParser
             doc.Missing("regions", "add 'regions:' with at least a client region and a gateway region; 'egress init' writes an example");
         }
 
-        var regions = _binder.Sequence(doc.Get("regions"), doc.At("regions"), "regions")
+        var regions = _binder.Sequence(doc.Get("regions"), doc.At("regions"), "regions", TopologyLimits.Regions)
             .Select(item => Region(item.Node, item.Path))
             .OfType<Region>()
             .ToList();
@@ -138,11 +143,11 @@ internal sealed class TopologyParser
             map.Missing("subnets", $"add 'subnets:' with at least one '- cidr: ...' inside {vpc?.ToString() ?? "the VPC"}");
         }
 
-        var subnets = _binder.Sequence(map.Get("subnets"), map.At("subnets"), "subnets")
+        var subnets = _binder.Sequence(map.Get("subnets"), map.At("subnets"), "subnets", TopologyLimits.SubnetsPerRegion)
             .Select(item => Subnet(item.Node, item.Path, name))
             .OfType<Subnet>()
             .ToList();
-        var hosts = _binder.Sequence(map.Get("hosts"), map.At("hosts"), "hosts")
+        var hosts = _binder.Sequence(map.Get("hosts"), map.At("hosts"), "hosts", TopologyLimits.HostsPerRegion)
             .Select(item => Host(item.Node, item.Path, subnets))
             .OfType<Host>()
             .ToList();
@@ -201,7 +206,7 @@ internal sealed class TopologyParser
 
         var instanceType = map.String("instanceType") ?? (role == HostRole.Gateway ? "t3.micro" : "t3.small");
         var egressVia = new List<string>();
-        foreach (var (item, itemPath) in _binder.Sequence(map.Get("egressVia"), map.At("egressVia"), "gateway names"))
+        foreach (var (item, itemPath) in _binder.Sequence(map.Get("egressVia"), map.At("egressVia"), "gateway names", TopologyLimits.EgressVia))
         {
             if (_binder.Scalar(item, itemPath) is { } gateway)
             {
@@ -291,7 +296,7 @@ internal sealed class TopologyParser
             return defaults;
         }
 
-        var targets = _binder.Sequence(map.Get("targets"), map.At("targets"), "URLs")
+        var targets = _binder.Sequence(map.Get("targets"), map.At("targets"), "URLs", TopologyLimits.Targets)
             .Select(item => map.Url(item.Node, item.Path))
             .OfType<Uri>()
             .ToList();
@@ -337,7 +342,7 @@ internal sealed class TopologyParser
         }
 
         var links = new List<LinkLatency>();
-        foreach (var (item, itemPath) in _binder.Sequence(map.Get("latency"), map.At("latency"), "links"))
+        foreach (var (item, itemPath) in _binder.Sequence(map.Get("latency"), map.At("latency"), "links", TopologyLimits.LatencyLinks))
         {
             var link = _binder.Mapping(item, itemPath, "between", "rttMs");
             if (link is null)
@@ -345,7 +350,7 @@ internal sealed class TopologyParser
                 continue;
             }
 
-            var ends = _binder.Sequence(link.Get("between"), link.At("between"), "two region names")
+            var ends = _binder.Sequence(link.Get("between"), link.At("between"), "two region names", 16)
                 .Select(end => _binder.Scalar(end.Node, end.Path))
                 .ToList();
             if (ends.Count != 2 || ends.Any(e => e is null))

@@ -108,7 +108,7 @@ public static partial class TopologyValidator
                 c.Error(path + ".cidr", $"subnet {subnet.Cidr} is not inside the VPC {region.Vpc}",
                     $"choose a subnet inside {region.Vpc}, e.g. {region.Vpc.Network.Add(256)}/24", regionPath + ".vpc");
             }
-            else if (subnet.Cidr.PrefixLength is < 16 or > 28)
+            else if (subnet.Cidr.PrefixLength is < 16 or > MaxSubnetPrefix)
             {
                 c.Error(path + ".cidr", $"subnet {subnet.Cidr} has prefix length /{subnet.Cidr.PrefixLength}; AWS allows /16 to /28", "use a /24, for example");
             }
@@ -157,7 +157,7 @@ public static partial class TopologyValidator
                 }
 
                 var subnet = region.Subnets.FirstOrDefault(s => s.Name == host.Subnet);
-                if (subnet is null && host.Subnet.Length > 0)
+                if (subnet is null && region.Subnets.Count > 0)
                 {
                     c.Error(path + ".subnet", $"subnet '{host.Subnet}' does not exist in {region.Name}",
                         $"use one of: {string.Join(", ", region.Subnets.Select(s => s.Name))}", Index("regions", r) + ".subnets");
@@ -204,7 +204,9 @@ public static partial class TopologyValidator
 
     private static void HostAddress(Host host, Subnet subnet, string path, Context c, string subnetsPath)
     {
-        if (host.PrivateIp == default)
+        // A subnet that did not parse (bound as 0.0.0.0/32) or is smaller than AWS allows has its own error; it has
+        // no usable range to check an address against or to suggest one from.
+        if (host.PrivateIp == default || subnet.Cidr.PrefixLength > MaxSubnetPrefix)
         {
             return;
         }
@@ -368,6 +370,9 @@ public static partial class TopologyValidator
                 "use 0–3600000 ms (one hour); the default 5000 waits 5 s of health before failing back");
         }
     }
+
+    /// <summary>AWS's smallest subnet is a /28 (16 addresses, five of them reserved).</summary>
+    private const int MaxSubnetPrefix = 28;
 
     /// <summary>A probe interval below this cannot be timed by the watcher's sleep-and-ping loop.</summary>
     public const int MinProbeIntervalMs = 50;

@@ -53,7 +53,7 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
         return reader;
     }
 
-    public IReadOnlyList<(YamlNode Node, string Path)> Sequence(YamlNode? node, string path, string what)
+    public IReadOnlyList<(YamlNode Node, string Path)> Sequence(YamlNode? node, string path, string what, int max)
     {
         if (node is null || IsNull(node))
         {
@@ -64,6 +64,13 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
         if (node is not YamlSequenceNode sequence)
         {
             Error(path, node, $"expected a list of {what}, found {Describe(node)}", $"write each of the {what} on its own line starting with '- '");
+            return [];
+        }
+
+        if (sequence.Children.Count > max)
+        {
+            Error(path, node, string.Create(CultureInfo.InvariantCulture, $"{sequence.Children.Count} {what}; at most {max} are allowed here"),
+                $"split the topology, or remove entries ({TopologyLimits.Why(path)})");
             return [];
         }
 
@@ -103,7 +110,7 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
     {
         YamlMappingNode => "a mapping",
         YamlSequenceNode => "a list",
-        YamlScalarNode s => $"'{s.Value}'",
+        YamlScalarNode s => $"'{YamlGuard.Shorten(s.Value)}'",
         _ => "an unsupported node",
     };
 
@@ -116,31 +123,7 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
     }
 
     /// <summary>The known key nearest to a typo (edit distance ≤ 2, or the same ignoring case).</summary>
-    internal static string? Suggest(string key, IEnumerable<string> known) =>
-        known.Select(k => (Key: k, Distance: string.Equals(k, key, StringComparison.OrdinalIgnoreCase) ? 0 : Levenshtein(k.ToUpperInvariant(), key.ToUpperInvariant())))
-            .Where(c => c.Distance <= Math.Max(2, key.Length / 4))
-            .OrderBy(c => c.Distance)
-            .Select(c => c.Key)
-            .FirstOrDefault();
-
-    private static int Levenshtein(string a, string b)
-    {
-        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var current = new int[b.Length + 1];
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-
-            previous = current;
-        }
-
-        return previous[b.Length];
-    }
+    internal static string? Suggest(string key, IEnumerable<string> known) => Nearest.Of(key, known);
 }
 
 /// <summary>Typed access to one mapping's keys; each getter reports a bad or missing value and returns null.</summary>
