@@ -71,7 +71,11 @@ internal sealed class TopologyParser
         }
         catch (ArgumentException ex)
         {
-            diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, map.File, 0, 0, string.Empty, $"YAML error: {ex.Message}", "each key may appear once per mapping"));
+            // YamlDotNet's node builder throws ArgumentException without a position (a duplicate key, an event it cannot
+            // represent): locate it at the last event the parser read before the builder gave up.
+            var (line, column) = LastEventPosition(text);
+            diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, map.File, line, column, string.Empty, $"YAML error: {ex.Message}",
+                "fix the structure at this position: each key once per mapping, every key a plain value"));
             return null;
         }
 
@@ -83,6 +87,27 @@ internal sealed class TopologyParser
         }
 
         return new TopologyParser(binder).Topology(root);
+    }
+
+    private static (int Line, int Column) LastEventPosition(string text)
+    {
+        var line = 1;
+        var column = 1;
+        try
+        {
+            var parser = new YamlDotNet.Core.Parser(new StringReader(text));
+            while (parser.MoveNext())
+            {
+                line = Math.Max(1, (int)parser.Current!.Start.Line);
+                column = Math.Max(1, (int)parser.Current.Start.Column);
+            }
+        }
+        catch (YamlException)
+        {
+            // the position of the last event read is the best there is
+        }
+
+        return (line, column);
     }
 
     private static string FirstSentence(string message)
