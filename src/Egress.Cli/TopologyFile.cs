@@ -147,9 +147,12 @@ internal sealed class TopologySource
     }
 
     /// <summary>Reads the topology; <c>Name</c> is how messages call it (the path, or "(embedded seed)").</summary>
-    public (TopologyLoadResult Result, string Name) Read(CliContext context, ParseResult parse)
+    public (TopologyLoadResult Result, string Name) Read(CliContext context, ParseResult parse) => ReadOrDefault(context, Named(parse));
+
+    /// <summary>The named file, else ./egress.yaml, else the embedded seed (said on stderr): one fallback for every verb.</summary>
+    public static (TopologyLoadResult Result, string Name) ReadOrDefault(CliContext context, string? named)
     {
-        if (Named(parse) is { } path)
+        if (named is { } path)
         {
             return (TopologyFile.Read(context, path), path);
         }

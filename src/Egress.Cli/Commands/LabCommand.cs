@@ -51,18 +51,8 @@ internal static class LabCli
 
     public static TopologyModel LoadTopology(CliContext context, string? file)
     {
-        if (file is not null)
-        {
-            return TopologyFile.Load(context, file);
-        }
-
-        if (File.Exists(context.Resolve(TopologyLoader.DefaultFileName)))
-        {
-            return TopologyFile.Load(context, TopologyLoader.DefaultFileName);
-        }
-
-        context.Error.WriteLine($"No -f and no ./{TopologyLoader.DefaultFileName}: using the embedded seed topology (Singapore client via Tokyo gateway).");
-        return Examples.Load(Examples.Seed);
+        var (result, name) = TopologySource.ReadOrDefault(context, file);
+        return TopologyFile.Require(context, result, name);
     }
 
     public static string ValidId(string id) =>
