@@ -147,6 +147,15 @@ public sealed class LabWorldPlannerTests
     }
 
     [Fact]
+    public void Plan_ZeroRoundTrips_EmulateNoDelay()
+    {
+        var zero = Seed with { Lab = Seed.Lab with { Latency = [.. Seed.Lab.Latency.Select(l => l with { RttMs = 0 })] } };
+
+        Assert.NotEmpty(zero.Lab.Latency);
+        Assert.Empty(LabWorldPlanner.Plan(zero, "seed", OverlayMode.Vxlan).Delays);
+    }
+
+    [Fact]
     public void Plan_NineRegions_ThrowsNamingTheLimit()
     {
         var regions = Enumerable.Range(0, 9).Select(i => Seed.Regions[1] with

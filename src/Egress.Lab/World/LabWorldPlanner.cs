@@ -440,11 +440,13 @@ public static class LabWorldPlanner
     }
 
     /// <summary>Each latency entry becomes half its round trip on both ends of the link it names:
-    /// region–region on their peering, region–internet on the IGW link. Pairs with no link are skipped.</summary>
+    /// region–region on their peering, region–internet on the IGW link. Pairs with no link are skipped, and so are
+    /// entries of 0 ms: they emulate nothing, so a lab whose entries are all 0 has no latency emulated (and verify does
+    /// not judge the latency budget on it).</summary>
     private static IReadOnlyList<LabLinkDelay> Delays(TopologyModel topology, string id, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabPeering> peerings)
     {
         var delays = new List<LabLinkDelay>();
-        foreach (var latency in topology.Lab.Latency)
+        foreach (var latency in topology.Lab.Latency.Where(l => l.RttMs > 0))
         {
             var half = Math.Max(1, latency.RttMs / 2);
             var internetEnd = latency.A == LinkLatency.Internet ? latency.B : latency.B == LinkLatency.Internet ? latency.A : null;
