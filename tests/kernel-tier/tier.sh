@@ -64,14 +64,16 @@ net_ka=$(awk -v a="$ka" -v b="$base_ka" 'BEGIN { printf "%.1f", a - b }')
 echo "seed ipip: keep-alive p50 $ka ms, less the emulated-CPU cost $net_ka ms (emulated round trip $rtt ms)"
 judge "seed ipip: keep-alive p50 within 10% of the emulated round trip" "$(awk -v k="$net_ka" -v r="$rtt" 'BEGIN { exit !(k >= 0.9 * r && k <= 1.1 * r) }'; echo $?)" \
   "$net_ka ms ($ka measured - $base_ka emulated CPU) vs $rtt ms"
-# A cold request adds the TCP handshake: curl's connect phase, less its zero-delay value, is one round
-# trip. (The TLS handshake's round trip hides in crypto whose emulated-CPU cost varies by ~100 ms from
-# run to run: reported, not judged.)
+# A cold request adds the TCP handshake: one round trip, not none and not two. Physics bounds it below: the
+# measured connect phase cannot be shorter than the round trip whatever the CPU costs. Above, the connect phase
+# less its zero-delay value stays under 1.5 round trips (a second round trip would make it 2). A symmetric 10%
+# band around the net value failed a CI run at 60.4 ms vs 72: the zero-delay connect p50 of 5 samples varies by
+# ~15 ms under software emulation, so the difference of two such medians cannot be held to 10%.
 connect=$(q '.latency[0].cold.phases.connect.p50' kseedip)
 base_connect=$(q '.latency[0].cold.phases.connect.p50' kbase)
 net_connect=$(awk -v a="$connect" -v b="$base_connect" 'BEGIN { printf "%.1f", a - b }')
-judge "seed ipip: cold adds the TCP handshake (one round trip)" "$(awk -v c="$net_connect" -v r="$rtt" 'BEGIN { exit !(c >= 0.9 * r && c <= 1.1 * r) }'; echo $?)" \
-  "connect p50 $net_connect ms ($connect measured - $base_connect emulated CPU) vs $rtt ms"
+judge "seed ipip: cold adds the TCP handshake (one round trip)" "$(awk -v m="$connect" -v c="$net_connect" -v r="$rtt" 'BEGIN { exit !(m >= 0.95 * r && c <= 1.5 * r) }'; echo $?)" \
+  "connect p50 $connect ms measured (>= 0.95 x $rtt ms), $net_connect ms less the $base_connect ms emulated CPU (< 1.5 x $rtt ms)"
 echo "seed ipip: TLS p50 $(q '.latency[0].cold.phases.tls.p50' kseedip) ms with delays, $(q '.latency[0].cold.phases.tls.p50' kbase) ms without"
 # The seed's 200-400 ms cold budget is judged by the verify suite above on absolute times; under
 # software emulation curl start-up and TLS crypto add a few hundred ms that vary too much from run to
