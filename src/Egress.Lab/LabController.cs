@@ -72,6 +72,10 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
 
         var progress = options.Progress ?? (_ => { });
+        // The services start alongside the host scripts; on failure that start is stopped and awaited before the lab
+        // is removed, so no services process can appear after `DownAsync` looked for it.
+        using var servicesStart = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<int>? services = null;
         try
         {
             var kernel = await KernelFeatures.ProbeAsync(runner, options.Id, cancellationToken);
@@ -93,7 +97,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             await BuildWorldAsync(plan, state, progress, cancellationToken);
             var certificates = WriteCertificates(plan, state);
             progress($"certificates: lab CA written to /etc/netns/<ns>/ssl/certs/ca-certificates.crt ({certificates} namespaces)");
-            var services = StartServicesAsync(plan, state, options.ServicesCommand(options.Id), cancellationToken);
+            services = StartServicesAsync(plan, state, options.ServicesCommand(options.Id), servicesStart.Token);
             if (options.Scripts is not null)
             {
                 await WriteHostScriptsAsync(plan, state, options.Scripts, cancellationToken);
@@ -126,6 +130,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
         catch (Exception ex) when (ex is CommandFailedException or LabUpFailedException or IOException)
         {
+            await StopAsync(servicesStart, services);
             await DownAsync(options.Id, CancellationToken.None);
             // Ctrl-C in a terminal interrupts the children too: their failure is the cancellation, not a broken lab.
             cancellationToken.ThrowIfCancellationRequested();
@@ -133,8 +138,26 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
         catch
         {
+            await StopAsync(servicesStart, services);
             await DownAsync(options.Id, CancellationToken.None);
             throw;
+        }
+    }
+
+    /// <summary>Cancels a start still at work and waits for it to end (its own failure is the one being handled already).</summary>
+    private static async Task StopAsync(CancellationTokenSource start, Task? started)
+    {
+        await start.CancelAsync();
+        if (started is not null)
+        {
+            try
+            {
+                await started;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or CommandFailedException or LabUpFailedException or IOException)
+            {
+                // Reported through the failure that stopped `up`.
+            }
         }
     }
 
@@ -416,18 +439,35 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             killed.Add(servicesPid);
         }
 
-        // Anything still running inside the lab's namespaces belongs to the lab (a curl, an iperf3): stop it by PID.
-        if (namespaces.Count > 0)
+        // Anything still running inside the lab's namespaces belongs to the lab (a curl, an iperf3, a watcher), and so
+        // does any process whose command line names the lab's state directory (one between `setsid` and `ip netns exec`
+        // is not in a namespace yet): stop them by PID, and again until none is left, because a process that was
+        // listed but not yet killed may start another (the watcher's route moves run under a lock) that the first
+        // listing did not hold. One listing left such a process running with the namespace deleted under it.
+        for (var round = 0; round < 10; round++)
         {
-            var pids = await RunAsync(CommandSpec.Of("sh", ["-c", "for n; do ip netns pids \"$n\"; done", "sh", .. namespaces]), cancellationToken);
-            foreach (var pid in pids.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).Distinct())
+            var pids = ProcessesOf(state, id).ToHashSet();
+            if (namespaces.Count > 0)
+            {
+                var listed = await RunAsync(CommandSpec.Of("sh", ["-c", "for n; do ip netns pids \"$n\"; done", "sh", .. namespaces]), cancellationToken);
+                pids.UnionWith(listed.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse));
+            }
+
+            pids.Remove(Environment.ProcessId);
+            if (pids.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var pid in pids)
             {
                 Kill(pid);
                 killed.Add(pid);
             }
+
+            await WaitForExitAsync([.. pids], TimeSpan.FromSeconds(2));
         }
 
-        await WaitForExitAsync(killed, TimeSpan.FromSeconds(2));
         if (namespaces.Count > 0)
         {
             await RunAsync(CommandSpec.Of("ip", "-force", "-batch", "-") with { StandardInput = string.Concat(namespaces.Select(n => $"netns del {n}\n")) }, cancellationToken);
@@ -578,6 +618,19 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         catch (IOException)
         {
             return false;
+        }
+    }
+
+    /// <summary>The live processes whose command line names a file of the lab's state directory, and its services process
+    /// (also before it has entered the internet namespace).</summary>
+    private static IEnumerable<int> ProcessesOf(LabStateDirectory state, string id)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && IsAlive(pid) && (IsLabProcess(pid, state) || IsServicesProcess(pid, id)))
+            {
+                yield return pid;
+            }
         }
     }
 
