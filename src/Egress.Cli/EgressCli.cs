@@ -44,6 +44,7 @@ internal static class EgressCli
         ("status", c => new StatusCommand(c)),
         ("lab", c => new LabCommand(c)),
         ("verify", c => new VerifyCommand(c)),
+        ("doctor", c => new DoctorCommand(c)),
     ];
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)

@@ -377,6 +377,37 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
+    /// <summary>What the lab emulates of AWS that a host cannot see for itself: which gateways are cut off (`lab fail`, an
+    /// instance that died) and which peering links are down (a peering that is not active). For `egress doctor`.</summary>
+    public async Task<LabEmulationState> EmulationStateAsync(RunningLab lab, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        var cut = new List<string>();
+        foreach (var gateway in lab.Plan.Hosts.Where(h => h.Role == HostRole.Gateway))
+        {
+            if ((await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", gateway.Namespace, "nft", "list", "table", "inet", FailTable), cancellationToken)).Succeeded)
+            {
+                cut.Add(gateway.Name);
+            }
+        }
+
+        var down = new List<LabPeeringState>();
+        foreach (var peering in lab.Plan.Peerings)
+        {
+            foreach (var region in new[] { peering.Requester, peering.Accepter })
+            {
+                var link = await runner.RunAsync(CommandSpec.Of("ip", "-n", LabNames.RouterNamespace(lab.Id, region), "-o", "link", "show", "dev", peering.Interface), cancellationToken);
+                var up = link.Succeeded && link.StandardOutput.Contains(",UP", StringComparison.Ordinal) && !link.StandardOutput.Contains("state DOWN", StringComparison.Ordinal);
+                if (!up)
+                {
+                    down.Add(new LabPeeringState(peering.Requester, peering.Accepter, region, peering.Interface, link.Succeeded ? "down" : "missing"));
+                }
+            }
+        }
+
+        return new LabEmulationState(cut, down, lab.ServicesPid is not null);
+    }
+
     /// <summary>Removes (<paramref name="on"/> false) or restores a lab's emulated link delays (netem), so verify can
     /// measure the lab's own compute with no delay in the same run and judge latency net of it.</summary>
     public async Task SetDelaysAsync(RunningLab lab, bool on, CancellationToken cancellationToken = default)
@@ -660,6 +691,11 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 }
+
+/// <summary>The lab's emulated AWS faults: gateways cut off, peering links down (seen from one side), the services up.</summary>
+public sealed record LabEmulationState(IReadOnlyList<string> CutGateways, IReadOnlyList<LabPeeringState> PeeringsDown, bool ServicesUp);
+
+public sealed record LabPeeringState(string Requester, string Accepter, string Side, string Interface, string State);
 
 /// <summary>What `lab down --all` did: the labs it removed and those it kept because their owner still runs.</summary>
 public sealed record LabSweep(IReadOnlyList<LabDownResult> Removed, IReadOnlyList<LabKept> Kept);

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Globalization;
+using Egress.Core.Topology;
+using Egress.Host.Execution;
+using Egress.Host.Rendering;
+using Egress.Verify;
+using Egress.Verify.Probes;
+using TopologyHost = Egress.Core.Topology.Host;
+
+namespace Egress.Doctor;
+
+/// <summary>Where the doctor looks: the hosts as the verify suite reaches them (the lab's namespaces, SSH or SSM), and
+/// the checks only the environment can make (AWS's describe calls, or the lab's emulated peering and instances).</summary>
+/// <param name="Hosts">A runner and a check command per host; the topology (its overlay mode resolved); public addresses.</param>
+public sealed record DoctorEnvironment(VerifyEnvironment Hosts)
+{
+    /// <summary>The <see cref="PathLink.Environment"/> checks; none when null.</summary>
+    public Func<CancellationToken, Task<IReadOnlyList<DoctorCheck>>>? EnvironmentChecks { get; init; }
+}
+
+/// <summary>Limits the doctor judges against.</summary>
+public sealed record DoctorOptions
+{
+    /// <summary>A name that takes longer to resolve is a finding (the seed: slow DNS makes requests slow).</summary>
+    public TimeSpan SlowDns { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>CPU steal above this share of the gateway's CPU time (a t3 out of CPU credits shows it).</summary>
+    public double MaxStealPercent { get; init; } = 10;
+
+    /// <summary>Connection tracking entries above this share of nf_conntrack_max.</summary>
+    public double MaxConntrackPercent { get; init; } = 80;
+
+    /// <summary>How long the gateway's CPU is sampled for steal.</summary>
+    public TimeSpan StealSample { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>The walk client → tunnel → gateway → NAT → internet: gathers each host's check report and probes, judges the
+/// links in order (<see cref="PathLink"/>) and stops at the first with a finding; the links after it are skipped, since
+/// what they would show follows from the break.</summary>
+public static class DoctorWalk
+{
+    public static async Task<DoctorReport> RunAsync(DoctorEnvironment environment, DoctorOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        options ??= new DoctorOptions();
+        var clock = Stopwatch.StartNew();
+        var env = environment.Hosts;
+        var topology = env.Topology;
+        var hosts = topology.Hosts.Where(h => TunnelPairs.ForHost(topology, h).Count > 0).ToList();
+
+        // Evidence first, all hosts at once: each host's check report, and the gateways' counters.
+        var reports = hosts.ToDictionary(h => h.Name, h => CheckAsync(env, h.Name, cancellationToken));
+        var gatewayProbes = hosts.Where(h => h.Role == HostRole.Gateway)
+            .ToDictionary(h => h.Name, h => RunAsync(env.RunnerFor(h.Name), GatewayProbe.Command(options.StealSample), cancellationToken));
+        var environmentChecks = environment.EnvironmentChecks?.Invoke(cancellationToken) ?? Task.FromResult<IReadOnlyList<DoctorCheck>>([]);
+
+        var links = new List<(PathLink Link, Func<Task<IReadOnlyList<DoctorCheck>>> Judge)>
+        {
+            (PathLink.Environment, async () => await environmentChecks),
+            (PathLink.Client, () => HostLinkAsync(PathLink.Client, hosts.Where(h => h.Role == HostRole.Client), reports, gatewayProbes, options)),
+            (PathLink.Gateway, () => HostLinkAsync(PathLink.Gateway, hosts.Where(h => h.Role == HostRole.Gateway), reports, gatewayProbes, options)),
+            (PathLink.Tunnel, () => TunnelAsync(env, hosts, reports, cancellationToken)),
+            (PathLink.Egress, () => EgressAsync(env, hosts, reports, cancellationToken)),
+            (PathLink.Dns, () => DnsAsync(env, hosts, options, cancellationToken)),
+        };
+
+        var checks = new List<DoctorCheck>();
+        PathLink? stoppedAt = null;
+        foreach (var (link, judge) in links)
+        {
+            if (stoppedAt is { } broken)
+            {
+                checks.Add(new DoctorCheck($"{Name(link)}", link, null, DoctorStatus.Skipped, $"the {Name(link)} link healthy", $"not looked at: the {Name(broken)} link is broken"));
+                continue;
+            }
+
+            var found = await judge();
+            checks.AddRange(found);
+            if (found.Any(c => c.Status == DoctorStatus.Finding))
+            {
+                stoppedAt = link;
+            }
+        }
+
+        // Evidence gathered for links the walk did not reach is not judged, but its commands are left to finish.
+        await Task.WhenAll(reports.Values.Cast<Task>().Concat(gatewayProbes.Values));
+        return new DoctorReport(env.Name, checks, stoppedAt, clock.Elapsed);
+    }
+
+    public static string Name(PathLink link) => link.ToString().ToLowerInvariant();
+
+    private sealed record HostEvidence(CheckReport? Report, string? Problem, string? BootUnit);
+
+    private static async Task<HostEvidence> CheckAsync(VerifyEnvironment env, string host, CancellationToken ct)
+    {
+        var runner = env.RunnerFor(host);
+        var result = HostCheck.Parse(host, await RunAsync(runner, env.CheckCommand(host), ct));
+        var unit = await RunAsync(runner, new CommandSpec("sh", ["-c", $"systemctl is-enabled {HostScript.UnitName} 2>/dev/null"]) { Timeout = TimeSpan.FromSeconds(15) }, ct);
+        var bootUnit = unit.StandardOutput.Trim() is { Length: > 0 } state ? state : null;
+        // A check that ran and judged (exit 1, "ok": false) is evidence; one that could not run is the problem.
+        return result.Report is { Invariants.Count: > 0 } report ? new HostEvidence(report, null, bootUnit) : new HostEvidence(null, result.Problem ?? "no report", bootUnit);
+    }
+
+    private static async Task<IReadOnlyList<DoctorCheck>> HostLinkAsync(
+        PathLink link, IEnumerable<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports,
+        Dictionary<string, Task<CommandResult>> gatewayProbes, DoctorOptions options)
+    {
+        var checks = new List<DoctorCheck>();
+        foreach (var host in hosts)
+        {
+            var evidence = await reports[host.Name];
+            if (evidence.Report is not { } report)
+            {
+                checks.Add(DoctorCheck.Broken("host.check", link, host.Name, $"'egress-host check' runs on {host.Name} and reports",
+                    evidence.Problem!, $"is {host.Name} running and reachable (SSM agent, SSH, the lab namespace)? Did its user data install /usr/local/sbin/egress-host (the console output shows cloud-init's run)?",
+                    FixedBy.Manual));
+                continue;
+            }
+
+            checks.AddRange(HostFindings.On(link, host.Name, host.Role, report, evidence.BootUnit));
+            if (host.Role == HostRole.Gateway)
+            {
+                checks.AddRange(GatewayProbe.Judge(host.Name, await gatewayProbes[host.Name], options));
+            }
+        }
+
+        return checks;
+    }
+
+    private static async Task<IReadOnlyList<DoctorCheck>> TunnelAsync(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, CancellationToken ct)
+    {
+        var checks = new List<DoctorCheck>();
+        foreach (var host in hosts)
+        {
+            if ((await reports[host.Name]).Report is { } report)
+            {
+                checks.AddRange(HostFindings.On(PathLink.Tunnel, host.Name, host.Role, report, null));
+            }
+        }
+
+        if (checks.Any(c => c.Status == DoctorStatus.Finding))
+        {
+            return checks;
+        }
+
+        // Both ends configured and the gateways answer: packets of the full tunnel MTU cross the path with DF set.
+        var mtu = env.Topology.Overlay.TunnelMtu;
+        foreach (var pair in TunnelPairs.Of(env.Topology))
+        {
+            var tunnel = Egress.Host.Plan.HostPlanner.TunnelName(pair);
+            var result = await RunAsync(env.RunnerFor(pair.Client.Name), new CommandSpec("ping",
+                ["-n", "-M", "do", "-s", (mtu - 28).ToString(CultureInfo.InvariantCulture), "-c", "2", "-i", "0.2", "-W", "2", "-I", tunnel, pair.GatewayAddress.ToString()])
+            { Timeout = TimeSpan.FromSeconds(15) }, ct);
+            var ping = Ping.Parse(result);
+            var expected = $"a {mtu}-byte don't-fragment packet from {pair.Client.Name} reaches {pair.Gateway.Name} ({pair.GatewayAddress}) through {tunnel}";
+            checks.Add(ping.Reachable
+                ? DoctorCheck.Healthy("path.mtu", PathLink.Tunnel, pair.Client.Name, expected, $"{ping.Received}/{ping.Transmitted} answered")
+                : DoctorCheck.Broken("path.mtu", PathLink.Tunnel, pair.Client.Name, expected,
+                    $"{ping.Received}/{ping.Transmitted} answered{(ping.Problem is { } p ? ": " + p : string.Empty)}{(result.StandardError.Split('\n')[0].Trim() is { Length: > 0 } e ? " (" + e + ")" : string.Empty)}",
+                    $"the path carries less than overlay.underlayMtu {env.Topology.Overlay.UnderlayMtu}: lower it in the topology to what the path carries (then 'egress render'/'egress apply'), or find the hop that drops ICMP fragmentation-needed",
+                    FixedBy.Topology));
+        }
+
+        return checks;
+    }
+
+    private static async Task<IReadOnlyList<DoctorCheck>> EgressAsync(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, CancellationToken ct)
+    {
+        var checks = new List<DoctorCheck>();
+        foreach (var client in hosts.Where(h => h.Role == HostRole.Client))
+        {
+            var report = (await reports[client.Name]).Report!;
+            var routing = HostFindings.On(PathLink.Egress, client.Name, client.Role, report, null);
+            checks.AddRange(routing);
+            if (routing.Any(c => c.Status == DoctorStatus.Finding))
+            {
+                continue;
+            }
+
+            var gateway = report.ActiveGateway ?? client.EgressVia[0];
+            var expectedIp = env.PublicAddresses.TryGetValue(gateway, out var address) ? address.ToString() : null;
+            var echo = env.Topology.Verify.IpEcho;
+            var output = Curl.Parse(await RunAsync(env.RunnerFor(client.Name), Curl.WithBody(echo, TimeSpan.FromSeconds(10)), ct), 1);
+            string? problem = null;
+            var answer = output.Samples.Count == 0 ? null
+                : output.Samples[0].Failure is { } failure ? null
+                : IpEcho.Parse(output.Body, out problem);
+            problem ??= output.Samples.Count == 0 ? string.Join("; ", output.Problems) : output.Samples[0].Failure;
+            var expected = $"the internet ({echo.Host}) sees {gateway}'s public address {expectedIp ?? "(unknown)"}";
+            if (answer is null)
+            {
+                checks.Add(DoctorCheck.Broken("egress.ip", PathLink.Egress, client.Name, expected, $"no answer from {echo}: {problem}",
+                    $"{client.Name} reaches {gateway} through the tunnel, so the NAT's way out is broken: is {gateway}'s Elastic IP associated (and its route table's 0.0.0.0/0 to the internet gateway)? 'egress plan' shows a missing one, 'egress apply' restores it",
+                    FixedBy.EgressApply));
+            }
+            else if (expectedIp is not null && answer.Ip != expectedIp)
+            {
+                checks.Add(DoctorCheck.Broken("egress.ip", PathLink.Egress, client.Name, expected, $"the echo sees {answer.Ip}",
+                    $"traffic leaves from {answer.Ip}, not the gateway's Elastic IP: is {gateway}'s Elastic IP associated with it ('egress apply'), or does the client fail open?", FixedBy.EgressApply));
+            }
+            else
+            {
+                checks.Add(DoctorCheck.Healthy("egress.ip", PathLink.Egress, client.Name, expected, $"the echo sees {answer.Ip}"));
+            }
+        }
+
+        return checks;
+    }
+
+    private static async Task<IReadOnlyList<DoctorCheck>> DnsAsync(VerifyEnvironment env, List<TopologyHost> hosts, DoctorOptions options, CancellationToken ct)
+    {
+        var names = env.Topology.Verify.Targets.Append(env.Topology.Verify.IpEcho).Select(u => u.Host).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var checks = new List<DoctorCheck>();
+        foreach (var client in hosts.Where(h => h.Role == HostRole.Client))
+        {
+            checks.Add(Resolve.Judge(client.Name, names, await RunAsync(env.RunnerFor(client.Name), Resolve.Command(names), ct), options.SlowDns));
+        }
+
+        return checks;
+    }
+
+    internal static async Task<CommandResult> RunAsync(ICommandRunner runner, CommandSpec spec, CancellationToken ct)
+    {
+        try
+        {
+            return await runner.RunAsync(spec, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // A command that cannot run is evidence (the host is unreachable), reported as such.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return new CommandResult(255, string.Empty, $"{spec.Program} could not run: {ex.Message}", TimeSpan.Zero);
+        }
+    }
+}
