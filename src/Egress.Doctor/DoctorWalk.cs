@@ -143,6 +143,21 @@ public static class DoctorWalk
             return checks;
         }
 
+        // Each end's uplink carries its tunnel's packets with the overlay's header on.
+        foreach (var host in hosts)
+        {
+            if ((await reports[host.Name]).Report is { } report)
+            {
+                var tunnels = TunnelPairs.ForHost(env.Topology, host).Select(Egress.Host.Plan.HostPlanner.TunnelName).ToList();
+                checks.Add(UplinkMtu.Judge(host.Name, report, tunnels, env.Topology.Overlay.Mode, await RunAsync(env.RunnerFor(host.Name), UplinkMtu.Command, ct)));
+            }
+        }
+
+        if (checks.Any(c => c.Status == DoctorStatus.Finding))
+        {
+            return checks;
+        }
+
         // Both ends configured and the gateways answer: packets of the full tunnel MTU cross the path with DF set.
         var mtu = env.Topology.Overlay.TunnelMtu;
         foreach (var pair in TunnelPairs.Of(env.Topology))

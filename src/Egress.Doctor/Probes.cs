@@ -1,5 +1,7 @@
 using System.Globalization;
+using Egress.Core.Topology;
 using Egress.Host.Execution;
+using Egress.Host.Rendering;
 
 namespace Egress.Doctor;
 
@@ -119,5 +121,40 @@ public static class Resolve
             : DoctorCheck.Broken("dns.time", PathLink.Dns, host, expected, seen,
                 "every new connection pays this before it starts: point the host at a resolver that answers fast (the VPC resolver, 169.254.169.253), or pin the names in /etc/hosts as the seed's troubleshooting suggests",
                 FixedBy.Manual);
+    }
+}
+
+/// <summary>Whether a host's uplink carries its tunnels' packets once the overlay's header is added: a tunnel MTU above
+/// what the uplink carries (a raised tunnel MTU, or an uplink whose MTU is lower than the topology's underlayMtu) sends
+/// packets that are fragmented or, with DF, dropped.</summary>
+public static class UplinkMtu
+{
+    public static readonly CommandSpec Command = new("sh", ["-c", "for d in /sys/class/net/*; do echo \"${d##*/} $(cat \"$d/mtu\")\"; done"])
+    {
+        Timeout = TimeSpan.FromSeconds(15),
+    };
+
+    public static DoctorCheck Judge(string host, CheckReport report, IReadOnlyList<string> tunnels, OverlayMode mode, CommandResult result)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(result);
+        var mtus = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ')).Where(p => p.Length == 2 && int.TryParse(p[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+            .ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
+        var uplink = report.Invariants.FirstOrDefault(i => i.Name == "uplink.found" && i.Ok)?.Detail.Split(' ')[^1];
+        var overhead = Mtu.Overhead(mode);
+        var expected = $"each tunnel's MTU + {overhead} bytes of {mode.ToString().ToLowerInvariant()} header within the uplink's MTU";
+        if (uplink is null || !mtus.TryGetValue(uplink, out var uplinkMtu) || tunnels.Any(t => !mtus.ContainsKey(t)))
+        {
+            return new DoctorCheck("path.uplink-mtu", PathLink.Tunnel, host, DoctorStatus.Skipped, expected, $"not read (uplink {uplink ?? "unknown"}; exit {result.ExitCode})");
+        }
+
+        var over = tunnels.Where(t => mtus[t] + overhead > uplinkMtu).ToList();
+        var seen = string.Join(", ", tunnels.Select(t => $"{t} {mtus[t]} + {overhead} = {mtus[t] + overhead}")) + $"; {uplink} mtu {uplinkMtu}";
+        return over.Count == 0
+            ? DoctorCheck.Healthy("path.uplink-mtu", PathLink.Tunnel, host, expected, seen)
+            : DoctorCheck.Broken("path.uplink-mtu", PathLink.Tunnel, host, expected, seen,
+                $"the path carries {uplinkMtu} bytes: set overlay.underlayMtu: {uplinkMtu} in the topology (tunnel MTU {Mtu.Tunnel(uplinkMtu, mode)}) and re-apply, or restore the uplink's MTU",
+                FixedBy.Topology);
     }
 }
