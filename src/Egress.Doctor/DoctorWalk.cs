@@ -52,16 +52,21 @@ public static class DoctorWalk
         var reports = hosts.ToDictionary(h => h.Name, h => CheckAsync(env, h.Name, cancellationToken));
         var gatewayProbes = hosts.Where(h => h.Role == HostRole.Gateway)
             .ToDictionary(h => h.Name, h => RunAsync(env.RunnerFor(h.Name), GatewayProbe.Command(options.StealSample), cancellationToken));
+        var uplinkMtus = hosts.ToDictionary(h => h.Name, h => RunAsync(env.RunnerFor(h.Name), UplinkMtu.Command, cancellationToken));
         var environmentChecks = environment.EnvironmentChecks?.Invoke(cancellationToken) ?? Task.FromResult<IReadOnlyList<DoctorCheck>>([]);
+
+        // The probes that cross the path start together once the hosts' own settings are judged sound (read-only, so
+        // starting the later links' probes before the earlier are judged costs nothing but saves their wait).
+        var probes = new Lazy<PathProbes>(() => PathProbes.Start(env, hosts, reports, options, cancellationToken));
 
         var links = new List<(PathLink Link, Func<Task<IReadOnlyList<DoctorCheck>>> Judge)>
         {
             (PathLink.Environment, async () => await environmentChecks),
             (PathLink.Client, () => HostLinkAsync(PathLink.Client, hosts.Where(h => h.Role == HostRole.Client), reports, gatewayProbes, options)),
             (PathLink.Gateway, () => HostLinkAsync(PathLink.Gateway, hosts.Where(h => h.Role == HostRole.Gateway), reports, gatewayProbes, options)),
-            (PathLink.Tunnel, () => TunnelAsync(env, hosts, reports, cancellationToken)),
-            (PathLink.Egress, () => EgressAsync(env, hosts, reports, cancellationToken)),
-            (PathLink.Dns, () => DnsAsync(env, hosts, options, cancellationToken)),
+            (PathLink.Tunnel, () => TunnelAsync(env, hosts, reports, uplinkMtus, probes.Value)),
+            (PathLink.Egress, () => EgressAsync(env, hosts, reports, probes.Value)),
+            (PathLink.Dns, () => DnsAsync(hosts, options, probes.Value)),
         };
 
         var checks = new List<DoctorCheck>();
@@ -83,7 +88,7 @@ public static class DoctorWalk
         }
 
         // Evidence gathered for links the walk did not reach is not judged, but its commands are left to finish.
-        await Task.WhenAll(reports.Values.Cast<Task>().Concat(gatewayProbes.Values));
+        await Task.WhenAll(reports.Values.Cast<Task>().Concat(gatewayProbes.Values).Concat(uplinkMtus.Values).Concat(probes.IsValueCreated ? probes.Value.All : []));
         return new DoctorReport(env.Name, checks, stoppedAt, clock.Elapsed);
     }
 
@@ -94,9 +99,10 @@ public static class DoctorWalk
     private static async Task<HostEvidence> CheckAsync(VerifyEnvironment env, string host, CancellationToken ct)
     {
         var runner = env.RunnerFor(host);
-        var result = HostCheck.Parse(host, await RunAsync(runner, env.CheckCommand(host), ct));
-        var unit = await RunAsync(runner, new CommandSpec("sh", ["-c", $"systemctl is-enabled {HostScript.UnitName} 2>/dev/null"]) { Timeout = TimeSpan.FromSeconds(15) }, ct);
-        var bootUnit = unit.StandardOutput.Trim() is { Length: > 0 } state ? state : null;
+        var check = RunAsync(runner, env.CheckCommand(host), ct);
+        var unit = RunAsync(runner, new CommandSpec("sh", ["-c", $"systemctl is-enabled {HostScript.UnitName} 2>/dev/null"]) { Timeout = TimeSpan.FromSeconds(15) }, ct);
+        var result = HostCheck.Parse(host, await check);
+        var bootUnit = (await unit).StandardOutput.Trim() is { Length: > 0 } state ? state : null;
         // A check that ran and judged (exit 1, "ok": false) is evidence; one that could not run is the problem.
         return result.Report is { Invariants.Count: > 0 } report ? new HostEvidence(report, null, bootUnit) : new HostEvidence(null, result.Problem ?? "no report", bootUnit);
     }
@@ -127,7 +133,32 @@ public static class DoctorWalk
         return checks;
     }
 
-    private static async Task<IReadOnlyList<DoctorCheck>> TunnelAsync(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, CancellationToken ct)
+    /// <summary>The probes that cross the path, started at once: a don't-fragment ping per tunnel, the IP echo and the
+    /// name lookups per client.</summary>
+    private sealed record PathProbes(
+        IReadOnlyDictionary<TunnelPair, Task<CommandResult>> MtuPings,
+        IReadOnlyDictionary<string, Task<CommandResult>> Echoes,
+        IReadOnlyDictionary<string, Task<CommandResult>> Lookups,
+        IReadOnlyList<string> Names)
+    {
+        public IEnumerable<Task> All => MtuPings.Values.Concat(Echoes.Values).Concat(Lookups.Values);
+
+        public static PathProbes Start(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, DoctorOptions options, CancellationToken ct)
+        {
+            var mtu = env.Topology.Overlay.TunnelMtu;
+            var pings = TunnelPairs.Of(env.Topology).ToDictionary(p => p, p => RunAsync(env.RunnerFor(p.Client.Name), new CommandSpec("ping",
+                ["-n", "-M", "do", "-s", (mtu - 28).ToString(CultureInfo.InvariantCulture), "-c", "2", "-i", "0.2", "-W", "2", "-I", Egress.Host.Plan.HostPlanner.TunnelName(p), p.GatewayAddress.ToString()])
+            { Timeout = TimeSpan.FromSeconds(15) }, ct));
+            var clients = hosts.Where(h => h.Role == HostRole.Client).Select(h => h.Name).ToList();
+            var echoes = clients.ToDictionary(c => c, c => RunAsync(env.RunnerFor(c), Curl.WithBody(env.Topology.Verify.IpEcho, TimeSpan.FromSeconds(10)), ct));
+            var names = env.Topology.Verify.Targets.Append(env.Topology.Verify.IpEcho).Select(u => u.Host).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            var lookups = clients.ToDictionary(c => c, c => RunAsync(env.RunnerFor(c), Resolve.Command(names), ct));
+            return new PathProbes(pings, echoes, lookups, names);
+        }
+    }
+
+    private static async Task<IReadOnlyList<DoctorCheck>> TunnelAsync(
+        VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, Dictionary<string, Task<CommandResult>> uplinkMtus, PathProbes probes)
     {
         var checks = new List<DoctorCheck>();
         foreach (var host in hosts)
@@ -149,7 +180,7 @@ public static class DoctorWalk
             if ((await reports[host.Name]).Report is { } report)
             {
                 var tunnels = TunnelPairs.ForHost(env.Topology, host).Select(Egress.Host.Plan.HostPlanner.TunnelName).ToList();
-                checks.Add(UplinkMtu.Judge(host.Name, report, tunnels, env.Topology.Overlay.Mode, await RunAsync(env.RunnerFor(host.Name), UplinkMtu.Command, ct)));
+                checks.Add(UplinkMtu.Judge(host.Name, report, tunnels, env.Topology.Overlay.Mode, await uplinkMtus[host.Name]));
             }
         }
 
@@ -160,18 +191,15 @@ public static class DoctorWalk
 
         // Both ends configured and the gateways answer: packets of the full tunnel MTU cross the path with DF set.
         var mtu = env.Topology.Overlay.TunnelMtu;
-        foreach (var pair in TunnelPairs.Of(env.Topology))
+        foreach (var (pair, ping) in probes.MtuPings)
         {
-            var tunnel = Egress.Host.Plan.HostPlanner.TunnelName(pair);
-            var result = await RunAsync(env.RunnerFor(pair.Client.Name), new CommandSpec("ping",
-                ["-n", "-M", "do", "-s", (mtu - 28).ToString(CultureInfo.InvariantCulture), "-c", "2", "-i", "0.2", "-W", "2", "-I", tunnel, pair.GatewayAddress.ToString()])
-            { Timeout = TimeSpan.FromSeconds(15) }, ct);
-            var ping = Ping.Parse(result);
-            var expected = $"a {mtu}-byte don't-fragment packet from {pair.Client.Name} reaches {pair.Gateway.Name} ({pair.GatewayAddress}) through {tunnel}";
-            checks.Add(ping.Reachable
-                ? DoctorCheck.Healthy("path.mtu", PathLink.Tunnel, pair.Client.Name, expected, $"{ping.Received}/{ping.Transmitted} answered")
+            var result = await ping;
+            var parsed = Ping.Parse(result);
+            var expected = $"a {mtu}-byte don't-fragment packet from {pair.Client.Name} reaches {pair.Gateway.Name} ({pair.GatewayAddress}) through {Egress.Host.Plan.HostPlanner.TunnelName(pair)}";
+            checks.Add(parsed.Reachable
+                ? DoctorCheck.Healthy("path.mtu", PathLink.Tunnel, pair.Client.Name, expected, $"{parsed.Received}/{parsed.Transmitted} answered")
                 : DoctorCheck.Broken("path.mtu", PathLink.Tunnel, pair.Client.Name, expected,
-                    $"{ping.Received}/{ping.Transmitted} answered{(ping.Problem is { } p ? ": " + p : string.Empty)}{(result.StandardError.Split('\n')[0].Trim() is { Length: > 0 } e ? " (" + e + ")" : string.Empty)}",
+                    $"{parsed.Received}/{parsed.Transmitted} answered{(parsed.Problem is { } p ? ": " + p : string.Empty)}{(result.StandardError.Split('\n')[0].Trim() is { Length: > 0 } e ? " (" + e + ")" : string.Empty)}",
                     $"the path carries less than overlay.underlayMtu {env.Topology.Overlay.UnderlayMtu}: lower it in the topology to what the path carries (then 'egress render'/'egress apply'), or find the hop that drops ICMP fragmentation-needed",
                     FixedBy.Topology));
         }
@@ -179,7 +207,7 @@ public static class DoctorWalk
         return checks;
     }
 
-    private static async Task<IReadOnlyList<DoctorCheck>> EgressAsync(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, CancellationToken ct)
+    private static async Task<IReadOnlyList<DoctorCheck>> EgressAsync(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, PathProbes probes)
     {
         var checks = new List<DoctorCheck>();
         foreach (var client in hosts.Where(h => h.Role == HostRole.Client))
@@ -195,7 +223,7 @@ public static class DoctorWalk
             var gateway = report.ActiveGateway ?? client.EgressVia[0];
             var expectedIp = env.PublicAddresses.TryGetValue(gateway, out var address) ? address.ToString() : null;
             var echo = env.Topology.Verify.IpEcho;
-            var output = Curl.Parse(await RunAsync(env.RunnerFor(client.Name), Curl.WithBody(echo, TimeSpan.FromSeconds(10)), ct), 1);
+            var output = Curl.Parse(await probes.Echoes[client.Name], 1);
             string? problem = null;
             var answer = output.Samples.Count == 0 ? null
                 : output.Samples[0].Failure is { } failure ? null
@@ -222,13 +250,12 @@ public static class DoctorWalk
         return checks;
     }
 
-    private static async Task<IReadOnlyList<DoctorCheck>> DnsAsync(VerifyEnvironment env, List<TopologyHost> hosts, DoctorOptions options, CancellationToken ct)
+    private static async Task<IReadOnlyList<DoctorCheck>> DnsAsync(List<TopologyHost> hosts, DoctorOptions options, PathProbes probes)
     {
-        var names = env.Topology.Verify.Targets.Append(env.Topology.Verify.IpEcho).Select(u => u.Host).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var checks = new List<DoctorCheck>();
         foreach (var client in hosts.Where(h => h.Role == HostRole.Client))
         {
-            checks.Add(Resolve.Judge(client.Name, names, await RunAsync(env.RunnerFor(client.Name), Resolve.Command(names), ct), options.SlowDns));
+            checks.Add(Resolve.Judge(client.Name, probes.Names, await probes.Lookups[client.Name], options.SlowDns));
         }
 
         return checks;
