@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints how many AWS API calls egress makes on the seed topology for plan, apply, a no-op plan and destroy,
-# measured against the in-memory fake AWS (no network). The no-op plan must be read-only and bounded:
+# measured against the in-memory fake AWS (tests/Egress.Aws.Testing, a test-support project; no network). The no-op plan must be read-only and bounded:
 # nine describes per topology region, whatever the number of resources, plus the sweep of the other enabled
 # regions (one DescribeRegions, one DescribeTags per region).
 set -euo pipefail

@@ -15,7 +15,7 @@ public sealed class ExecutorTests(ITestOutputHelper output)
 
         var left = await h.ApplyAsync();
 
-        Assert.True(left.IsEmpty, string.Join("\n", left.Steps.Select(s => $"{s.Symbol} {s.Resource}: {s.Reason} {string.Join(", ", s.Changes)}")));
+        Assert.True(left.IsEmpty, string.Join("\n", left.Steps.Select(s => $"{s.Symbol} {s.Resource}: {s.Reason} {string.Join(", ", PlanRenderer.ChangeLines(s))}")));
         var observed = await h.DiscoverAsync();
         var sg = observed.Region("ap-southeast-1");
         var tokyo = observed.Region("ap-northeast-1");
@@ -105,7 +105,7 @@ public sealed class ExecutorTests(ITestOutputHelper output)
         var step = Assert.Single(plan.Steps);
         Assert.Equal(PlanAction.Update, step.Action);
         Assert.Equal("ap-northeast-1:security-group/tokyo-nat", step.Resource.ToString());
-        Assert.Equal(["+ ingress protocol 4 from 10.0.1.10/32", "- ingress protocol 4 from 10.0.0.0/16"], step.Changes);
+        Assert.Equal(["+ ingress protocol 4 from 10.0.1.10/32", "- ingress protocol 4 from 10.0.0.0/16"], PlanRenderer.ChangeLines(step));
         Assert.True((await h.Provisioner.ApplyAsync(h.Desired, plan, CancellationToken.None)).IsEmpty);
         var repaired = (await h.DiscoverAsync()).Region("ap-northeast-1").SecurityGroups[0];
         Assert.Equal([new SecurityGroupRule("4", -1, -1, "10.0.1.10/32")], repaired.Ingress);
@@ -143,7 +143,7 @@ public sealed class ExecutorTests(ITestOutputHelper output)
         Assert.Contains("ap-northeast-1:route/10.2.0.0/16", deleted);
         var update = Assert.Single(plan.Steps, s => s.Action == PlanAction.Update);
         Assert.Equal("ap-northeast-1:security-group/tokyo-nat", update.Resource.ToString());
-        Assert.Equal(["- ingress protocol 4 from 10.2.1.10/32"], update.Changes);
+        Assert.Equal(["- ingress protocol 4 from 10.2.1.10/32"], PlanRenderer.ChangeLines(update));
         Assert.DoesNotContain(plan.Steps, s => s.Action is PlanAction.Create or PlanAction.Replace);
     }
 

@@ -220,7 +220,7 @@ public sealed class HardeningTests
 
         var plan = Planner.Plan(h.Desired, unassociated);
 
-        var change = Assert.Single(Assert.Single(plan.Steps).Changes);
+        var change = Assert.Single(PlanRenderer.ChangeLines(Assert.Single(plan.Steps)));
         Assert.Equal("associate with instance/tokyo-nat (now unassociated)", change);
         Assert.Single(tokyo.Addresses);
     }

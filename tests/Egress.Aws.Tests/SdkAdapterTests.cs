@@ -1,4 +1,5 @@
 using Egress.Aws.Model;
+using Egress.Aws.Planning;
 using Amazon.Runtime;
 using Egress.Aws.Sdk;
 using Egress.Core.Topology;
@@ -99,7 +100,7 @@ public sealed class SdkAdapterTests
         WithAmi(topology) with { Stack = "egress-adapter-" + Guid.NewGuid().ToString("N")[..8] };
 
     private static string Describe(Planning.Plan plan) =>
-        string.Join("\n", plan.Steps.Select(s => $"{s.Symbol} {s.Resource}: {s.Reason} {string.Join(", ", s.Changes)}"));
+        string.Join("\n", plan.Steps.Select(s => $"{s.Symbol} {s.Resource}: {s.Reason} {string.Join(", ", PlanRenderer.ChangeLines(s))}"));
 
     /// <summary>moto moves instances and peerings on at once: poll often instead of every 3 s.</summary>
     private static readonly Execution.ExecutorOptions Fast = new() { PollInterval = TimeSpan.FromMilliseconds(200) };

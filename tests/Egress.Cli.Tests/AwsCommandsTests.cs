@@ -164,7 +164,37 @@ public sealed class AwsCommandsTests : IDisposable
         Assert.Equal(0, code);
         using var json = JsonDocument.Parse(stdout);
         Assert.Equal(18, json.RootElement.GetProperty("toAdd").GetInt32());
-        Assert.Equal("create", json.RootElement.GetProperty("steps")[0].GetProperty("action").GetString());
+        var vpc = json.RootElement.GetProperty("changes")[0];
+        Assert.Equal("create", vpc.GetProperty("action").GetString());
+        Assert.Equal("ap-northeast-1:vpc/main", vpc.GetProperty("address").GetString());
+        Assert.Equal(JsonValueKind.Null, vpc.GetProperty("before").ValueKind);
+        Assert.Equal("10.1.0.0/16", vpc.GetProperty("after").GetProperty("cidr").GetString());
+        Assert.True(vpc.GetProperty("after").GetProperty("dnsHostnames").GetBoolean());
+        Assert.Equal(["CreateVpc", "ModifyVpcAttribute", "ModifyVpcAttribute"],
+            vpc.GetProperty("operations").EnumerateArray().Select(o => o.GetProperty("action").GetString()));
+        var subnet = json.RootElement.GetProperty("changes").EnumerateArray().Single(c => c.GetProperty("address").GetString() == "ap-northeast-1:subnet/public-a");
+        Assert.Equal("ap-northeast-1:vpc/main (known after apply)", subnet.GetProperty("after").GetProperty("vpc").GetString());
+    }
+
+    [Fact]
+    public async Task Plan_JsonAfterDrift_GivesBeforeAndAfterValues()
+    {
+        await RunAsync("apply", "--yes");
+        var gateway = (await _cloud.Ec2("ap-northeast-1").DescribeInstancesAsync("egress-seed", CancellationToken.None)).Single();
+        await _cloud.Ec2("ap-northeast-1").SetSourceDestCheckAsync(gateway.Id, true, CancellationToken.None);
+
+        var (code, stdout, _) = await RunAsync("plan", "-o", "json");
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout);
+        var change = Assert.Single(json.RootElement.GetProperty("changes").EnumerateArray());
+        Assert.Equal("update", change.GetProperty("action").GetString());
+        Assert.Equal("ap-northeast-1:instance/tokyo-nat", change.GetProperty("address").GetString());
+        Assert.True(change.GetProperty("before").GetProperty("sourceDestCheck").GetBoolean());
+        Assert.False(change.GetProperty("after").GetProperty("sourceDestCheck").GetBoolean());
+        Assert.Equal(gateway.Id, change.GetProperty("before").GetProperty("id").GetString());
+        Assert.Equal(["DescribeInstances", "ModifyInstanceAttribute"], change.GetProperty("operations").EnumerateArray().Select(o => o.GetProperty("action").GetString()));
+        Assert.DoesNotContain("source/dest check", stdout, StringComparison.Ordinal); // values, not sentences
     }
 
     [Fact]

@@ -39,8 +39,9 @@ public sealed record ExecutorOptions
     public string RunId { get; init; } = Guid.NewGuid().ToString("N")[..12];
 }
 
-/// <summary>Executes a plan: first every delete (and the delete half of each replace) from the last kind to the first,
-/// then every create and update from the first kind to the last. Within one kind the regions run concurrently;
+/// <summary>Runs a plan's operations, and only those: first every step's teardown (deletes, and the delete half of each
+/// replace) from the last kind to the first, then every step's other operations from the first kind to the last; it resolves
+/// the ids of resources created on the way, waits and retries, and decides nothing about what AWS should hold. Within one kind the regions run concurrently;
 /// each kind is a barrier, which is what cross-region peering needs (both VPCs exist before it, it is active before
 /// routes point at it). Every call goes through the retry policy; waiters poll through the <see cref="TimeProvider"/>.</summary>
 public sealed class Executor
@@ -65,9 +66,8 @@ public sealed class Executor
     public async Task<IReadOnlyDictionary<(string Region, string Parameter), string>> ResolveAmisAsync(Plan plan, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        var wanted = plan.Steps.Where(s => s.Action is PlanAction.Create or PlanAction.Replace)
-            .Select(s => s.Desired).OfType<DesiredInstance>().Where(i => i.Ami is null)
-            .Select(i => (i.Address.Region, i.AmiParameter)).Distinct().ToList();
+        var wanted = plan.Steps.SelectMany(s => s.Operations).OfType<RunInstance>().Where(i => i.ImageId is null)
+            .Select(i => (i.Region, i.AmiParameter)).Distinct().ToList();
         var result = new Dictionary<(string, string), string>();
         foreach (var (region, parameter) in wanted)
         {
@@ -93,16 +93,16 @@ public sealed class Executor
         ArgumentNullException.ThrowIfNull(plan);
         var amis = await ResolveAmisAsync(plan, cancellationToken).ConfigureAwait(false);
         var run = new Run(this, plan, amis);
-        var deletes = plan.Steps.Where(s => s.Action is PlanAction.Delete or PlanAction.Replace && s.Observed is not null);
+        var deletes = plan.Steps.Where(s => s.Teardown.Count > 0);
         foreach (var rank in deletes.GroupBy(s => s.Resource.Kind).OrderByDescending(g => g.Key))
         {
-            await RunRankAsync(rank, step => run.DeleteAsync(step), deleting: true, cancellationToken).ConfigureAwait(false);
+            await RunRankAsync(rank, step => run.TeardownAsync(step), deleting: true, cancellationToken).ConfigureAwait(false);
         }
 
         var creates = plan.Steps.Where(s => s.Action != PlanAction.Delete);
         foreach (var rank in creates.GroupBy(s => s.Resource.Kind).OrderBy(g => g.Key))
         {
-            await RunRankAsync(rank, step => run.CreateOrUpdateAsync(step), deleting: false, cancellationToken).ConfigureAwait(false);
+            await RunRankAsync(rank, step => run.BuildAsync(step), deleting: false, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -141,287 +141,224 @@ public sealed class Executor
 
     private sealed record PlanStepContext(PlanStep Step, CancellationToken Token);
 
-    /// <summary>One apply: the ids known so far (from discovery, then from every create).</summary>
+    /// <summary>One apply: the ids known so far (from discovery, then from every create), and the runner of each operation.</summary>
     private sealed class Run(Executor owner, Plan plan, IReadOnlyDictionary<(string Region, string Parameter), string> amis)
     {
         private readonly ConcurrentDictionary<ResourceAddress, string> _ids = new(plan.KnownIds);
 
-        private string Id(ResourceAddress address) =>
-            _ids.TryGetValue(address, out var id) ? id : throw new InvalidOperationException($"{address} has no id yet: the plan is out of order (a bug).");
-
-        private IReadOnlyDictionary<string, string> Tags(ResourceAddress address) => StackTags.For(plan.Stack, address);
+        private string Id(ResourceRef reference) =>
+            reference.Id ?? (_ids.TryGetValue(reference.Address!, out var id) ? id
+                : throw new InvalidOperationException($"{reference.Address} has no id yet: the plan is out of order (a bug)."));
 
         private Task Call(Func<CancellationToken, Task> call, CancellationToken ct) => owner._retry.RunAsync(call, ct);
 
         private Task<T> Call<T>(Func<CancellationToken, Task<T>> call, CancellationToken ct) => owner._retry.RunAsync(call, ct);
 
-        /// <summary>Deletes treat NotFound as done (already gone) and retry DependencyViolation, which AWS reports for a
-        /// while after the dependant went (an instance's network interface outlives it by a few seconds).</summary>
-        private async Task Delete(Func<CancellationToken, Task> call, CancellationToken ct)
-        {
-            try
-            {
-                await owner._retry.RunAsync(call, ct, ex => RetryPolicy.IsThrottling(ex) || ex.ErrorCode == "DependencyViolation").ConfigureAwait(false);
-            }
-            catch (AwsApiException ex) when (ex.ErrorCode.EndsWith(".NotFound", StringComparison.Ordinal))
-            {
-                // Already gone.
-            }
-        }
-
-        public async Task<string?> DeleteAsync(PlanStepContext context)
+        /// <summary>The delete phase of a step: treats NotFound as done (already gone) and retries DependencyViolation, which AWS
+        /// reports for a while after the dependant went (an instance's network interface outlives it by a few seconds).</summary>
+        public async Task<string?> TeardownAsync(PlanStepContext context)
         {
             var (step, ct) = context;
-            var region = step.Resource.Region;
-            var ec2 = owner._ports.Ec2(region);
-            switch (step.Observed)
+            foreach (var operation in step.Teardown)
             {
-                case ObservedAddress a:
-                    if (a.AssociationId is { } addressAssociation)
-                    {
-                        await Delete(c => ec2.DisassociateAddressAsync(addressAssociation, c), ct).ConfigureAwait(false);
-                    }
-
-                    await Delete(c => ec2.ReleaseAddressAsync(a.Id, c), ct).ConfigureAwait(false);
-                    break;
-                case ObservedInstance i:
-                    await Delete(c => ec2.TerminateInstanceAsync(i.Id, c), ct).ConfigureAwait(false);
-                    await WaitInstanceAsync(ec2, i.Id, InstanceStates.Terminated, ct).ConfigureAwait(false);
-                    break;
-                case ObservedRouteEntry r:
-                    await Delete(c => ec2.DeleteRouteAsync(r.RouteTableId, r.Route.Destination, c), ct).ConfigureAwait(false);
-                    break;
-                case ObservedPeering p:
-                    await Delete(c => ec2.DeletePeeringAsync(p.Id, c), ct).ConfigureAwait(false);
-                    break;
-                case ObservedSecurityGroup g:
-                    await Delete(c => ec2.DeleteSecurityGroupAsync(g.Id, c), ct).ConfigureAwait(false);
-                    break;
-                case ObservedRouteTable t:
-                    foreach (var association in t.Associations.Where(a => !a.Main))
-                    {
-                        await Delete(c => ec2.DisassociateRouteTableAsync(association.AssociationId, c), ct).ConfigureAwait(false);
-                    }
-
-                    await Delete(c => ec2.DeleteRouteTableAsync(t.Id, c), ct).ConfigureAwait(false);
-                    break;
-                case ObservedInternetGateway g:
-                    foreach (var vpc in g.AttachedVpcIds)
-                    {
-                        await Delete(c => ec2.DetachInternetGatewayAsync(g.Id, vpc, c), ct).ConfigureAwait(false);
-                    }
-
-                    await Delete(c => ec2.DeleteInternetGatewayAsync(g.Id, c), ct).ConfigureAwait(false);
-                    break;
-                case ObservedSubnet s:
-                    await Delete(c => ec2.DeleteSubnetAsync(s.Id, c), ct).ConfigureAwait(false);
-                    break;
-                case ObservedVpc v:
-                    await Delete(c => ec2.DeleteVpcAsync(v.Id, c), ct).ConfigureAwait(false);
-                    break;
-                case ObservedKeyPair k:
-                    await Delete(c => ec2.DeleteKeyPairAsync(k.Id, c), ct).ConfigureAwait(false);
-                    break;
-                default:
-                    throw new InvalidOperationException($"Cannot delete {step.Observed?.GetType().Name} (a bug).");
+                try
+                {
+                    await owner._retry.RunAsync(c => RunAsync(operation, c), ct, ex => RetryPolicy.IsThrottling(ex) || ex.ErrorCode == "DependencyViolation")
+                        .ConfigureAwait(false);
+                }
+                catch (AwsApiException ex) when (ex.ErrorCode.EndsWith(".NotFound", StringComparison.Ordinal))
+                {
+                    // Already gone.
+                }
             }
 
             _ids.TryRemove(step.Resource, out _);
-            return step.Observed!.Id;
+            return step.Observed?.Id;
         }
 
-        public async Task<string?> CreateOrUpdateAsync(PlanStepContext context)
+        /// <summary>The create-and-update phase of a step: its operations in order, each call retried as the policy says.</summary>
+        public async Task<string?> BuildAsync(PlanStepContext context)
         {
             var (step, ct) = context;
-            var creating = step.Action is PlanAction.Create or PlanAction.Replace;
-            var address = step.Resource;
-            var ec2 = owner._ports.Ec2(address.Region);
-            string id;
-            switch (step.Desired)
+            foreach (var operation in step.Operations)
             {
-                case DesiredKeyPair { PublicKey: { } publicKey } k:
-                    id = await Call(c => ec2.ImportKeyPairAsync(k.KeyName, publicKey,
-                        new Dictionary<string, string>(Tags(address)) { [KeyPairTags.PublicKeyHash] = KeyPairTags.HashOf(publicKey) }, c), ct).ConfigureAwait(false);
+                await RunAsync(operation, ct, retried: true).ConfigureAwait(false);
+            }
+
+            return _ids.GetValueOrDefault(step.Resource);
+        }
+
+        /// <summary>Runs one operation once (the teardown's retry wraps it whole).</summary>
+        private Task RunAsync(AwsOperation operation, CancellationToken ct) => RunAsync(operation, ct, retried: false);
+
+        private async Task RunAsync(AwsOperation operation, CancellationToken ct, bool retried)
+        {
+            var ec2 = owner._ports.Ec2(operation.Region);
+            Task Do(Func<CancellationToken, Task> call) => retried ? Call(call, ct) : call(ct);
+            Task<T> Get<T>(Func<CancellationToken, Task<T>> call) => retried ? Call(call, ct) : call(ct);
+            string? created = null;
+            switch (operation)
+            {
+                case ImportKeyPair k:
+                    created = await Get(c => ec2.ImportKeyPairAsync(k.KeyName, k.PublicKey, k.Tags, c)).ConfigureAwait(false);
                     break;
-                case DesiredVpc v:
-                    var vpc = creating ? null : (ObservedVpc)step.Observed!;
-                    id = vpc?.Id ?? await Call(c => ec2.CreateVpcAsync(v.Cidr, Tags(address), c), ct).ConfigureAwait(false);
-                    if (vpc is not { DnsSupport: true })
-                    {
-                        await Call(c => ec2.SetVpcDnsSupportAsync(id, true, c), ct).ConfigureAwait(false);
-                    }
-
-                    if (vpc is not { DnsHostnames: true })
-                    {
-                        await Call(c => ec2.SetVpcDnsHostnamesAsync(id, true, c), ct).ConfigureAwait(false);
-                    }
-
+                case DeleteKeyPair k:
+                    await Do(c => ec2.DeleteKeyPairAsync(k.KeyPairId, c)).ConfigureAwait(false);
                     break;
-                case DesiredSubnet s:
-                    id = await Call(c => ec2.CreateSubnetAsync(Id(s.Vpc), s.Cidr, s.AvailabilityZone, Tags(address), c), ct).ConfigureAwait(false);
+                case CreateVpc v:
+                    created = await Get(c => ec2.CreateVpcAsync(v.Cidr, v.Tags, c)).ConfigureAwait(false);
                     break;
-                case DesiredInternetGateway g:
-                    var igw = creating ? null : (ObservedInternetGateway)step.Observed!;
-                    id = igw?.Id ?? await Call(c => ec2.CreateInternetGatewayAsync(Tags(address), c), ct).ConfigureAwait(false);
-                    var vpcId = Id(g.Vpc);
-                    foreach (var other in igw?.AttachedVpcIds.Where(v => v != vpcId) ?? [])
-                    {
-                        await Call(c => ec2.DetachInternetGatewayAsync(id, other, c), ct).ConfigureAwait(false);
-                    }
-
-                    if (igw is null || !igw.AttachedVpcIds.Contains(vpcId))
-                    {
-                        await Call(c => ec2.AttachInternetGatewayAsync(id, vpcId, c), ct).ConfigureAwait(false);
-                    }
-
+                case SetVpcDns { Hostnames: false } v:
+                    await Do(c => ec2.SetVpcDnsSupportAsync(Id(v.Vpc), v.Enabled, c)).ConfigureAwait(false);
                     break;
-                case DesiredRouteTable t:
-                    var table = creating ? null : (ObservedRouteTable)step.Observed!;
-                    id = table?.Id ?? await Call(c => ec2.CreateRouteTableAsync(Id(t.Vpc), Tags(address), c), ct).ConfigureAwait(false);
-                    var subnetIds = t.Subnets.Select(Id).ToList();
-                    foreach (var extra in table?.Associations.Where(a => !a.Main && !subnetIds.Contains(a.SubnetId!)) ?? [])
-                    {
-                        await Call(c => ec2.DisassociateRouteTableAsync(extra.AssociationId, c), ct).ConfigureAwait(false);
-                    }
-
-                    foreach (var subnetId in subnetIds.Where(s => table is null || !table.Associations.Any(a => a.SubnetId == s)))
-                    {
-                        await Call(c => ec2.AssociateRouteTableAsync(id, subnetId, c), ct).ConfigureAwait(false);
-                    }
-
+                case SetVpcDns v:
+                    await Do(c => ec2.SetVpcDnsHostnamesAsync(Id(v.Vpc), v.Enabled, c)).ConfigureAwait(false);
                     break;
-                case DesiredSecurityGroup g:
-                    var group = creating ? null : (ObservedSecurityGroup)step.Observed!;
-                    id = group?.Id ?? await Call(c => ec2.CreateSecurityGroupAsync(Id(g.Vpc), g.GroupName, g.Description, Tags(address), c), ct).ConfigureAwait(false);
-                    var diff = RuleDiff.Of(g, group);
-                    if (diff.RemoveIngress.Count > 0)
-                    {
-                        await Call(c => ec2.RevokeIngressAsync(id, diff.RemoveIngress, c), ct).ConfigureAwait(false);
-                    }
-
-                    if (diff.AddIngress.Count > 0)
-                    {
-                        await Call(c => ec2.AuthorizeIngressAsync(id, diff.AddIngress, c), ct).ConfigureAwait(false);
-                    }
-
-                    if (diff.RemoveEgress.Count > 0)
-                    {
-                        await Call(c => ec2.RevokeEgressAsync(id, diff.RemoveEgress, c), ct).ConfigureAwait(false);
-                    }
-
-                    if (diff.AddEgress.Count > 0)
-                    {
-                        await Call(c => ec2.AuthorizeEgressAsync(id, diff.AddEgress, c), ct).ConfigureAwait(false);
-                    }
-
+                case DeleteVpc v:
+                    await Do(c => ec2.DeleteVpcAsync(v.VpcId, c)).ConfigureAwait(false);
                     break;
-                case DesiredPeering p:
-                    id = await PeeringAsync(ec2, p, creating ? null : (ObservedPeering)step.Observed!, ct).ConfigureAwait(false);
+                case CreateSubnet s:
+                    created = await Get(c => ec2.CreateSubnetAsync(Id(s.Vpc), s.Cidr, s.AvailabilityZone, s.Tags, c)).ConfigureAwait(false);
                     break;
-                case DesiredRoute r:
-                    var tableId = Id(r.RouteTable);
-                    var targetId = Id(r.Target);
-                    var target = r.Target.Kind == ResourceKind.Peering ? RouteTarget.Peering(targetId) : RouteTarget.Gateway(targetId);
-                    if (r.Target.Kind == ResourceKind.Peering)
-                    {
-                        await WaitPeeringActiveAsync(owner._ports.Ec2(r.Target.Region), targetId, ct).ConfigureAwait(false);
-                    }
-
-                    if (step.Action == PlanAction.Update)
-                    {
-                        await Call(c => ec2.ReplaceRouteAsync(tableId, r.Destination, target, c), ct).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        try
-                        {
-                            await Call(c => ec2.CreateRouteAsync(tableId, r.Destination, target, c), ct).ConfigureAwait(false);
-                        }
-                        catch (AwsApiException ex) when (ex.ErrorCode == "RouteAlreadyExists")
-                        {
-                            // A retried CreateRoute whose first attempt went through: make sure it points where it should.
-                            await Call(c => ec2.ReplaceRouteAsync(tableId, r.Destination, target, c), ct).ConfigureAwait(false);
-                        }
-                    }
-
-                    id = $"{tableId}:{r.Destination}";
+                case DeleteSubnet s:
+                    await Do(c => ec2.DeleteSubnetAsync(s.SubnetId, c)).ConfigureAwait(false);
                     break;
-                case DesiredInstance i:
-                    var instance = creating ? null : (ObservedInstance)step.Observed!;
-                    id = instance?.Id ?? await Call(c => ec2.RunInstanceAsync(new InstanceLaunch
+                case CreateInternetGateway g:
+                    created = await Get(c => ec2.CreateInternetGatewayAsync(g.Tags, c)).ConfigureAwait(false);
+                    break;
+                case AttachInternetGateway g:
+                    await Do(c => ec2.AttachInternetGatewayAsync(Id(g.Gateway), Id(g.Vpc), c)).ConfigureAwait(false);
+                    break;
+                case DetachInternetGateway g:
+                    await Do(c => ec2.DetachInternetGatewayAsync(Id(g.Gateway), g.VpcId, c)).ConfigureAwait(false);
+                    break;
+                case DeleteInternetGateway g:
+                    await Do(c => ec2.DeleteInternetGatewayAsync(g.GatewayId, c)).ConfigureAwait(false);
+                    break;
+                case CreateRouteTable t:
+                    created = await Get(c => ec2.CreateRouteTableAsync(Id(t.Vpc), t.Tags, c)).ConfigureAwait(false);
+                    break;
+                case AssociateRouteTable t:
+                    await Get(c => ec2.AssociateRouteTableAsync(Id(t.RouteTable), Id(t.Subnet), c)).ConfigureAwait(false);
+                    break;
+                case DisassociateRouteTable t:
+                    await Do(c => ec2.DisassociateRouteTableAsync(t.AssociationId, c)).ConfigureAwait(false);
+                    break;
+                case DeleteRouteTable t:
+                    await Do(c => ec2.DeleteRouteTableAsync(t.RouteTableId, c)).ConfigureAwait(false);
+                    break;
+                case PutRoute r:
+                    created = await PutRouteAsync(ec2, r, Do).ConfigureAwait(false);
+                    break;
+                case DeleteRoute r:
+                    await Do(c => ec2.DeleteRouteAsync(r.RouteTableId, r.Destination, c)).ConfigureAwait(false);
+                    break;
+                case CreateSecurityGroup g:
+                    created = await Get(c => ec2.CreateSecurityGroupAsync(Id(g.Vpc), g.GroupName, g.Description, g.Tags, c)).ConfigureAwait(false);
+                    break;
+                case ChangeSecurityGroupRules g:
+                    var groupId = Id(g.Group);
+                    await Do(c => (g.Ingress, g.Authorize) switch
                     {
-                        ImageId = i.Ami ?? amis[(address.Region, i.AmiParameter)],
+                        (true, true) => ec2.AuthorizeIngressAsync(groupId, g.Rules, c),
+                        (true, false) => ec2.RevokeIngressAsync(groupId, g.Rules, c),
+                        (false, true) => ec2.AuthorizeEgressAsync(groupId, g.Rules, c),
+                        (false, false) => ec2.RevokeEgressAsync(groupId, g.Rules, c),
+                    }).ConfigureAwait(false);
+                    break;
+                case DeleteSecurityGroup g:
+                    await Do(c => ec2.DeleteSecurityGroupAsync(g.GroupId, c)).ConfigureAwait(false);
+                    break;
+                case CreatePeering p:
+                    created = await Get(c => ec2.CreatePeeringAsync(Id(p.RequesterVpc), Id(p.AccepterVpc), p.AccepterRegion, p.Tags, c)).ConfigureAwait(false);
+                    await WaitPeeringAsync(ec2, created, s => s != PeeringStates.InitiatingRequest, "leaves initiating-request", ct).ConfigureAwait(false);
+                    break;
+                case AcceptPeering p:
+                    await Do(c => ec2.AcceptPeeringAsync(Id(p.Peering), c)).ConfigureAwait(false);
+                    break;
+                case WaitPeeringActive p:
+                    await WaitPeeringAsync(ec2, Id(p.Peering), s => s == PeeringStates.Active, "is active", ct).ConfigureAwait(false);
+                    break;
+                case AllowPeeringDns p:
+                    await Do(c => ec2.AllowPeeringDnsAsync(Id(p.Peering), p.RequesterSide, c)).ConfigureAwait(false);
+                    break;
+                case DeletePeering p:
+                    await Do(c => ec2.DeletePeeringAsync(p.PeeringId, c)).ConfigureAwait(false);
+                    break;
+                case RunInstance i:
+                    created = await Get(c => ec2.RunInstanceAsync(new InstanceLaunch
+                    {
+                        ImageId = i.ImageId ?? amis[(i.Region, i.AmiParameter)],
                         InstanceType = i.InstanceType,
                         SubnetId = Id(i.Subnet),
                         PrivateIp = i.PrivateIp,
                         SecurityGroupIds = [Id(i.SecurityGroup)],
-                        AssociatePublicIp = i.PublicIpOnLaunch,
+                        AssociatePublicIp = i.AssociatePublicIp,
                         UserData = i.UserData,
-                        KeyName = i.KeyPair is null ? null : DesiredStateBuilder.KeyNameOf(plan.Stack),
+                        KeyName = i.KeyName,
                         InstanceProfile = i.InstanceProfile,
-                        Tags = new Dictionary<string, string>(Tags(address)) { [StackTags.UserDataHash] = i.UserDataHash },
-                        ClientToken = $"egress-{owner._options.RunId}-{address.Region}-{address.Name}",
-                    }, c), ct).ConfigureAwait(false);
-                    if (instance is null || instance.SourceDestCheck != i.SourceDestCheck)
-                    {
-                        await WaitInstanceAsync(ec2, id, InstanceStates.Running, ct).ConfigureAwait(false);
-                        if (!i.SourceDestCheck)
-                        {
-                            await Call(c => ec2.SetSourceDestCheckAsync(id, false, c), ct).ConfigureAwait(false);
-                        }
-                        else if (instance is not null)
-                        {
-                            await Call(c => ec2.SetSourceDestCheckAsync(id, true, c), ct).ConfigureAwait(false);
-                        }
-                    }
-
+                        Tags = i.Tags,
+                        ClientToken = $"egress-{owner._options.RunId}-{i.Region}-{i.Address.Name}",
+                    }, c)).ConfigureAwait(false);
+                    await WaitInstanceAsync(ec2, created, InstanceStates.Running, ct).ConfigureAwait(false);
                     break;
-                case DesiredElasticIp e:
-                    var address2 = creating ? null : (ObservedAddress)step.Observed!;
-                    id = address2?.Id ?? await Call(c => ec2.AllocateAddressAsync(Tags(address), c), ct).ConfigureAwait(false);
-                    var instanceId = Id(e.Instance);
-                    if (address2?.InstanceId != instanceId)
-                    {
-                        await WaitInstanceAsync(ec2, instanceId, InstanceStates.Running, ct).ConfigureAwait(false);
-                        await Call(c => ec2.AssociateAddressAsync(id, instanceId, c), ct).ConfigureAwait(false);
-                    }
-
+                case WaitInstanceRunning i:
+                    await WaitInstanceAsync(ec2, Id(i.Instance), InstanceStates.Running, ct).ConfigureAwait(false);
+                    break;
+                case SetSourceDestCheck i:
+                    await Do(c => ec2.SetSourceDestCheckAsync(Id(i.Instance), i.Enabled, c)).ConfigureAwait(false);
+                    break;
+                case TerminateInstance i:
+                    await Do(c => ec2.TerminateInstanceAsync(i.InstanceId, c)).ConfigureAwait(false);
+                    await WaitInstanceAsync(ec2, i.InstanceId, InstanceStates.Terminated, ct).ConfigureAwait(false);
+                    break;
+                case AllocateAddress a:
+                    created = await Get(c => ec2.AllocateAddressAsync(a.Tags, c)).ConfigureAwait(false);
+                    break;
+                case AssociateAddress a:
+                    await Get(c => ec2.AssociateAddressAsync(Id(a.Allocation), Id(a.Instance), c)).ConfigureAwait(false);
+                    break;
+                case DisassociateAddress a:
+                    await Do(c => ec2.DisassociateAddressAsync(a.AssociationId, c)).ConfigureAwait(false);
+                    break;
+                case ReleaseAddress a:
+                    await Do(c => ec2.ReleaseAddressAsync(a.AllocationId, c)).ConfigureAwait(false);
                     break;
                 default:
-                    throw new InvalidOperationException($"Cannot apply {step.Desired?.GetType().Name} (a bug).");
+                    throw new InvalidOperationException($"Cannot run {operation.GetType().Name} (a bug).");
             }
 
-            _ids[address] = id;
-            return id;
+            if (operation.Creates is { } address && created is not null)
+            {
+                _ids[address] = created;
+            }
         }
 
-        private async Task<string> PeeringAsync(IEc2Port requester, DesiredPeering p, ObservedPeering? observed, CancellationToken ct)
+        /// <summary>A route's id is table:destination. A CreateRoute that finds the route already there (a retried call whose
+        /// first attempt went through) replaces it, so it points where it should.</summary>
+        private async Task<string> PutRouteAsync(IEc2Port ec2, PutRoute r, Func<Func<CancellationToken, Task>, Task> call)
         {
-            var accepter = owner._ports.Ec2(p.AccepterRegion);
-            var id = observed?.Id ?? await Call(c => requester.CreatePeeringAsync(Id(p.RequesterVpc), Id(p.AccepterVpc), p.AccepterRegion,
-                Tags(p.Address), c), ct).ConfigureAwait(false);
-            var current = observed ?? await WaitPeeringAsync(requester, id, s => s != PeeringStates.InitiatingRequest, "leaves initiating-request", ct).ConfigureAwait(false);
-            if (current.Status == PeeringStates.PendingAcceptance)
+            var tableId = Id(r.RouteTable);
+            var targetId = Id(r.Target);
+            var target = r.ToPeering ? RouteTarget.Peering(targetId) : RouteTarget.Gateway(targetId);
+            if (r.Replace)
             {
-                await Call(c => accepter.AcceptPeeringAsync(id, c), ct).ConfigureAwait(false);
+                await call(c => ec2.ReplaceRouteAsync(tableId, r.Destination, target, c)).ConfigureAwait(false);
+            }
+            else
+            {
+                try
+                {
+                    await call(c => ec2.CreateRouteAsync(tableId, r.Destination, target, c)).ConfigureAwait(false);
+                }
+                catch (AwsApiException ex) when (ex.ErrorCode == "RouteAlreadyExists")
+                {
+                    await call(c => ec2.ReplaceRouteAsync(tableId, r.Destination, target, c)).ConfigureAwait(false);
+                }
             }
 
-            current = await WaitPeeringActiveAsync(requester, id, ct).ConfigureAwait(false);
-            if (!current.RequesterAllowsDns)
-            {
-                await Call(c => requester.AllowPeeringDnsAsync(id, requesterSide: true, c), ct).ConfigureAwait(false);
-            }
-
-            if (!current.AccepterAllowsDns)
-            {
-                await Call(c => accepter.AllowPeeringDnsAsync(id, requesterSide: false, c), ct).ConfigureAwait(false);
-            }
-
-            return id;
+            return $"{tableId}:{r.Destination}";
         }
-
-        private Task<ObservedPeering> WaitPeeringActiveAsync(IEc2Port ec2, string id, CancellationToken ct) =>
-            WaitPeeringAsync(ec2, id, s => s == PeeringStates.Active, "is active", ct);
 
         private async Task<ObservedPeering> WaitPeeringAsync(IEc2Port ec2, string id, Func<string, bool> done, string what, CancellationToken ct)
         {

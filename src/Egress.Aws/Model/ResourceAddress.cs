@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace Egress.Aws.Model;
 
 /// <summary>The kinds of AWS resources egress manages, in the order they are created (destroy runs it backwards).</summary>
@@ -16,7 +19,8 @@ public enum ResourceKind
 }
 
 /// <summary>Where a resource lives and what the stack calls it: region, kind and the component name that is
-/// also its <c>egress:component</c> tag (routes, which AWS cannot tag, are named by their destination).</summary>
+/// also its <c>egress:component</c> tag (routes, which AWS cannot tag, are named by their destination). In JSON: "region:kind/name".</summary>
+[JsonConverter(typeof(ResourceAddressJsonConverter))]
 public sealed record ResourceAddress(string Region, ResourceKind Kind, string Name) : IComparable<ResourceAddress>
 {
     public string KindName => Kind switch
@@ -101,4 +105,12 @@ public static class StackTags
             [Component] = address.Component,
             [Name] = $"{stack}-{address.KindName}-{address.Name}".Replace('/', '-'),
         };
+}
+
+internal sealed class ResourceAddressJsonConverter : JsonConverter<ResourceAddress>
+{
+    public override ResourceAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException("A plan is written, never read.");
+
+    public override void Write(Utf8JsonWriter writer, ResourceAddress value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
 }

@@ -10,15 +10,28 @@ public enum PlanAction
     Delete,
 }
 
-/// <summary>One thing apply will do: the action, the resource, why, and for an update the changes
-/// (e.g. "+ ingress protocol 4 from 10.1.1.10/32").</summary>
+/// <summary>One change apply will make to one resource: the action, the resource, why, its values before (as AWS holds them)
+/// and after (as the topology asks), and the operations that make it. <see cref="Teardown"/> runs in apply's delete phase (a
+/// delete, and the delete half of a replace); <see cref="Operations"/> in its create-and-update phase. The executor runs exactly
+/// these operations; <see cref="PlanRenderer"/> writes them as text.</summary>
 public sealed record PlanStep(PlanAction Action, ResourceAddress Resource, string Reason)
 {
     public DesiredResource? Desired { get; init; }
 
     public ObservedResource? Observed { get; init; }
 
-    public IReadOnlyList<string> Changes { get; init; } = [];
+    /// <summary>The resource's values in AWS now (null for a create).</summary>
+    public IReadOnlyDictionary<string, object?>? Before { get; init; }
+
+    /// <summary>The resource's values once applied (null for a delete); an id not known until apply reads "(known after apply)".</summary>
+    public IReadOnlyDictionary<string, object?>? After { get; init; }
+
+    public IReadOnlyList<AwsOperation> Teardown { get; init; } = [];
+
+    public IReadOnlyList<AwsOperation> Operations { get; init; } = [];
+
+    /// <summary>Every operation, in the order of its phase (teardown first).</summary>
+    public IEnumerable<AwsOperation> AllOperations => Teardown.Concat(Operations);
 
     public string Symbol => Action switch
     {

@@ -3,7 +3,9 @@ using Egress.Aws.Model;
 
 namespace Egress.Aws.Planning;
 
-/// <summary>Writes a plan the way Terraform does: one block per resource with +, ~, -/+ or -, then the totals.</summary>
+/// <summary>Writes a plan the way Terraform does: one block per resource with +, ~, -/+ or -, then the totals. The text is
+/// derived from the plan's data: a create shows what it builds, a delete the id it deletes, an update one line per change its
+/// operations make.</summary>
 public static class PlanRenderer
 {
     public static string Render(Plan plan)
@@ -30,7 +32,7 @@ public static class PlanRenderer
                 text.Append("        ").Append(observed.Id).Append('\n');
             }
 
-            foreach (var change in step.Changes)
+            foreach (var change in ChangeLines(step))
             {
                 text.Append("        ").Append(change).Append('\n');
             }
@@ -39,7 +41,80 @@ public static class PlanRenderer
         return text.Append('\n').Append(plan.Totals).Append('\n').ToString();
     }
 
-    /// <summary>The plan as data for --output json.</summary>
+    /// <summary>What an update changes, one line per change (e.g. "+ ingress protocol 4 from 10.1.1.10/32"); nothing for the
+    /// other actions, whose create or delete says it all.</summary>
+    public static IReadOnlyList<string> ChangeLines(PlanStep step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        if (step.Action != PlanAction.Update)
+        {
+            return [];
+        }
+
+        var lines = new List<string>();
+        var dns = step.Operations.OfType<AllowPeeringDns>().ToList();
+        var rules = step.Operations.OfType<ChangeSecurityGroupRules>().ToList();
+        foreach (var operation in step.Operations)
+        {
+            switch (operation)
+            {
+                case SetVpcDns v:
+                    lines.Add($"{(v.Enabled ? "enable" : "disable")} DNS {(v.Hostnames ? "hostnames" : "support")}");
+                    break;
+                case DetachInternetGateway d:
+                    lines.Add($"detach from {d.VpcId}");
+                    break;
+                case AttachInternetGateway a:
+                    lines.Add($"attach to {Name(a.Vpc)}");
+                    break;
+                case DisassociateRouteTable d:
+                    lines.Add($"disassociate {d.SubnetId ?? d.AssociationId}");
+                    break;
+                case AssociateRouteTable a:
+                    lines.Add($"associate {Name(a.Subnet)}");
+                    break;
+                case ChangeSecurityGroupRules r when r == rules[0]:
+                    // Revokes run first; the lines read as a diff: what comes, then what goes, ingress before egress.
+                    lines.AddRange(rules.OrderByDescending(x => x.Ingress).ThenByDescending(x => x.Authorize)
+                        .SelectMany(x => x.Rules.Select(rule => $"{(x.Authorize ? "+" : "-")} {(x.Ingress ? "ingress" : "egress")} {rule}")));
+                    break;
+                case AcceptPeering a:
+                    lines.Add($"accept in {a.Region}");
+                    break;
+                case AllowPeeringDns d when dns.Count == 2:
+                    if (d == dns[0])
+                    {
+                        lines.Add("allow DNS resolution from the remote VPC (both sides)");
+                    }
+
+                    break;
+                case AllowPeeringDns d:
+                    lines.Add($"allow DNS resolution from the remote VPC ({(d.RequesterSide ? "requester" : "accepter")} side)");
+                    break;
+                case SetSourceDestCheck c:
+                    lines.Add($"source/dest check {(c.Enabled ? "on" : "off")}");
+                    break;
+                case AssociateAddress a:
+                    var now = (step.Observed as ObservedAddress)?.InstanceId;
+                    lines.Add($"associate with {Name(a.Instance)}" + (string.IsNullOrEmpty(now) ? " (now unassociated)" : $" (now {now})"));
+                    break;
+                case PutRoute { Replace: true } r when step.Observed is ObservedRouteEntry { Route: var existing }:
+                    lines.Add(existing.State == "blackhole" && existing.Target == r.Target.Id
+                        ? $"target {existing.Target} (blackhole) -> {r.Target}"
+                        : $"target {existing.Target} -> {r.Target}");
+                    break;
+                default:
+                    break; // waits change nothing
+            }
+        }
+
+        return lines;
+    }
+
+    private static string Name(ResourceRef reference) => reference.Address?.Component ?? reference.ToString();
+
+    /// <summary>The plan as data for --output json: per change the action, the address, the reason, the values before and
+    /// after, and the operations apply runs (the teardown in its delete phase, the rest in its create-and-update phase), each with its AWS action and arguments.</summary>
     public static object ToData(Plan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -49,17 +124,19 @@ public static class PlanRenderer
             toAdd = plan.ToAdd,
             toChange = plan.ToChange,
             toDestroy = plan.ToDestroy,
-            steps = plan.Steps.Select(s => new
+            changes = plan.Steps.Select(s => new
             {
                 action = s.Action.ToString().ToLowerInvariant(),
-                resource = s.Resource.ToString(),
+                address = s.Resource.ToString(),
                 region = s.Resource.Region,
                 kind = s.Resource.KindName,
                 name = s.Resource.Name,
                 reason = s.Reason,
                 id = s.Observed?.Id,
-                summary = s.Desired?.Summary,
-                changes = s.Changes,
+                before = s.Before,
+                after = s.After,
+                teardown = s.Teardown.Select(o => (object)o),
+                operations = s.Operations.Select(o => (object)o),
             }),
         };
     }

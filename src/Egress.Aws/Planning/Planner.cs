@@ -12,7 +12,7 @@ public static class Planner
         ArgumentNullException.ThrowIfNull(desired);
         ArgumentNullException.ThrowIfNull(observed);
         desired = DesiredStateBuilder.AdoptExistingKeyPairs(desired, observed);
-        var context = new PlanContext(observed);
+        var context = new PlanContext(desired.Stack, observed);
         var steps = new List<PlanStep>();
 
         foreach (var resource in desired.Resources.OrderBy(r => r.Address))
@@ -22,7 +22,7 @@ public static class Planner
 
         foreach (var leftover in context.Unclaimed())
         {
-            steps.Add(new PlanStep(PlanAction.Delete, leftover.Address, leftover.Reason) { Observed = leftover.Resource });
+            steps.Add(context.Deletion(leftover.Address, leftover.Resource, leftover.Reason));
         }
 
         var ordered = steps.Where(s => s.Action != PlanAction.Delete).OrderBy(s => s.Resource)
@@ -42,9 +42,11 @@ public static class Planner
         private readonly List<Leftover> _extra = [];
         private readonly List<Leftover> _orphanRoutes = [];
         private readonly HashSet<string> _routeTablesSeen = [];
+        private readonly string _stack;
 
-        public PlanContext(ObservedState observed)
+        public PlanContext(string stack, ObservedState observed)
         {
+            _stack = stack;
             foreach (var region in observed.Regions)
             {
                 foreach (var resource in region.All)
@@ -94,43 +96,51 @@ public static class Planner
             foreach (var duplicate in candidates.Skip(1))
             {
                 _claimed.Add(duplicate);
-                yield return new PlanStep(PlanAction.Delete, desired.Address with { Name = $"{desired.Address.Name}#{duplicate.Id}" },
-                    $"a duplicate of {match!.Id} (an earlier run was interrupted)") { Observed = duplicate };
+                yield return Deletion(desired.Address with { Name = $"{desired.Address.Name}#{duplicate.Id}" }, duplicate,
+                    $"a duplicate of {match!.Id} (an earlier run was interrupted)");
             }
 
             if (match is null)
             {
                 _renewed.Add(desired.Address);
-                yield return new PlanStep(PlanAction.Create, desired.Address, "not found in AWS") { Desired = desired };
+                yield return Step(PlanAction.Create, desired, null, "not found in AWS");
                 yield break;
             }
 
             _claimed.Add(match);
             var replaceReasons = new List<string>();
-            var changes = new List<string>();
-            Compare(desired, match, replaceReasons, changes);
+            ReplaceReasons(desired, match, replaceReasons);
             if (replaceReasons.Count > 0)
             {
                 _renewed.Add(desired.Address);
-                yield return new PlanStep(PlanAction.Replace, desired.Address, string.Join("; ", replaceReasons))
-                {
-                    Desired = desired,
-                    Observed = match,
-                };
+                yield return Step(PlanAction.Replace, desired, match, string.Join("; ", replaceReasons));
                 yield break;
             }
 
             _known[desired.Address] = match.Id;
-            if (changes.Count > 0)
+            var update = Step(PlanAction.Update, desired, match, "differs from the topology");
+            if (update.Operations.Any(o => o.Mutates))
             {
-                yield return new PlanStep(PlanAction.Update, desired.Address, "differs from the topology")
-                {
-                    Desired = desired,
-                    Observed = match,
-                    Changes = changes,
-                };
+                yield return update;
             }
         }
+
+        /// <summary>A step that deletes <paramref name="observed"/>.</summary>
+        public PlanStep Deletion(ResourceAddress address, ObservedResource observed, string reason) =>
+            new(PlanAction.Delete, address, reason) { Observed = observed, Before = ResourceValues.Of(observed), Teardown = Teardown(address.Region, observed) };
+
+        /// <summary>A create, replace or update step: a create or replace builds anew (a replace tears <paramref name="observed"/>
+        /// down first); an update changes <paramref name="observed"/> in place.</summary>
+        private PlanStep Step(PlanAction action, DesiredResource desired, ObservedResource? observed, string reason) =>
+            new(action, desired.Address, reason)
+            {
+                Desired = desired,
+                Observed = observed,
+                Before = observed is null ? null : ResourceValues.Of(observed),
+                After = ResourceValues.Of(desired, Ref),
+                Teardown = action == PlanAction.Replace ? Teardown(desired.Address.Region, observed!) : [],
+                Operations = Build(desired, action == PlanAction.Update ? observed : null),
+            };
 
         public IEnumerable<Leftover> Unclaimed()
         {
@@ -165,7 +175,7 @@ public static class Planner
         {
             if (!_known.TryGetValue(route.RouteTable, out var tableId))
             {
-                yield return new PlanStep(PlanAction.Create, route.Address, $"{route.RouteTable.Component} is new") { Desired = route };
+                yield return RouteStep(PlanAction.Create, route, null, $"{route.RouteTable.Component} is new");
                 yield break;
             }
 
@@ -174,40 +184,41 @@ public static class Planner
             var existing = table.Routes.FirstOrDefault(r => r.Destination == route.Destination);
             if (existing is null)
             {
-                yield return new PlanStep(PlanAction.Create, route.Address, "not in the route table") { Desired = route };
+                yield return RouteStep(PlanAction.Create, route, null, "not in the route table");
                 yield break;
             }
 
             _orphanRoutes.RemoveAll(o => o.Address == route.Address);
             var entry = new ObservedRouteEntry(tableId, existing);
-            var target = route.Target.Component;
-            if (!_known.TryGetValue(route.Target, out var targetId) || _renewed.Contains(route.Target))
+            var targetId = IdOf(route.Target);
+            if (targetId is null)
             {
-                yield return new PlanStep(PlanAction.Update, route.Address, $"{route.Target.Component} is new")
-                {
-                    Desired = route,
-                    Observed = entry,
-                    Changes = [$"target {existing.Target} -> {target} (known after apply)"],
-                };
+                yield return RouteStep(PlanAction.Update, route, entry, $"{route.Target.Component} is new");
             }
             else if (existing.Target != targetId)
             {
-                yield return new PlanStep(PlanAction.Update, route.Address, "points elsewhere")
-                {
-                    Desired = route,
-                    Observed = entry,
-                    Changes = [$"target {existing.Target} -> {targetId}"],
-                };
+                yield return RouteStep(PlanAction.Update, route, entry, "points elsewhere");
             }
             else if (existing.State == "blackhole")
             {
-                yield return new PlanStep(PlanAction.Update, route.Address, "is a blackhole")
-                {
-                    Desired = route,
-                    Observed = entry,
-                    Changes = [$"target {existing.Target} (blackhole) -> {targetId}"],
-                };
+                yield return RouteStep(PlanAction.Update, route, entry, "is a blackhole");
             }
+        }
+
+        /// <summary>Creates (for an update, replaces) the route, after waiting until a peering it points at is active.</summary>
+        private PlanStep RouteStep(PlanAction action, DesiredRoute route, ObservedRouteEntry? entry, string reason)
+        {
+            var target = Ref(route.Target);
+            List<AwsOperation> operations = route.Target.Kind == ResourceKind.Peering ? [new WaitPeeringActive(route.Target.Region, target)] : [];
+            operations.Add(new PutRoute(route.Address.Region, route.Address, Ref(route.RouteTable), route.Destination, target, Replace: action == PlanAction.Update));
+            return new PlanStep(action, route.Address, reason)
+            {
+                Desired = route,
+                Observed = entry,
+                Before = entry is null ? null : ResourceValues.Of(entry),
+                After = ResourceValues.Of(route, Ref),
+                Operations = operations,
+            };
         }
 
         /// <summary>Every non-local route of a kept route table is a leftover until a desired route claims it.</summary>
@@ -241,7 +252,13 @@ public static class Planner
             }
         }
 
-        private void Compare(DesiredResource desired, ObservedResource observed, List<string> replace, List<string> changes)
+        /// <summary>A reference to a desired resource: its id when it stays, else its address (known after apply).</summary>
+        private ResourceRef Ref(ResourceAddress address) => ResourceRef.To(address, IdOf(address));
+
+        private IReadOnlyDictionary<string, string> Tags(ResourceAddress address) => StackTags.For(_stack, address);
+
+        /// <summary>Why <paramref name="observed"/> cannot become <paramref name="desired"/> in place (empty: it can).</summary>
+        private void ReplaceReasons(DesiredResource desired, ObservedResource observed, List<string> replace)
         {
             switch (desired, observed)
             {
@@ -256,16 +273,6 @@ public static class Planner
                     if (d.Cidr != o.Cidr)
                     {
                         replace.Add($"CIDR {o.Cidr} -> {d.Cidr}");
-                    }
-
-                    if (!o.DnsSupport)
-                    {
-                        changes.Add("enable DNS support");
-                    }
-
-                    if (!o.DnsHostnames)
-                    {
-                        changes.Add("enable DNS hostnames");
                     }
 
                     break;
@@ -283,42 +290,18 @@ public static class Planner
 
                     break;
                 case (DesiredInternetGateway d, ObservedInternetGateway o):
-                    var vpcId = IdOf(d.Vpc);
-                    if (vpcId is null && o.AttachedVpcIds.Count > 0)
+                    if (IdOf(d.Vpc) is null && o.AttachedVpcIds.Count > 0)
                     {
                         // Attached to the VPC that is being replaced: it must go before that VPC can be deleted.
                         replace.Add($"{d.Vpc.Component} is (re)created");
-                        break;
                     }
 
-                    if (vpcId is null || !o.AttachedVpcIds.Contains(vpcId))
-                    {
-                        changes.Add($"attach to {d.Vpc.Component}");
-                    }
-
-                    changes.AddRange(o.AttachedVpcIds.Where(v => v != vpcId).Select(v => $"detach from {v}"));
                     break;
                 case (DesiredRouteTable d, ObservedRouteTable o):
                     RequireParent(d.Vpc, o.VpcId, replace);
-                    foreach (var subnet in d.Subnets)
-                    {
-                        var subnetId = IdOf(subnet);
-                        if (subnetId is null || !o.Associations.Any(a => a.SubnetId == subnetId))
-                        {
-                            changes.Add($"associate {subnet.Component}");
-                        }
-                    }
-
-                    var wanted = d.Subnets.Select(IdOf).ToHashSet();
-                    changes.AddRange(o.Associations.Where(a => !a.Main && !wanted.Contains(a.SubnetId)).Select(a => $"disassociate {a.SubnetId}"));
                     break;
                 case (DesiredSecurityGroup d, ObservedSecurityGroup o):
                     RequireParent(d.Vpc, o.VpcId, replace);
-                    var diff = RuleDiff.Of(d, o);
-                    changes.AddRange(diff.AddIngress.Select(r => $"+ ingress {r}"));
-                    changes.AddRange(diff.RemoveIngress.Select(r => $"- ingress {r}"));
-                    changes.AddRange(diff.AddEgress.Select(r => $"+ egress {r}"));
-                    changes.AddRange(diff.RemoveEgress.Select(r => $"- egress {r}"));
                     break;
                 case (DesiredPeering d, ObservedPeering o):
                     RequireParent(d.RequesterVpc, o.RequesterVpcId, replace);
@@ -326,16 +309,6 @@ public static class Planner
                     if (o.AccepterRegion != d.AccepterRegion)
                     {
                         replace.Add($"accepter region {o.AccepterRegion} -> {d.AccepterRegion}");
-                    }
-
-                    if (o.Status == PeeringStates.PendingAcceptance)
-                    {
-                        changes.Add($"accept in {d.AccepterRegion}");
-                    }
-
-                    if (!o.RequesterAllowsDns || !o.AccepterAllowsDns)
-                    {
-                        changes.Add("allow DNS resolution from the remote VPC (both sides)");
                     }
 
                     break;
@@ -377,25 +350,205 @@ public static class Planner
                         replace.Add($"{d.SecurityGroup.Component} is not attached");
                     }
 
-                    if (o.SourceDestCheck != d.SourceDestCheck)
-                    {
-                        changes.Add($"source/dest check {(d.SourceDestCheck ? "on" : "off")}");
-                    }
-
                     break;
-                case (DesiredElasticIp d, ObservedAddress o):
-                    var instanceId = IdOf(d.Instance);
-                    if (instanceId is null || o.InstanceId != instanceId)
-                    {
-                        changes.Add($"associate with {d.Instance.Component}" + (string.IsNullOrEmpty(o.InstanceId) ? " (now unassociated)" : $" (now {o.InstanceId})"));
-                    }
-
+                case (DesiredElasticIp, ObservedAddress):
                     break;
                 default:
                     replace.Add($"AWS holds a {observed.GetType().Name} under this name");
                     break;
             }
         }
+
+        /// <summary>The operations that make <paramref name="desired"/> real: from nothing when <paramref name="observed"/> is null
+        /// (a create, or the create half of a replace), else those that change <paramref name="observed"/> in place (none: it matches).
+        /// Waits come right before what needs them.</summary>
+        private List<AwsOperation> Build(DesiredResource desired, ObservedResource? observed)
+        {
+            var address = desired.Address;
+            var region = address.Region;
+            var self = ResourceRef.To(address, observed?.Id);
+            var ops = new List<AwsOperation>();
+            switch (desired)
+            {
+                case DesiredKeyPair { PublicKey: { } publicKey } k when observed is null:
+                    ops.Add(new ImportKeyPair(region, address, k.KeyName, publicKey,
+                        new Dictionary<string, string>(Tags(address)) { [KeyPairTags.PublicKeyHash] = KeyPairTags.HashOf(publicKey) }));
+                    break;
+                case DesiredKeyPair:
+                    break;
+                case DesiredVpc v:
+                    var vpc = (ObservedVpc?)observed;
+                    if (vpc is null)
+                    {
+                        ops.Add(new CreateVpc(region, address, v.Cidr, Tags(address)));
+                    }
+
+                    if (vpc is not { DnsSupport: true })
+                    {
+                        ops.Add(new SetVpcDns(region, self, Hostnames: false, Enabled: true));
+                    }
+
+                    if (vpc is not { DnsHostnames: true })
+                    {
+                        ops.Add(new SetVpcDns(region, self, Hostnames: true, Enabled: true));
+                    }
+
+                    break;
+                case DesiredSubnet s:
+                    if (observed is null)
+                    {
+                        ops.Add(new CreateSubnet(region, address, Ref(s.Vpc), s.Cidr, s.AvailabilityZone, Tags(address)));
+                    }
+
+                    break;
+                case DesiredInternetGateway g:
+                    var igw = (ObservedInternetGateway?)observed;
+                    if (igw is null)
+                    {
+                        ops.Add(new CreateInternetGateway(region, address, Tags(address)));
+                    }
+
+                    var vpcId = IdOf(g.Vpc);
+                    ops.AddRange(igw?.AttachedVpcIds.Where(v => v != vpcId).Select(v => new DetachInternetGateway(region, self, v)) ?? []);
+                    if (igw is null || vpcId is null || !igw.AttachedVpcIds.Contains(vpcId))
+                    {
+                        ops.Add(new AttachInternetGateway(region, self, Ref(g.Vpc)));
+                    }
+
+                    break;
+                case DesiredRouteTable t:
+                    var table = (ObservedRouteTable?)observed;
+                    if (table is null)
+                    {
+                        ops.Add(new CreateRouteTable(region, address, Ref(t.Vpc), Tags(address)));
+                    }
+
+                    var wanted = t.Subnets.Select(IdOf).ToHashSet();
+                    ops.AddRange(table?.Associations.Where(a => !a.Main && !wanted.Contains(a.SubnetId))
+                        .Select(a => new DisassociateRouteTable(region, a.AssociationId, a.SubnetId)) ?? []);
+                    foreach (var subnet in t.Subnets)
+                    {
+                        var subnetId = IdOf(subnet);
+                        if (table is null || subnetId is null || !table.Associations.Any(a => a.SubnetId == subnetId))
+                        {
+                            ops.Add(new AssociateRouteTable(region, self, Ref(subnet)));
+                        }
+                    }
+
+                    break;
+                case DesiredSecurityGroup g:
+                    var group = (ObservedSecurityGroup?)observed;
+                    if (group is null)
+                    {
+                        ops.Add(new CreateSecurityGroup(region, address, Ref(g.Vpc), g.GroupName, g.Description, Tags(address)));
+                    }
+
+                    var diff = RuleDiff.Of(g, group);
+                    ops.AddRange(new[]
+                        {
+                            new ChangeSecurityGroupRules(region, self, Ingress: true, Authorize: false, diff.RemoveIngress),
+                            new ChangeSecurityGroupRules(region, self, Ingress: true, Authorize: true, diff.AddIngress),
+                            new ChangeSecurityGroupRules(region, self, Ingress: false, Authorize: false, diff.RemoveEgress),
+                            new ChangeSecurityGroupRules(region, self, Ingress: false, Authorize: true, diff.AddEgress),
+                        }.Where(c => c.Rules.Count > 0));
+                    break;
+
+                case DesiredPeering p:
+                    var peering = (ObservedPeering?)observed;
+                    if (peering is null)
+                    {
+                        ops.Add(new CreatePeering(region, address, Ref(p.RequesterVpc), Ref(p.AccepterVpc), p.AccepterRegion, Tags(address)));
+                    }
+
+                    if (peering is null || peering.Status == PeeringStates.PendingAcceptance)
+                    {
+                        ops.Add(new AcceptPeering(p.AccepterRegion, self));
+                    }
+
+                    ops.Add(new WaitPeeringActive(region, self));
+                    if (peering is not { RequesterAllowsDns: true })
+                    {
+                        ops.Add(new AllowPeeringDns(region, self, RequesterSide: true));
+                    }
+
+                    if (peering is not { AccepterAllowsDns: true })
+                    {
+                        ops.Add(new AllowPeeringDns(p.AccepterRegion, self, RequesterSide: false));
+                    }
+
+                    break;
+                case DesiredInstance i:
+                    var instance = (ObservedInstance?)observed;
+                    if (instance is null)
+                    {
+                        ops.Add(new RunInstance(region, address)
+                        {
+                            ImageId = i.Ami,
+                            AmiParameter = i.AmiParameter,
+                            InstanceType = i.InstanceType,
+                            Subnet = Ref(i.Subnet),
+                            PrivateIp = i.PrivateIp,
+                            SecurityGroup = Ref(i.SecurityGroup),
+                            AssociatePublicIp = i.PublicIpOnLaunch,
+                            UserData = i.UserData,
+                            KeyName = i.KeyPair is null ? null : DesiredStateBuilder.KeyNameOf(_stack),
+                            InstanceProfile = i.InstanceProfile,
+                            Tags = new Dictionary<string, string>(Tags(address)) { [StackTags.UserDataHash] = i.UserDataHash },
+                        });
+                        if (!i.SourceDestCheck)
+                        {
+                            ops.Add(new SetSourceDestCheck(region, self, Enabled: false));
+                        }
+                    }
+                    else if (instance.SourceDestCheck != i.SourceDestCheck)
+                    {
+                        ops.Add(new WaitInstanceRunning(region, self));
+                        ops.Add(new SetSourceDestCheck(region, self, i.SourceDestCheck));
+                    }
+
+                    break;
+                case DesiredElasticIp e:
+                    var eip = (ObservedAddress?)observed;
+                    if (eip is null)
+                    {
+                        ops.Add(new AllocateAddress(region, address, Tags(address)));
+                    }
+
+                    var instanceId = IdOf(e.Instance);
+                    if (eip is null || instanceId is null || eip.InstanceId != instanceId)
+                    {
+                        ops.Add(new WaitInstanceRunning(region, Ref(e.Instance)));
+                        ops.Add(new AssociateAddress(region, self, Ref(e.Instance)));
+                    }
+
+                    break;
+                default:
+                    throw new InvalidOperationException($"No operations for {desired.GetType().Name} (a bug).");
+            }
+
+            return ops;
+        }
+
+        /// <summary>The operations that delete <paramref name="observed"/>: first what ties it to others (associations,
+        /// attachments), then the resource.</summary>
+        private static List<AwsOperation> Teardown(string region, ObservedResource observed) => observed switch
+        {
+            ObservedAddress a => a.AssociationId is { } association
+                ? [new DisassociateAddress(region, association), new ReleaseAddress(region, a.Id)]
+                : [new ReleaseAddress(region, a.Id)],
+            ObservedInstance i => [new TerminateInstance(region, i.Id)],
+            ObservedRouteEntry r => [new DeleteRoute(region, r.RouteTableId, r.Route.Destination)],
+            ObservedPeering p => [new DeletePeering(region, p.Id)],
+            ObservedSecurityGroup g => [new DeleteSecurityGroup(region, g.Id)],
+            ObservedRouteTable t => [.. t.Associations.Where(a => !a.Main).Select(a => new DisassociateRouteTable(region, a.AssociationId, a.SubnetId)),
+                new DeleteRouteTable(region, t.Id)],
+            ObservedInternetGateway g => [.. g.AttachedVpcIds.Select(v => new DetachInternetGateway(region, ResourceRef.ToId(g.Id), v)),
+                new DeleteInternetGateway(region, g.Id)],
+            ObservedSubnet s => [new DeleteSubnet(region, s.Id)],
+            ObservedVpc v => [new DeleteVpc(region, v.Id)],
+            ObservedKeyPair k => [new DeleteKeyPair(region, k.Id)],
+            _ => throw new InvalidOperationException($"Cannot delete {observed.GetType().Name} (a bug)."),
+        };
 
         private static string? InstanceProfileName(string? arn) =>
             arn is null ? null : arn[(arn.LastIndexOf('/') + 1)..];
@@ -417,7 +570,7 @@ public static class Planner
     };
 }
 
-/// <summary>Which security-group rules to authorize and revoke; the planner shows it, the executor does it.</summary>
+/// <summary>Which security-group rules to authorize and revoke (the planner turns them into operations).</summary>
 public sealed record RuleDiff(IReadOnlyList<SecurityGroupRule> AddIngress, IReadOnlyList<SecurityGroupRule> RemoveIngress,
     IReadOnlyList<SecurityGroupRule> AddEgress, IReadOnlyList<SecurityGroupRule> RemoveEgress)
 {

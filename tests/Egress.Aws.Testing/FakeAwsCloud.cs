@@ -60,6 +60,7 @@ public sealed partial class FakeAwsCloud : IAwsPorts
     private readonly Dictionary<string, FakeSsm> _ssm = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _calls = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _fresh = new(StringComparer.Ordinal);
+    private readonly List<(string Region, string Action)> _mutations = [];
     private long _nextId = 0x1000;
     private int _callNumber;
     private int _nextPublic = 10;
@@ -105,6 +106,18 @@ public sealed partial class FakeAwsCloud : IAwsPorts
         }
     }
 
+    /// <summary>Every accepted mutating call since the last <see cref="ResetCounters"/>, in order: its region and AWS action.</summary>
+    public IReadOnlyList<(string Region, string Action)> MutationLog
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _mutations];
+            }
+        }
+    }
+
     /// <summary>Makes two runs overlap for certain: the first RunInstances waits (up to a minute) until a second run has
     /// tried to take the stack lock (the second PutParameter).</summary>
     public void HoldTheFirstLaunchUntilASecondLockAttempt()
@@ -130,6 +143,7 @@ public sealed partial class FakeAwsCloud : IAwsPorts
         {
             MutatingCalls = ReadCalls = ThrottledCalls = NotFoundCalls = 0;
             _calls.Clear();
+            _mutations.Clear();
         }
     }
 
@@ -270,6 +284,7 @@ public sealed partial class FakeAwsCloud : IAwsPorts
             }
 
             MutatingCalls++;
+            _mutations.Add((region, action));
             if (Options.CrashAfterMutations == MutatingCalls)
             {
                 throw new SimulatedCrashException(MutatingCalls);
