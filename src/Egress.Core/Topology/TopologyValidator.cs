@@ -47,7 +47,11 @@ public static partial class TopologyValidator
         {
             var region = topology.Regions[r];
             var path = Index("regions", r);
-            if (region.Name.Length > 0 && AwsRegions.Find(region.Name) is null)
+            if (region.Name.Trim().Length == 0)
+            {
+                c.Error(path + ".name", "the region name is empty", "use a region code such as ap-southeast-1 (Singapore) or ap-northeast-1 (Tokyo)");
+            }
+            else if (AwsRegions.Find(region.Name) is null)
             {
                 var suggestion = YamlBinder.Suggest(region.Name, AwsRegions.All.Select(a => a.Code));
                 c.Error(path + ".name", $"'{region.Name}' is not an AWS region" + (suggestion is null ? string.Empty : $"; did you mean '{suggestion}'?"),
@@ -415,7 +419,7 @@ public static partial class TopologyValidator
             var path = Index("lab.latency", i);
             foreach (var end in new[] { link.A, link.B }.Where(e => e != LinkLatency.Internet && !names.Contains(e)))
             {
-                c.Error(path + ".between", $"'{end}' is neither a region of this topology nor 'internet'", $"use one of: {string.Join(", ", names.Append(LinkLatency.Internet))}");
+                c.Error(path + ".between", $"'{end}' is neither a region of this topology nor 'internet'", $"use one of: {string.Join(", ", names.Where(n => n.Trim().Length > 0).Append(LinkLatency.Internet))}");
             }
 
             if (link.A == link.B)

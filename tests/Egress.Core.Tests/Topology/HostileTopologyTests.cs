@@ -34,6 +34,18 @@ public sealed class HostileTopologyTests
         Assert.Contains(result.Errors, e => e.Path == "regions[0].hosts[0].subnet");
     }
 
+    [Theory]
+    [InlineData("''")]
+    [InlineData(">")]
+    [InlineData("' '")]
+    public void Load_EmptyRegionName_IsAnErrorNotAValidTopology(string empty)
+    {
+        // CsCheck found `name: >` (an empty folded scalar) passing validation: plan then failed at AWS with exit 1 (seed 3jAYuv-EcWZ1).
+        var result = TopologyLoader.Load(Seed.Replace("  - name: ap-southeast-1", "  - name: " + empty, StringComparison.Ordinal));
+
+        Assert.Contains(result.Errors, e => e.Path == "regions[0].name" && e.Message.Contains("empty", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Load_LargerThanTheCap_IsRefusedBeforeParsing()
     {
