@@ -61,7 +61,7 @@ internal sealed class DoctorCommand : Command
                     }
                 }
 
-                var resolved = topology with { Overlay = topology.Overlay with { Mode = topology.Overlay.Mode == OverlayMode.Auto ? OverlayMode.Ipip : topology.Overlay.Mode } };
+                var resolved = OverlayPolicy.ForEc2(topology);
                 var hosts = new VerifyEnvironment("aws", resolved, host => runners[host], VerifyCommand.PublicAddresses(topology, observed), LatencyEmulated: false,
                     _ => new CommandSpec("sudo", ["-n", "/bin/sh", HostScript.InstalledPath, "check"]) { Timeout = TimeSpan.FromMinutes(1) });
                 var report = await DoctorWalk.RunAsync(new DoctorEnvironment(hosts) { EnvironmentChecks = _ => Task.FromResult(environmentChecks) }, cancellationToken: cancellationToken);

@@ -44,9 +44,9 @@ internal sealed class RenderCommand : Command
             }
             else if (topology.Overlay.Mode == OverlayMode.Auto)
             {
-                throw new UsageException(
-                    $"{path}: overlay.mode is auto, which the lab resolves by probing its kernel. To render for a real host, " +
-                    "pass --overlay ipip (Ubuntu on EC2 has it), gre or vxlan.");
+                // The same mode apply puts into the user data; the lab probes its kernel instead.
+                topology = OverlayPolicy.ForEc2(topology);
+                context.Error.WriteLine($"{path}: overlay.mode auto: rendering {OverlayPolicy.OnEc2.ToString().ToLowerInvariant()}, as apply does for EC2 (--overlay picks another)");
             }
 
             string text;
