@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Egress.Core.Topology;
 using Egress.Host.Execution;
+using Egress.Host.Rendering;
 using Egress.Lab.World;
 
 namespace Egress.Lab;
@@ -64,7 +65,7 @@ public sealed record LabStatusReport
 
     /// <summary>Every namespace exists, the services run, every host's check passes, and every client's failover watcher
     /// runs under its supervisor (a dead watcher means a later gateway failure would neither fail over nor fail closed).</summary>
-    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Ok) && Failover.All(f => f.Healthy);
+    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Passed) && Failover.All(f => f.Healthy);
 }
 
 /// <summary>A client's watcher: its PID when alive, whether its supervisor (which restarts it) runs, and the active
@@ -145,7 +146,7 @@ public static class LabStatusCollector
     {
         ArgumentNullException.ThrowIfNull(lab);
         var result = await lab.RunnerFor(host, runner).RunAsync(lab.CheckCommand(host), cancellationToken);
-        return HostCheckResult.Parse(host, result.StandardOutput, result.ExitCode);
+        return HostCheck.Parse(host, result);
     }
 
     public static async Task<LabCounters> CountersAsync(RunningLab lab, ICommandRunner? runner = null, CancellationToken cancellationToken = default)

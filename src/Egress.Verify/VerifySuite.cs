@@ -2,6 +2,7 @@ using System.Globalization;
 using Egress.Core;
 using Egress.Core.Topology;
 using Egress.Host.Execution;
+using Egress.Host.Rendering;
 using Egress.Verify.Probes;
 
 namespace Egress.Verify;

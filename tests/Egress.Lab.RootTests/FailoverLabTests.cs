@@ -79,7 +79,7 @@ public sealed partial class FailoverLabTests
             var inbound = await lab.InternetRunner().RunAsync(new CommandSpec("curl", ["-sS", "--max-time", "3", $"http://{lab.PublicAddressOf("sg-client")}:22/"]));
             Assert.True(inbound.Succeeded, inbound.StandardError);
             var check = await LabStatusCollector.CheckAsync(lab, "sg-client");
-            Assert.False(check.Ok);
+            Assert.False(check.Passed);
         }
         finally
         {

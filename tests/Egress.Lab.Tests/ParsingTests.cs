@@ -1,3 +1,5 @@
+using Egress.Host.Execution;
+using Egress.Host.Rendering;
 namespace Egress.Lab.Tests;
 
 public sealed class ParsingTests
@@ -33,19 +35,19 @@ public sealed class ParsingTests
     [Fact]
     public void Parse_CheckJsonWithAFailedInvariant_NotOk()
     {
-        var result = HostCheckResult.Parse("sg-client", """{"host":"sg-client","ok":false,"invariants":[{"name":"tunnel.up","ok":false,"detail":"tun0 is down"}],"warnings":[]}""", 1);
+        var result = HostCheck.Parse("sg-client", new CommandResult(1, """{"host":"sg-client","ok":false,"invariants":[{"name":"tunnel.up","ok":false,"detail":"tun0 is down"}],"warnings":[]}""", string.Empty, TimeSpan.Zero));
 
-        Assert.False(result.Ok);
-        Assert.Equal("tun0 is down", Assert.Single(result.Invariants).Detail);
+        Assert.False(result.Passed);
+        Assert.Equal("tun0 is down", Assert.Single(result.Failed).Detail);
     }
 
     [Fact]
     public void Parse_NotJson_FailedWithReason()
     {
-        var result = HostCheckResult.Parse("sg-client", "sh: 1: nft: not found", 127);
+        var result = HostCheck.Parse("sg-client", new CommandResult(127, string.Empty, "sh: 1: nft: not found", TimeSpan.Zero));
 
-        Assert.False(result.Ok);
-        Assert.Contains("exit 127", result.Error, StringComparison.Ordinal);
+        Assert.False(result.Passed);
+        Assert.Contains("exit 127: sh: 1: nft: not found", result.Problem, StringComparison.Ordinal);
     }
 }
 

@@ -1,3 +1,4 @@
+using Egress.Host.Rendering;
 using Egress.Verify.Probes;
 
 namespace Egress.Verify.Tests;

@@ -248,7 +248,7 @@ internal sealed class LabStatusCommand : Command
 
             foreach (var check in status.Checks)
             {
-                human.WriteLine($"check {check.Host}: {(check.Ok ? "ok" : "FAIL")} {check.Error ?? string.Join(", ", check.Invariants.Where(i => !i.Ok).Select(i => i.Name))}");
+                human.WriteLine($"check {check.Host}: {(check.Passed ? "ok" : "FAIL")} {check.Problem ?? string.Join(", ", check.Failed.Select(i => i.Name))}");
             }
 
             foreach (var f in status.Failover)

@@ -1,9 +1,8 @@
 using Egress.Host.Execution;
-using Egress.Host.Rendering;
 
-namespace Egress.Verify.Probes;
+namespace Egress.Host.Rendering;
 
-/// <summary>A host's <c>check</c> run, judged together with its exit code: a host passes only when it exits 0 and its
+/// <summary>A host's <c>check</c> run, judged together with its exit code (the one model the lab, verify and doctor share): a host passes only when it exits 0 and its
 /// report (<see cref="CheckReport"/>) is OK: says ok, has invariants and every one holds.</summary>
 public sealed record HostCheckResult(string Host, CheckReport? Report, string? Problem)
 {
@@ -24,7 +23,7 @@ public static class HostCheck
         var start = text.IndexOf('{', StringComparison.Ordinal);
         if (start < 0)
         {
-            return new HostCheckResult(host, null, $"check printed no JSON (exit {result.ExitCode}{(Curl.FirstLine(result.StandardError) is { } e ? ": " + e : "")})");
+            return new HostCheckResult(host, null, $"check printed no JSON (exit {result.ExitCode}{(FirstLine(result.StandardError) is { } e ? ": " + e : "")})");
         }
 
         CheckReport report;
@@ -49,4 +48,7 @@ public static class HostCheck
 
         return new HostCheckResult(host, report, null);
     }
+
+    private static string? FirstLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
 }
