@@ -13,7 +13,7 @@ public static class ShellScript
         var line = new StringBuilder();
         if (command.StandardInput is { } input)
         {
-            line.Append("printf '%s' ").Append(Quote(Convert.ToBase64String(Encoding.UTF8.GetBytes(input)))).Append(" | base64 -d | ");
+            line.Append("printf '%s' ").Append(ShellWord.Quote(Convert.ToBase64String(Encoding.UTF8.GetBytes(input)))).Append(" | base64 -d | ");
         }
 
         if (command.Environment.Count > 0)
@@ -21,26 +21,18 @@ public static class ShellScript
             line.Append("env");
             foreach (var (key, value) in command.Environment.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             {
-                line.Append(' ').Append(Quote($"{key}={value}"));
+                line.Append(' ').Append(ShellWord.Quote($"{key}={value}"));
             }
 
             line.Append(' ');
         }
 
-        line.Append(Quote(command.Program));
+        line.Append(ShellWord.Quote(command.Program));
         foreach (var argument in command.Arguments)
         {
-            line.Append(' ').Append(Quote(argument));
+            line.Append(' ').Append(ShellWord.Quote(argument));
         }
 
         return line.ToString();
-    }
-
-    public static string Quote(string word)
-    {
-        ArgumentNullException.ThrowIfNull(word);
-        return word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=@,+%".Contains(c, StringComparison.Ordinal))
-            ? word
-            : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
     }
 }
