@@ -14,12 +14,7 @@ public sealed record CommandSpec(string Program, IReadOnlyList<string> Arguments
 
     /// <summary>A shell-like rendering for logs and error messages (not for execution).</summary>
     public override string ToString() =>
-        string.Join(' ', new[] { Program }.Concat(Arguments).Select(Quote));
-
-    private static string Quote(string word) =>
-        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=@,+%".Contains(c, StringComparison.Ordinal))
-            ? word
-            : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        string.Join(' ', new[] { Program }.Concat(Arguments).Select(ShellWord.Quote));
 }
 
 /// <summary>What a command did: exit code, both streams, how long it took (Pulumi Automation's CommandResult).</summary>
