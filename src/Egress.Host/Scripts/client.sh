@@ -121,7 +121,7 @@ pin() { route_set "$2" "$VPC_ROUTER" "$UPLINK"; }
 c_pin() { group "$1"; c_route "$2" "via $VPC_ROUTER dev $UPLINK "; c_get "$3" "dev $UPLINK "; }
 apply_pins() { log 'pin the underlay, the VPCs and the AWS link-local services via the VPC router on the uplink'; pins pin; }
 down_pins() { ip route flush proto "$PROTO" 2>/dev/null; }
-check_pins() { pins c_pin; end; }
+check_pins() { pins c_pin; ungroup; }
 
 # Step defaults: 0.0.0.0/1 and 128.0.0.0/1 via the primary gateway's tunnel; the original default route stays, so
 # removing the two halves fails open. Only when egress has no half yet: afterwards the watcher owns them.

@@ -47,7 +47,8 @@ locked() { lock "$1" || die "another egress-host run still holds $LOCK after ${L
 find_uplink() {
   UPLINK=$(ip -o -4 addr show | awk -v ip="$PRIVATE_IP" '{ split($4, a, "/"); if (a[1] == ip) { sub(/@.*/, "", $2); print $2; exit } }')
 }
-# check helpers: begin NAME, then facts, then end; group NAME starts NAME unless it is the invariant already open.
+# check helpers: begin NAME, then facts, then end; group NAME starts NAME unless it is the invariant already open,
+# ungroup ends the open one.
 begin() { I_NAME=$1; I_OK=true; I_DETAIL=; }
 fact() { [ "$1" = true ] || I_OK=false; I_DETAIL="${I_DETAIL:+$I_DETAIL; }$2"; }
 end() {
@@ -56,6 +57,7 @@ end() {
   I_NAME=
 }
 group() { [ "$1" = "$I_NAME" ] && return; [ -z "$I_NAME" ] || end; begin "$1"; }
+ungroup() { [ -z "$I_NAME" ] || end; }
 
 # Step require: every program the script calls is present, before anything changes.
 apply_require() { require; }
@@ -177,7 +179,7 @@ c_sysctl() {
 }
 apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sysctl_set; }
 down_sysctls() { sysctl_restore; }
-check_sysctls() { sysctls c_sysctl; end; }
+check_sysctls() { sysctls c_sysctl; ungroup; }
 
 # table ip egress: the role's file defines nft_body (the chains, with $UPLINK). The table's comment carries a checksum
 # of the body (so of the uplink too): apply leaves a current table alone, with its counters.
