@@ -99,6 +99,7 @@ end() {
   I_NAME=
 }
 group() { [ "$1" = "$I_NAME" ] && return; [ -z "$I_NAME" ] || end; begin "$1"; }
+ungroup() { [ -z "$I_NAME" ] || end; }
 apply_require() { require; }
 down_require() { :; }
 check_require() { require; }
@@ -202,7 +203,7 @@ c_sysctl() {
 }
 apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sysctl_set; }
 down_sysctls() { sysctl_restore; }
-check_sysctls() { sysctls c_sysctl; end; }
+check_sysctls() { sysctls c_sysctl; ungroup; }
 # shellcheck disable=SC2034 # NFT_OVERLAY: used by the role's nft_body
 case $OVERLAY in
   vxlan) NFT_OVERLAY="udp dport $VXLAN_PORT" ;;
@@ -346,7 +347,7 @@ pin() { route_set "$2" "$VPC_ROUTER" "$UPLINK"; }
 c_pin() { group "$1"; c_route "$2" "via $VPC_ROUTER dev $UPLINK "; c_get "$3" "dev $UPLINK "; }
 apply_pins() { log 'pin the underlay, the VPCs and the AWS link-local services via the VPC router on the uplink'; pins pin; }
 down_pins() { ip route flush proto "$PROTO" 2>/dev/null; }
-check_pins() { pins c_pin; end; }
+check_pins() { pins c_pin; ungroup; }
 apply_defaults() {
   log "default egress via $DEFAULT_DEV ($DEFAULT_VIA, $DEFAULT_GATEWAY); the original default route stays"
   for h in 0.0.0.0/1 128.0.0.0/1; do

@@ -73,6 +73,7 @@ end() {
   I_NAME=
 }
 group() { [ "$1" = "$I_NAME" ] && return; [ -z "$I_NAME" ] || end; begin "$1"; }
+ungroup() { [ -z "$I_NAME" ] || end; }
 apply_require() { require; }
 down_require() { :; }
 check_require() { require; }
@@ -176,7 +177,7 @@ c_sysctl() {
 }
 apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sysctl_set; }
 down_sysctls() { sysctl_restore; }
-check_sysctls() { sysctls c_sysctl; end; }
+check_sysctls() { sysctls c_sysctl; ungroup; }
 # shellcheck disable=SC2034 # NFT_OVERLAY: used by the role's nft_body
 case $OVERLAY in
   vxlan) NFT_OVERLAY="udp dport $VXLAN_PORT" ;;
