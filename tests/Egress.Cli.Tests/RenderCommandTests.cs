@@ -69,11 +69,11 @@ public sealed class RenderCommandTests : IDisposable
         // One policy for auto: render prints the script apply's user data carries (ipip on EC2), and says so.
         Assert.Equal(0, auto.ExitCode);
         Assert.Contains("overlay.mode auto: rendering ipip", auto.Stderr, StringComparison.Ordinal);
-        Assert.Contains("tunnel eg1 10.0.1.10 10.1.1.10 1 192.168.250.2/30 1480", auto.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\"$@\" eg1 10.0.1.10 10.1.1.10 1 192.168.250.2/30 1480 tokyo-nat", auto.Stdout, StringComparison.Ordinal);
         Assert.Equal(ipip.Stdout, auto.Stdout);
         Assert.Equal(0, vxlan.ExitCode);
         Assert.Contains("type vxlan id", vxlan.Stdout, StringComparison.Ordinal);
-        Assert.Contains("tunnel eg1 10.0.1.10 10.1.1.10 1 192.168.250.2/30 1450", vxlan.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\"$@\" eg1 10.0.1.10 10.1.1.10 1 192.168.250.2/30 1450 tokyo-nat", vxlan.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,11 +9,16 @@ internal static class Golden
 {
     public static string Directory([CallerFilePath] string source = "") => Path.Combine(Path.GetDirectoryName(source)!, "Golden");
 
-    public static void Verify(string name, string actual)
+    /// <summary>docs/host-scripts: the full rendered seed scripts, verified the same way.</summary>
+    public static string DocsDirectory() => Path.GetFullPath(Path.Combine(Directory(), "..", "..", "..", "docs", "host-scripts"));
+
+    public static void Verify(string name, string actual) => Verify(Directory(), name, actual);
+
+    public static void Verify(string directory, string name, string actual)
     {
-        var verified = Path.Combine(Directory(), name);
+        var verified = Path.Combine(directory, name);
         var extension = Path.GetExtension(name);
-        var received = Path.Combine(Directory(), Path.GetFileNameWithoutExtension(name) + ".received" + extension);
+        var received = Path.Combine(directory, Path.GetFileNameWithoutExtension(name) + ".received" + extension);
         Assert.DoesNotContain('\r', actual);
         var expected = File.Exists(verified) ? File.ReadAllText(verified, Encoding.UTF8) : null;
         if (expected == actual)

@@ -37,6 +37,21 @@ public sealed class ShellcheckTests
         return data;
     }
 
+    public static TheoryData<string> LibraryFiles() => new(ScriptRenderer.LibraryFiles(HostRole.Client).Union(ScriptRenderer.LibraryFiles(HostRole.Gateway)));
+
+    /// <summary>Each library file on its own, as it is in src/Egress.Host/Scripts, comments and all: what crosses files
+    /// (a variable one file sets and another reads) says so in a shellcheck directive.</summary>
+    [ShellcheckTheory]
+    [MemberData(nameof(LibraryFiles))]
+    public async Task Shellcheck_LibraryFile_HasNoFindings(string file)
+    {
+        Prerequisites.RequireProgram("shellcheck", "shellcheck");
+
+        var result = await ProcessRunner.Instance.RunAsync(new CommandSpec("shellcheck", ["--shell=sh", "--severity=style", "-"]) { StandardInput = ScriptRenderer.ReadLibraryFile(file) });
+
+        Assert.True(result.Succeeded, $"shellcheck on Scripts/{file} exited {result.ExitCode}:\n{result.StandardOutput}{result.StandardError}");
+    }
+
     [ShellcheckTheory]
     [MemberData(nameof(Scripts))]
     public async Task Shellcheck_RenderedScript_HasNoFindings(string example, string host, OverlayMode mode)

@@ -1,13 +1,10 @@
-using System.Text.RegularExpressions;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
-using Egress.Host.Rendering;
 
 namespace Egress.Host.Tests;
 
-/// <summary>Runs the rendered tunnel() function under sh with a fake `ip` that prints what real iproute2 prints
-/// for an existing tunnel (captured on a full kernel), to show that apply keeps a tunnel that is already right
-/// and recreates one whose endpoints changed.</summary>
+/// <summary>Runs the library's tunnel function under sh with a fake `ip` that prints what real iproute2 prints
+/// for an existing tunnel (captured on a full kernel), to show that apply keeps a tunnel that is already right,
+/// recreates one whose endpoints changed, and creates a missing one with the mode's command on the uplink.</summary>
 public sealed class TunnelFunctionTests
 {
     [Theory]
@@ -36,12 +33,24 @@ public sealed class TunnelFunctionTests
         Assert.Contains("CALL link del dev eg1", calls, StringComparison.Ordinal);
     }
 
-    private static async Task<string> RunTunnelAsync(OverlayMode mode, string details)
+    [Theory]
+    [InlineData(OverlayMode.Ipip, "link add eg1 type ipip local 10.0.1.10 remote 10.1.1.10 ttl 64 dev eth0")]
+    [InlineData(OverlayMode.Gre, "link add eg1 type gre local 10.0.1.10 remote 10.1.1.10 key 1 ttl 64 dev eth0")]
+    [InlineData(OverlayMode.Vxlan, "link add eg1 type vxlan id 1 local 10.0.1.10 remote 10.1.1.10 dstport 4789 nolearning dev eth0")]
+    public async Task Tunnel_Missing_IsCreatedWithTheModesCommandOnTheDiscoveredUplink(OverlayMode mode, string command)
     {
-        var script = HostRenderer.Render(Topologies.Seed(mode), "sg-client", RenderFormat.Script);
-        var tunnel = Regex.Match(script, @"^tunnel_is\(\) .*?\n", RegexOptions.Multiline).Value +
-            Regex.Match(script, @"^tunnel\(\) \{\n.*?^\}\n", RegexOptions.Multiline | RegexOptions.Singleline).Value;
-        Assert.NotEmpty(tunnel);
+        var calls = await RunTunnelAsync(mode, details: null);
+
+        Assert.Contains($"CALL {command}\n", calls, StringComparison.Ordinal);
+        Assert.Contains($"CALL link set dev eg1 mtu {Mtu.Tunnel(1500, mode)}\n", calls, StringComparison.Ordinal);
+        Assert.Contains("CALL addr add 192.168.250.2/30 dev eg1\n", calls, StringComparison.Ordinal);
+        Assert.Contains($"LOG tunnel eg1 ({mode.ToString().ToLowerInvariant()}) to tokyo-nat 10.1.1.10, 192.168.250.2/30, mtu {Mtu.Tunnel(1500, mode)}\n", calls, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs apply's tunnel step for the seed client; <paramref name="details"/> null: eg1 does not exist.</summary>
+    private static async Task<string> RunTunnelAsync(OverlayMode mode, string? details)
+    {
+        var exists = details is null ? "return 1" : "return 0";
         var harness = $$"""
             UPLINK=eth0
             log() { echo "LOG $*"; }
@@ -49,17 +58,16 @@ public sealed class TunnelFunctionTests
             run() { "$@"; }
             ip() {
               case "$*" in
-                "link show dev eg1") return 0 ;;
+                "link show dev eg1") {{exists}} ;;
                 "-d -o link show dev eg1") echo "4: eg1@eth0: <POINTOPOINT,NOARP,UP,LOWER_UP> mtu 1480 \    {{details}} numtxqueues 1" ;;
-                "-o -4 addr show dev eg1") echo "4: eg1    inet 192.168.250.2/30 scope global eg1\       valid_lft forever" ;;
+                "-o -4 addr show dev eg1") [ -z "{{details}}" ] || echo "4: eg1    inet 192.168.250.2/30 scope global eg1\       valid_lft forever" ;;
                 *) echo "CALL $*" ;;
               esac
             }
-            {{tunnel}}
-            tunnel eg1 10.0.1.10 10.1.1.10 1 192.168.250.2/30 {{Mtu.Tunnel(1500, mode)}}
+            apply_tunnels
             """;
 
-        var result = await ProcessRunner.Instance.RunAsync(new CommandSpec("sh", ["-c", harness]));
+        var result = await ScriptHarness.RunAsync(Topologies.Seed(mode), "sg-client", harness);
 
         Assert.True(result.Succeeded, $"{result.StandardOutput}{result.StandardError}");
         return result.StandardOutput;

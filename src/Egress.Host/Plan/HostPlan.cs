@@ -3,8 +3,9 @@ using Egress.Core.Topology;
 
 namespace Egress.Host.Plan;
 
-/// <summary>What one host needs, as ordered typed steps. The renderer turns each step into its apply, check and
-/// down code; nothing in a step depends on the machine, so the uplink is referred to symbolically.</summary>
+/// <summary>What one host needs, as ordered typed steps. The renderer writes the steps' values into the script's data
+/// block; each step kind is one step of the shell library (apply_X, down_X, check_X in src/Egress.Host/Scripts). Nothing
+/// in a step depends on the machine, so the uplink is referred to symbolically.</summary>
 public sealed record HostPlan
 {
     public required string Host { get; init; }
@@ -31,7 +32,7 @@ public sealed record HostPlan
     public IEnumerable<T> StepsOf<T>() where T : PlanStep => Steps.OfType<T>();
 }
 
-/// <summary>One thing apply does; <see cref="Summary"/> is the line the script prints and docs/host.md explains.</summary>
+/// <summary>One thing apply does; <see cref="Summary"/> says it in a line (the script's apply logs the same from its data).</summary>
 public abstract record PlanStep
 {
     public abstract string Summary { get; }

@@ -31,8 +31,9 @@ public static class HostPlanner
         (Ipv4Cidr.Parse("169.254.169.123/32"), "Amazon Time Sync (NTP)"),
     ];
 
-    /// <summary>flock (util-linux, on every Debian and Ubuntu) serialises apply, down and the watcher's route moves.</summary>
-    public static readonly IReadOnlyList<string> RequiredTools = ["ip", "nft", "awk", "grep", "sed", "flock"];
+    /// <summary>flock (util-linux, on every Debian and Ubuntu) serialises apply, down and the watcher's route moves;
+    /// cksum (coreutils) names the current nftables definition.</summary>
+    public static readonly IReadOnlyList<string> RequiredTools = ["ip", "nft", "awk", "grep", "sed", "flock", "cksum"];
 
     /// <summary>conntrack entries per MiB of memory when tunings.conntrackMax is not set (t3.micro: 131072).</summary>
     public const int ConntrackEntriesPerMiB = 128;

@@ -1,0 +1,329 @@
+# ---- client.sh: a client's steps (its egress leaves through a gateway's tunnel) and the failover watcher.
+#   watch   the failover watcher (systemd runs it): probe the gateways, move the default halves (docs/failover.md)
+#   decide [ACTIVE]  the watcher's rules on stdin rounds 'MS 1|0...' (for tests); prints 'MS EVENT GATEWAY REASON'
+# An address on the internet side for route lookups only (RFC 5737; no packet is sent).
+PROBE_ADDRESS=192.0.2.1
+CT_MARK=$(printf '0x%08x' "$MARK")
+# shellcheck disable=SC2034 # VERBS: used by main.sh
+VERBS='apply|check|down|status|watch|decide'
+
+# route_set DEST VIA DEV [TABLE]: adds or updates egress's own route; a foreign route to DEST is kept.
+route_set() {
+  t=${4:-main}
+  if [ -n "$(ip route show table "$t" exact "$1" proto "$PROTO" 2>/dev/null)" ]; then
+    run ip route replace "$1" via "$2" dev "$3" table "$t" proto "$PROTO"
+  elif ! ip route add "$1" via "$2" dev "$3" table "$t" proto "$PROTO" 2>/dev/null; then
+    warn "kept the existing route to $1 in table $t: $(ip route show table "$t" exact "$1")"
+  fi
+}
+# c_route DEST WANT [TABLE]: the exact route exists and reads WANT.
+c_route() {
+  r=$(ip route show table "${3:-main}" exact "$1" 2>/dev/null)
+  case "$r" in *"$2"*) fact true "$1 $2" ;; *) fact false "$1: ${r:-no route}; want $2" ;; esac
+}
+# c_get ADDRESS WANT [SELECTOR...]: the kernel's route lookup for ADDRESS (e.g. with mark 0x1) reads WANT.
+c_get() {
+  a=$1 w=$2
+  shift 2
+  r=$(ip -o route get "$a" "$@" 2>&1 | sed 's/ *\\.*//')
+  case "$r" in *"$w"*) fact true "get $a${1:+ $*}: $r" ;; *) fact false "get $a${1:+ $*}: $r; want $w" ;; esac
+}
+# c_rule TEXT: a policy rule reads TEXT.
+c_rule() { if ip rule show | grep -qF -- "$1"; then fact true "rule $1"; else fact false "no rule: $1"; fi; }
+
+# The client's table ip egress: the reply marks (step reply) and the kill switch's chains (step killswitch), written
+# as one table by apply_reply. The overlay's own packets arrive on the uplink too but are not management: their mark
+# is cleared, or what a tunnel carries would be answered by the uplink with a tunnel source.
+nft_body() {
+  cat <<EOF
+  chain prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "$UPLINK" $NFT_OVERLAY ct mark set 0x00000000 return comment "the overlay: what it carries is answered through its tunnel"
+    iifname "$UPLINK" ct state new ct mark set $CT_MARK comment "arrived on the uplink"
+    ct mark $CT_MARK meta mark set ct mark comment "incoming packets carry the mark: sockets and replies route by it"
+  }
+  chain output {
+    type route hook output priority mangle; policy accept;
+    ct mark $CT_MARK meta mark set ct mark comment "reply via the uplink"
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    $NFT_OVERLAY ip saddr != { $NFT_PEERS } counter drop comment "overlay packets only from the gateways"
+  }
+  chain killswitch {
+    type filter hook output priority filter; policy accept;
+    oifname "$UPLINK" ip saddr { $NFT_TUNNEL_ADDRESSES } counter drop comment "a tunnel address never leaves by the uplink"
+    oifname "$UPLINK" meta rtclassid $REALM ct mark != $CT_MARK counter reject with icmp type admin-prohibited comment "kill switch: nothing new leaves the uplink for the internet"
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    oifname "$UPLINK" meta rtclassid $REALM ct mark != $CT_MARK counter reject with icmp type admin-prohibited comment "kill switch: fail-closed"
+  }
+EOF
+}
+
+# Step reply: connections that arrive on the uplink are answered via the uplink (ct mark -> fwmark -> table MGMT_TABLE).
+apply_reply() {
+  log "answer connections that arrive on the uplink via the uplink (fwmark $MARK -> table $MGMT_TABLE)"
+  nft_apply
+  route_set default "$VPC_ROUTER" "$UPLINK" "$MGMT_TABLE"
+  ip rule show | grep -q "fwmark $MARK lookup $MGMT_TABLE" || run ip rule add priority "$MGMT_PRIORITY" fwmark "$MARK" lookup "$MGMT_TABLE"
+}
+down_reply() {
+  while ip rule del priority "$MGMT_PRIORITY" fwmark "$MARK" lookup "$MGMT_TABLE" 2>/dev/null; do :; done
+  ip route flush table "$MGMT_TABLE" proto "$PROTO" 2>/dev/null
+  nft_delete
+}
+check_reply() {
+  begin mgmt.reply-via-uplink
+  c_nft "comment \"$(nft_id)\"" ''
+  c_nft "iifname \"$UPLINK\" ct state new" "ct mark set $CT_MARK"
+  c_nft "ct mark $CT_MARK" 'meta mark set ct mark'
+  c_nft 'type route hook output' ''
+  c_nft 'overlay: what it carries' 'ct mark set 0x00000000 return'
+  c_rule "fwmark $MARK lookup $MGMT_TABLE"
+  c_route default "via $VPC_ROUTER dev $UPLINK " "$MGMT_TABLE"
+  c_get "$PROBE_ADDRESS" "dev $UPLINK " mark "$MARK"
+  end
+}
+
+# Step killswitch: nothing new leaves the uplink for the internet. A socket bound to the uplink looks up main without
+# its default (rule KS_PRIORITY), then table KS_TABLE, whose default carries realm REALM, which nftables refuses.
+# The table's default belongs to the watcher while the halves exist (fail-open takes the realm off); when they do not,
+# apply is about to route via the primary, so the kill switch is armed again.
+apply_killswitch() {
+  log "kill switch: nothing new leaves the uplink for the internet (rules $KS_PRIORITY-$((KS_PRIORITY + 1)), table $KS_TABLE, realm $REALM)"
+  ip rule show | grep -q "oif $UPLINK lookup main suppress_prefixlength 0" || run ip rule add priority "$KS_PRIORITY" oif "$UPLINK" lookup main suppress_prefixlength 0
+  ip rule show | grep -q "oif $UPLINK lookup $KS_TABLE" || run ip rule add priority $((KS_PRIORITY + 1)) oif "$UPLINK" lookup "$KS_TABLE"
+  { [ -n "$(ip route show exact 0.0.0.0/1 proto "$PROTO")" ] && [ -n "$(ip route show table "$KS_TABLE" exact default proto "$PROTO")" ]; } ||
+    run ip route replace default via "$VPC_ROUTER" dev "$UPLINK" table "$KS_TABLE" realm "$REALM" proto "$PROTO"
+}
+down_killswitch() {
+  while ip rule del priority "$KS_PRIORITY" lookup main 2>/dev/null; do :; done
+  while ip rule del priority $((KS_PRIORITY + 1)) lookup "$KS_TABLE" 2>/dev/null; do :; done
+  ip route flush table "$KS_TABLE" proto "$PROTO" 2>/dev/null
+}
+check_killswitch() {
+  begin killswitch.uplink
+  c_nft 'overlay packets only from' drop
+  c_nft "oifname \"$UPLINK\" ip saddr" 'tunnel address never leaves'
+  c_nft "rtclassid $REALM" 'kill switch'
+  c_rule "oif $UPLINK lookup main suppress_prefixlength 0"
+  c_rule "oif $UPLINK lookup $KS_TABLE"
+  c_get "$PROBE_ADDRESS" " table $KS_TABLE " oif "$UPLINK"
+  end
+}
+
+# Step pins: the underlay, the VPCs and the AWS link-local services via the VPC router on the uplink, so they never
+# enter the tunnel. Item: INVARIANT DESTINATION ADDRESS (an address in DESTINATION for check's route lookup).
+pin() { route_set "$2" "$VPC_ROUTER" "$UPLINK"; }
+# c_pin INVARIANT DEST ADDRESS: egress's pin for DEST exists and the lookup for ADDRESS in it leaves by the uplink.
+c_pin() { group "$1"; c_route "$2" "via $VPC_ROUTER dev $UPLINK "; c_get "$3" "dev $UPLINK "; }
+apply_pins() { log 'pin the underlay, the VPCs and the AWS link-local services via the VPC router on the uplink'; pins pin; }
+down_pins() { ip route flush proto "$PROTO" 2>/dev/null; }
+check_pins() { pins c_pin; ungroup; }
+
+# Step defaults: 0.0.0.0/1 and 128.0.0.0/1 via the primary gateway's tunnel; the original default route stays, so
+# removing the two halves fails open. Only when egress has no half yet: afterwards the watcher owns them.
+apply_defaults() {
+  log "default egress via $DEFAULT_DEV ($DEFAULT_VIA, $DEFAULT_GATEWAY); the original default route stays"
+  for h in 0.0.0.0/1 128.0.0.0/1; do
+    [ -n "$(ip route show exact "$h" proto "$PROTO")" ] || route_set "$h" "$DEFAULT_VIA" "$DEFAULT_DEV"
+  done
+}
+down_defaults() {
+  ip route del 0.0.0.0/1 proto "$PROTO" 2>/dev/null
+  ip route del 128.0.0.0/1 proto "$PROTO" 2>/dev/null
+}
+check_defaults() { begin route.default-via-tunnel; c_default; end; }
+# c_default: both default halves go through one gateway's tunnel (sets ACT).
+c_default() {
+  find_active
+  if [ "$ACT" = 0 ]; then fact false "0.0.0.0/1: ${HALF:-no route}; want via a gateway tunnel"; return; fi
+  eval "d=\$D_$ACT v=\$V_$ACT"
+  c_route 0.0.0.0/1 "via $v dev $d "; c_route 128.0.0.0/1 "via $v dev $d "; c_get "$PROBE_ADDRESS" "dev $d "
+}
+
+# Step watch: the failover watcher (its own verb, run by systemd); apply only announces it, down forgets its state.
+# Gateways in order of preference: item NAME TUNNEL ADDRESS, kept as N_i, D_i, V_i (index 0 = none).
+# shellcheck disable=SC2034 # read through eval ($N_$ACT with ACT=0)
+N_0=- D_0=- V_0=- GW_N=0
+gateway_add() { GW_N=$((GW_N + 1)); eval "N_$GW_N=\$1 D_$GW_N=\$2 V_$GW_N=\$3"; }
+gateways gateway_add
+apply_watch() {
+  n='' i=1
+  while [ "$i" -le "$GW_N" ]; do eval "n=\"\${n:+\$n, }\$N_$i\""; i=$((i + 1)); done
+  log "failover watcher: $n every $PROBE_MS ms, $POLICY"
+}
+down_watch() { rm -f "$RUN_DIR/failover"; }
+check_watch() {
+  LIVE=
+  begin failover.watcher
+  if watcher; then fact true "pid $WPID"; else fact false "not running: $WHY"; fi
+  end
+  gateways c_gateway
+  begin failover.active-gateway
+  c_live
+  end
+}
+# c_gateway NAME TUNNEL ADDRESS: the gateway answers a ping through its tunnel now; the watcher's view as detail.
+c_gateway() {
+  begin "failover.gateway.$1"
+  w=
+  [ -z "$WPID" ] || w=$(grep "^gateway $1 " "$RUN_DIR/failover" 2>/dev/null | cut -d' ' -f3)
+  if ping -n -q -c 1 -W 1 -I "$2" "$3" >/dev/null 2>&1; then LIVE="$LIVE $2"; fact true "$3 answers via $2; watcher: ${w:-not running}"
+  else fact false "$3 does not answer via $2; watcher: ${w:-not running}"; fi
+  end
+}
+# c_live: the gateway the halves go through answers.
+c_live() {
+  find_active
+  eval "n=\$N_$ACT d=\$D_$ACT"
+  case "$ACT $HALF" in
+    "0 "*" realm $REALM"*) fact false "no gateway alive: egress refused ($POLICY)" ;;
+    "0 ") fact false "no gateway active: egress leaves by the own internet gateway ($POLICY)" ;;
+    0*) fact false "no gateway active" ;;
+    *) case "$LIVE " in *" $d "*) fact true "$n ($d)" ;; *) fact false "$n ($d) does not answer" ;; esac ;;
+  esac
+}
+
+# The watcher's rules (FailoverMachine is the same in C#; FailoverRulesTests drives both from one table).
+ACT=0 WATCH=0 CH='' FIRST=1
+# event KIND INDEX REASON: decide prints it; watch moves the routes (under the lock) and logs it (stderr and
+# $RUN_DIR/failover.log). Returns 1 when the lock stays taken: the caller retries the move next round.
+event() {
+  n='' d='' v=''
+  eval "n=\$N_$2 d=\$D_$2 v=\$V_$2"
+  CH=1
+  if [ "$WATCH" = 0 ]; then echo "$t $1 $n $3"; return; fi
+  ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+  case $1 in route | none)
+    lock "watch: $1 $n" "$ts" || { log "$1 $n: $3; deferred: $LOCK is held by ${HOLDER:-unknown}"; return 1; }
+    # After a manual down (the tunnels are gone) the watcher must not put routes back.
+    ip link show dev "$D_1" >/dev/null 2>&1 || { exec 9>&-; log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
+  esac
+  # The kill switch's table: its default keeps the realm (refused) except in fail-open.
+  k="route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO"
+  case $1 in
+    route) msg="egress via $n ($d $v): $3"
+      printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$k realm $REALM" |
+        ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
+    none) if [ "$POLICY" = fail-open ]; then
+        msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
+        printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
+      else
+        # Via the uplink with the kill switch's realm: new traffic is refused by nftables, while replies on
+        # connections that arrived on the uplink (any protocol) are routed and pass.
+        msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
+        printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
+          "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$k realm $REALM" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+      fi ;;
+    *) msg="gateway $n $1: $3" ;;
+  esac
+  case $1 in route | none) exec 9>&- ;; esac
+  log "$ts $msg"
+  printf '%s %s\n' "$ts" "$msg" >>"$RUN_DIR/failover.log"
+}
+# step MS ANSWERED...: one probe round through the rules; the first round and every change rewrite $RUN_DIR/failover.
+step() {
+  t=$1 i=1 CH=
+  shift
+  while [ "$i" -le "$GW_N" ]; do
+    eval "s=\${S_$i:-up} m=\${M_$i:-0} a=\${A_$i:-0} since=\${T_$i:-$t}"
+    if [ "$1" = 1 ]; then
+      a=$((a + 1)) m=0
+      if [ "$s" = down ] && [ "$a" -ge "$UP_AFTER" ]; then s=up since=$t; event up "$i" "$a answers in a row"; fi
+    else
+      m=$((m + 1)) a=0
+      if [ "$s" = up ] && [ "$m" -ge "$DOWN_AFTER" ]; then s=down since=$t; event down "$i" "$m missed probes"; fi
+    fi
+    eval "S_$i=\$s M_$i=\$m A_$i=\$a T_$i=\$since"
+    shift
+    i=$((i + 1))
+  done
+  l=
+  if [ "$ACT" -gt 0 ]; then eval "[ \"\$S_$ACT\" = up ]" && l=1; fi
+  b=0 i=1
+  while [ "$b" = 0 ] && [ "$i" -le "$GW_N" ]; do
+    eval "s=\$S_$i since=\$T_$i"
+    if [ "$s" = up ] && { [ -z "$l" ] || [ "$i" = "$ACT" ] || { [ "$FAILBACK" = 1 ] && [ $((t - since)) -ge "$HOLD_MS" ]; }; }; then b=$i; fi
+    i=$((i + 1))
+  done
+  if [ "$b" != "$ACT" ]; then
+    na='' tb=''
+    eval "na=\$N_$ACT tb=\${T_$b:-0}"
+    if [ "$b" = 0 ]; then r="every gateway is down"; elif [ "$ACT" = 0 ]; then r="no gateway was active"
+    elif [ -z "$l" ]; then r="$na is down"; else r="failback: up for $((t - tb)) ms (hold-down $HOLD_MS ms)"; fi
+    if [ "$b" = 0 ]; then event none 0 "$r" && ACT=0; elif event route "$b" "$r"; then ACT=$b; fi
+  fi
+  [ -n "$CH$FIRST" ] || return 0
+  FIRST='' o=''
+  eval "o=\"active \$N_$ACT $t\""
+  i=1
+  while [ "$i" -le "$GW_N" ]; do eval "o=\"\$o
+gateway \$N_$i \$S_$i \$T_$i\""; i=$((i + 1)); done
+  printf '%s\n' "$o" >"$RUN_DIR/failover"
+}
+# find_active: ACT = the gateway whose tunnel the 0.0.0.0/1 half (HALF) uses (0: none, or fail-closed via the uplink).
+find_active() {
+  ACT=0 i=1
+  HALF=$(ip route show exact 0.0.0.0/1 2>/dev/null)
+  while [ "$i" -le "$GW_N" ]; do eval "case \" \$HALF \" in *\" dev \$D_$i \"*) ACT=$i ;; esac"; i=$((i + 1)); done
+}
+# probe: ping every gateway's tunnel address at once; the round lasts the probe interval; prints MS ANSWERED...
+probe() {
+  sleep "$PROBE_S" & z=$!
+  i=1
+  while [ "$i" -le "$GW_N" ]; do
+    eval "d=\$D_$i v=\$V_$i"
+    ping -n -q -c 1 -W "$W" -I "$d" "$v" >/dev/null 2>&1 & eval "P_$i=\$!"
+    i=$((i + 1))
+  done
+  r='' p='' i=1
+  while [ "$i" -le "$GW_N" ]; do
+    eval "p=\$P_$i"
+    if wait "$p"; then r="$r 1"; else r="$r 0"; fi
+    i=$((i + 1))
+  done
+  wait "$z"
+  printf '%s%s\n' "$(date +%s%3N)" "$r"
+}
+do_decide() {
+  mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
+  ACT=${1:-1}
+  while read -r t rest; do
+    # shellcheck disable=SC2086
+    step "$t" $rest
+  done
+}
+# watcher: WPID = this host's running watcher, judged from its process (the pid file alone proves nothing): alive,
+# running this script's watch, in this network namespace. Else WPID is empty and WHY says why.
+watcher() {
+  WPID=$(cat "$RUN_DIR/watch.pid" 2>/dev/null) WHY="no watcher has started ($RUN_DIR/watch.pid missing)"
+  [ -n "$WPID" ] || return 1
+  a=$(tr '\0' ' ' <"/proc/$WPID/cmdline" 2>/dev/null)
+  case " $a" in
+    *[/\ ]"${0##*/} watch ") ;;
+    " ") WHY="watcher pid $WPID is gone"; WPID=; return 1 ;;
+    *) WHY="pid $WPID is not the watcher: $a"; WPID=; return 1 ;;
+  esac
+  [ "$(readlink "/proc/$WPID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || { WHY="pid $WPID watches another network namespace"; WPID=; return 1; }
+}
+do_watch() {
+  require
+  command -v ping >/dev/null 2>&1 || die "'ping' is not installed (iputils-ping)"
+  mkdir -p "$RUN_DIR" || die "cannot create $RUN_DIR"
+  ! watcher || die "the watcher of $HOST_NAME already runs (pid $WPID)"
+  echo "$$" >"$RUN_DIR/watch.pid"
+  find_uplink
+  [ -n "$UPLINK" ] || die "no interface holds $PRIVATE_IP (is this host $HOST_NAME?)"
+  W=$PROBE_S
+  ping -n -q -c 1 -W "$W" 127.0.0.1 >/dev/null 2>&1 || { W=1; warn "this ping takes no fractional -W: probes time out after 1 s"; }
+  WATCH=1
+  find_active
+  eval "log \"watching $GW_N gateways every $PROBE_MS ms (down after $DOWN_AFTER misses, up after $UP_AFTER answers, failback $FAILBACK after $HOLD_MS ms, $POLICY); active: \$N_$ACT\""
+  while :; do
+    # shellcheck disable=SC2046
+    step $(probe)
+  done
+}

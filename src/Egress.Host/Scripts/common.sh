@@ -1,0 +1,232 @@
+# ---- library (src/Egress.Host/Scripts: common.sh, then the role's file, then main.sh): fixed shell, the same on
+# every host; only the data block above it is rendered from the topology. Each step X of STEPS has apply_X, down_X and
+# check_X side by side; apply runs the steps in order, down in reverse, check in order (docs/host.md).
+# Usage: egress-host apply|check|down|status (a client also: watch|decide)
+#   apply   tunnel, routes, nftables, sysctls; idempotent; changes kernel state only (systemd re-runs it at boot)
+#   check   the invariants as JSON on stdout; exit 1 if any fails
+#   down    remove exactly what apply added
+#   status  what egress configured, then check
+# EGRESS_NETNS_ONLY=1 skips machine-wide sysctls (the lab); EGRESS_RUN_DIR (default /run/egress) holds saved sysctls and the lock;
+# EGRESS_LOCK_WAIT (seconds, default 30) bounds the wait for another apply, down or watcher route move.
+# The data lists (tunnels, sysctls, ...) are functions that call "$@" once per item with the item's fields.
+# Routes egress adds carry this protocol number, so down removes exactly them and nothing else.
+PROTO=201
+RUN_DIR="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME"
+NETNS_ONLY="${EGRESS_NETNS_ONLY:-0}"
+UPLINK=
+ITEMS=
+WARNS=
+OK=true
+I_NAME=
+log() { printf 'egress-host[%s]: %s\n' "$HOST_NAME" "$*" >&2; }
+json() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr '\t\r\n' '   '; }
+warn() { log "warning: $*"; WARNS="${WARNS:+$WARNS,}\"$(json "$*")\""; }
+die() { log "error: $*"; exit 1; }
+abort() { log "error: $*"; log "rolling back: removing everything egress configured here"; do_down; exit 1; }
+run() { "$@" || abort "'$*' failed"; }
+require() {
+  for t in $TOOLS; do
+    command -v "$t" >/dev/null 2>&1 || die "'$t' is not installed (ip: iproute2, nft: nftables, flock: util-linux); nothing was changed"
+  done
+}
+# lock WHAT [SINCE]: one apply, down or watcher route move at a time on this host (flock on fd 9; the file names the
+# holder). Waits up to EGRESS_LOCK_WAIT seconds; returns 1 (HOLDER set) if the lock stays taken. Closing fd 9
+# (exec 9>&-) releases it. Cheap on the watcher's path: one fork when the lock is free.
+LOCK="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock" LOCK_WAIT="${EGRESS_LOCK_WAIT:-30}"
+lock() {
+  [ -d "${LOCK%/*}" ] || mkdir -p "${LOCK%/*}" || return 1
+  exec 9<>"$LOCK"
+  if ! flock -n 9; then
+    HOLDER=$(cat "$LOCK" 2>/dev/null)
+    log "waiting up to ${LOCK_WAIT}s for $LOCK, held by: ${HOLDER:-unknown}"
+    flock -w "$LOCK_WAIT" 9 || { exec 9>&-; return 1; }
+  fi
+  printf '%s, pid %s, since %s\n' "$1" "$$" "${2:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}" >"$LOCK"
+}
+locked() { lock "$1" || die "another egress-host run still holds $LOCK after ${LOCK_WAIT}s: ${HOLDER:-unknown}; nothing was changed"; }
+find_uplink() {
+  UPLINK=$(ip -o -4 addr show | awk -v ip="$PRIVATE_IP" '{ split($4, a, "/"); if (a[1] == ip) { sub(/@.*/, "", $2); print $2; exit } }')
+}
+# check helpers: begin NAME, then facts, then end; group NAME starts NAME unless it is the invariant already open,
+# ungroup ends the open one.
+begin() { I_NAME=$1; I_OK=true; I_DETAIL=; }
+fact() { [ "$1" = true ] || I_OK=false; I_DETAIL="${I_DETAIL:+$I_DETAIL; }$2"; }
+end() {
+  [ "$I_OK" = true ] || OK=false
+  ITEMS="${ITEMS:+$ITEMS,}{\"name\":\"$I_NAME\",\"ok\":$I_OK,\"detail\":\"$(json "$I_DETAIL")\"}"
+  I_NAME=
+}
+group() { [ "$1" = "$I_NAME" ] && return; [ -z "$I_NAME" ] || end; begin "$1"; }
+ungroup() { [ -z "$I_NAME" ] || end; }
+
+# Step require: every program the script calls is present, before anything changes.
+apply_require() { require; }
+down_require() { :; }
+check_require() { require; }
+
+# Step uplink: the interface holding the private IP, found at run time; no interface name is hard-coded.
+apply_uplink() {
+  find_uplink
+  [ -n "$UPLINK" ] || die "no interface holds $PRIVATE_IP (is this host $HOST_NAME?); nothing was changed"
+}
+down_uplink() { :; }
+check_uplink() {
+  find_uplink
+  begin uplink.found
+  if [ -n "$UPLINK" ]; then fact true "$PRIVATE_IP on $UPLINK"; else fact false "no interface holds $PRIVATE_IP"; fi
+  end
+  NFT=$(nft list table ip egress 2>/dev/null)
+}
+
+# Step tunnels: one overlay tunnel per peer. Item: NAME LOCAL REMOTE KEY ADDRESS/30 MTU PEER.
+# tunnel_is NAME LOCAL REMOTE KEY: the link exists with exactly these endpoints and settings (ip -d shows e.g.
+# "vxlan id 1 remote R local L ... nolearning", "ipip any remote R local L", "gre remote R local L").
+tunnel_is() {
+  case "$OVERLAY $(ip -d -o link show dev "$1" 2>/dev/null)" in
+    "vxlan "*"vxlan id $4 remote $3 local $2 "*" nolearning "*) return 0 ;;
+    "ipip "*"ipip"*" remote $3 local $2 "* | "gre "*"gre"*" remote $3 local $2 "*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+# tunnel_add NAME LOCAL REMOTE KEY. nolearning: the static remote is the only endpoint; a packet from elsewhere never
+# moves the peer's address.
+tunnel_add() {
+  case $OVERLAY in
+    ipip) ip link add "$1" type ipip local "$2" remote "$3" ttl 64 dev "$UPLINK" ;;
+    gre) ip link add "$1" type gre local "$2" remote "$3" key "$4" ttl 64 dev "$UPLINK" ;;
+    vxlan) ip link add "$1" type vxlan id "$4" local "$2" remote "$3" dstport "$VXLAN_PORT" nolearning dev "$UPLINK" ;;
+  esac
+}
+# tunnel NAME LOCAL REMOTE KEY ADDRESS/30 MTU PEER: created once; recreated only if its endpoints or settings changed.
+tunnel() {
+  log "tunnel $1 ($OVERLAY) to $7 $3, $5, mtu $6"
+  if ip link show dev "$1" >/dev/null 2>&1 && ! tunnel_is "$1" "$2" "$3" "$4"; then
+    log "$1 has other endpoints or settings: recreating it"; run ip link del dev "$1"
+  fi
+  if ! ip link show dev "$1" >/dev/null 2>&1; then
+    tunnel_add "$@" || abort "cannot create $1: does this kernel have $OVERLAY? (ip link add ... type $OVERLAY failed; choose another overlay mode)"
+  fi
+  run ip link set dev "$1" mtu "$6"
+  if [ "$(ip -o -4 addr show dev "$1" | awk '{ print $4 }')" != "$5" ]; then
+    run ip addr flush dev "$1"
+    run ip addr add "$5" dev "$1"
+  fi
+  run ip link set dev "$1" up
+}
+tunnel_del() { if ip link show dev "$1" >/dev/null 2>&1; then ip link del dev "$1"; fi; }
+# c_tunnel NAME LOCAL REMOTE KEY ADDRESS/30: up, with these endpoints and this address.
+c_tunnel() {
+  l=$(ip -d -o link show dev "$1" 2>/dev/null) || { fact false "$1 does not exist"; return; }
+  tunnel_is "$1" "$2" "$3" "$4" || { fact false "$1 is not $2 -> $3 as rendered (key, vxlan nolearning)"; return; }
+  case "$l" in *[\<,]UP[,\>]*) ;; *) fact false "$1 is down"; return ;; esac
+  ip -o -4 addr show dev "$1" | grep -qF " $5 " || { fact false "$1 lacks $5"; return; }
+  fact true "$1 up, $2 -> $3, $5"
+}
+# c_mtu NAME _ _ _ _ MTU
+c_mtu() {
+  m=$(ip -o link show dev "$1" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+  if [ "$m" = "$6" ]; then fact true "$1 mtu $m"; else fact false "$1 mtu ${m:-missing}, want $6"; fi
+}
+apply_tunnels() { tunnels tunnel; }
+down_tunnels() { tunnels tunnel_del; }
+check_tunnels() {
+  begin tunnel.up; tunnels c_tunnel; end
+  begin tunnel.mtu; tunnels c_mtu; end
+}
+
+# Step sysctls. Item: INVARIANT PATH VALUE SCOPE FEATURE; PATH is under /proc/sys, {uplink} stands for the uplink,
+# SCOPE is ns or machine (skipped with a warning when EGRESS_NETNS_ONLY=1), FEATURE (or '') names a kernel feature
+# that may be missing: then apply warns and check reports it as not available instead of failing.
+sysctl_path() { p=$1; case $p in *"{uplink}"*) p="${p%%\{uplink\}*}$UPLINK${p#*\{uplink\}}" ;; esac; }
+# sysctl_set _ PATH VALUE SCOPE FEATURE: the value it replaces is saved once for down.
+sysctl_set() {
+  sysctl_path "$2"
+  f=/proc/sys/$p s=$4 ft=$5
+  if [ "$s" = machine ] && [ "$NETNS_ONLY" = 1 ]; then warn "skipped $p (machine-wide; EGRESS_NETNS_ONLY=1)"; return 0; fi
+  if [ ! -e "$f" ]; then
+    [ -n "$ft" ] || abort "$f does not exist"
+    warn "$ft not available: this kernel has no $p"; return 0
+  fi
+  v=$(cat "$f")
+  [ "$v" = "$3" ] && return 0
+  mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
+  grep -q "^$p " "$RUN_DIR/sysctl" 2>/dev/null || printf '%s %s\n' "$p" "$v" >>"$RUN_DIR/sysctl"
+  if printf '%s\n' "$3" 2>/dev/null >"$f"; then log "sysctl $p: $v -> $3"; else
+    [ -n "$ft" ] || abort "cannot set $p=$3"
+    warn "$ft not available: cannot set $p=$3"
+  fi
+}
+sysctl_restore() {
+  [ -f "$RUN_DIR/sysctl" ] || return 0
+  while read -r p v; do
+    [ -e "/proc/sys/$p" ] && printf '%s\n' "$v" >"/proc/sys/$p" 2>/dev/null
+  done <"$RUN_DIR/sysctl"
+  rm -f "$RUN_DIR/sysctl"
+  rmdir "$RUN_DIR" 2>/dev/null
+  return 0
+}
+c_sysctl() {
+  group "$1"
+  sysctl_path "$2"
+  f=/proc/sys/$p s=$4 ft=$5
+  if [ "$s" = machine ] && [ "$NETNS_ONLY" = 1 ]; then fact true "skipped $p (machine-wide; EGRESS_NETNS_ONLY=1)"; warn "skipped $p (machine-wide)"; return; fi
+  if [ -n "$ft" ] && [ ! -e "$f" ]; then fact true "not available: no $p"; warn "$ft not available: no $p"; return; fi
+  if [ "$ft" = bbr ] && ! grep -qw bbr /proc/sys/net/ipv4/tcp_available_congestion_control; then
+    fact true "not available: kernel lacks bbr"; warn "bbr not available"; return
+  fi
+  v=$(cat "$f" 2>/dev/null)
+  if [ "$v" = "$3" ]; then fact true "$p=$v"; else fact false "$p=${v:-missing}, want $3"; fi
+}
+apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sysctl_set; }
+down_sysctls() { sysctl_restore; }
+check_sysctls() { sysctls c_sysctl; ungroup; }
+
+# table ip egress: the role's file defines nft_body (the chains, with $UPLINK). The table's comment carries a checksum
+# of the body (so of the uplink too): apply leaves a current table alone, with its counters.
+# shellcheck disable=SC2034 # NFT_OVERLAY: used by the role's nft_body
+case $OVERLAY in
+  vxlan) NFT_OVERLAY="udp dport $VXLAN_PORT" ;;
+  ipip) NFT_OVERLAY="ip protocol 4" ;;
+  *) NFT_OVERLAY="ip protocol 47" ;;
+esac
+nft_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$(nft_body | cksum | cut -d' ' -f1)" "$UPLINK"; }
+nft_table() { printf 'table ip egress {\n  comment "%s"\n' "$(nft_id)"; nft_body; printf '}\n'; }
+# nft_apply: replaces table ip egress atomically (create if missing, delete, define: one nft -f), unless it is current.
+nft_apply() {
+  t=$(nft_table)
+  if nft list table ip egress 2>/dev/null | grep -qF "comment \"$(nft_id)\""; then return 0; fi
+  printf 'table ip egress {}\ndelete table ip egress\n%s\n' "$t" | nft -f - || abort "nft rejected table ip egress"
+  log "table ip egress replaced"
+}
+nft_delete() { if nft list table ip egress >/dev/null 2>&1; then nft delete table ip egress || log "error: cannot delete table ip egress"; fi; }
+# c_nft A B: a line of table ip egress contains A and B.
+c_nft() {
+  if printf '%s\n' "$NFT" | grep -F -- "$1" | grep -qF -- "$2"; then fact true "$1 .. $2"; else fact false "no rule: $1 .. $2"; fi
+}
+
+do_apply() {
+  for s in $STEPS; do "apply_$s"; done
+  log "applied: $HOST_NAME egresses via its tunnel; run check to verify"
+}
+do_down() {
+  r=
+  for s in $STEPS; do r="$s $r"; done
+  for s in $r; do "down_$s"; done
+  log 'down: removed what egress configured'
+}
+do_check() {
+  for s in $STEPS; do "check_$s"; done
+  printf '{"host":"%s","ok":%s,"invariants":[%s],"warnings":[%s]}\n' "$HOST_NAME" "$OK" "$ITEMS" "$WARNS"
+  [ "$OK" = true ]
+}
+do_status() {
+  find_uplink
+  echo "egress-host $HOST_NAME ($ROLE), uplink ${UPLINK:-not found}, overlay $OVERLAY"
+  tunnels status_tunnel
+  echo "routes egress added (proto $PROTO):"
+  ip route show table all proto "$PROTO"
+  ip rule show
+  nft list table ip egress 2>&1
+  do_check
+}
+status_tunnel() { ip -d addr show dev "$1" 2>&1; }

@@ -1,0 +1,61 @@
+# ---- gateway.sh: a gateway's steps (it forwards and masquerades its clients' traffic out of its own uplink).
+
+# The gateway's table ip egress. Item of clients: TUNNEL SOURCE NAME (the tunnel a client arrives through, the tunnel
+# address it sends from). Masquerade matches the tunnel, not a source, so whatever source the client's kernel picked
+# is covered; forward accepts only each client's own source and counts and drops the rest.
+nft_body() {
+  cat <<EOF2
+  chain input {
+    type filter hook input priority filter; policy accept;
+    $NFT_OVERLAY ip saddr != { $NFT_PEERS } counter drop comment "overlay packets only from the configured clients"
+  }
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    tcp flags syn tcp option maxseg size set rt mtu comment "clamp MSS to the path MTU"
+    ct state established,related counter accept
+$(clients nft_forward)
+    counter drop comment "not from a configured client"
+  }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+$(clients nft_masquerade)
+  }
+EOF2
+}
+nft_forward() { printf '    iifname "%s" oifname "%s" ip saddr %s counter accept comment "%s"\n' "$1" "$UPLINK" "$2" "$3"; }
+nft_masquerade() { printf '    iifname "%s" oifname "%s" counter masquerade comment "every source from the tunnel of %s"\n' "$1" "$UPLINK" "$3"; }
+
+# Step firewall: table ip egress, before ip_forward turns on (so the gateway is never an open relay) and deleted after
+# it is restored (down runs the steps in reverse).
+client_name() { n="${n:+$n, }$3"; }
+apply_firewall() {
+  n=''
+  clients client_name
+  log "nftables table ip egress: forward and masquerade $n, drop the rest"
+  nft_apply
+}
+down_firewall() { nft_delete; }
+check_firewall() {
+  begin nat.table
+  c_nft "comment \"$(nft_id)\"" ''
+  end
+  begin nat.masquerade-covers-tunnel
+  clients c_masquerade
+  end
+  begin forward.only-clients
+  c_nft 'hook forward' 'policy drop;'
+  clients c_forward
+  c_nft 'ct state established,related' accept
+  c_nft 'counter packets' 'drop comment "not from a configured client'
+  end
+  begin overlay.only-clients
+  c_nft 'overlay packets only from' drop
+  end
+  begin forward.mss-clamp
+  c_nft 'tcp flags syn' 'maxseg size set rt mtu'
+  end
+}
+c_masquerade() { c_nft "iifname \"$1\" oifname \"$UPLINK\" counter" masquerade; }
+c_forward() { c_nft "iifname \"$1\" oifname \"$UPLINK\" ip saddr $2 " accept; }
+# shellcheck disable=SC2034 # VERBS: used by main.sh
+VERBS='apply|check|down|status'
