@@ -55,8 +55,9 @@ public static class DoctorWalk
         var uplinkMtus = hosts.ToDictionary(h => h.Name, h => RunAsync(env.RunnerFor(h.Name), UplinkMtu.Command, cancellationToken));
         var environmentChecks = environment.EnvironmentChecks?.Invoke(cancellationToken) ?? Task.FromResult<IReadOnlyList<DoctorCheck>>([]);
 
-        // The probes that cross the path start together once the hosts' own settings are judged sound (read-only, so
-        // starting the later links' probes before the earlier are judged costs nothing but saves their wait).
+        // The probes that cross the path start together once both tunnel ends are judged sound (read-only, so starting
+        // the later links' probes before the earlier are judged saves their wait; before that point a probe could teach
+        // the kernel a path MTU of a broken path).
         var probes = new Lazy<PathProbes>(() => PathProbes.Start(env, hosts, reports, options, cancellationToken));
 
         var links = new List<(PathLink Link, Func<Task<IReadOnlyList<DoctorCheck>>> Judge)>
@@ -64,7 +65,7 @@ public static class DoctorWalk
             (PathLink.Environment, async () => await environmentChecks),
             (PathLink.Client, () => HostLinkAsync(PathLink.Client, hosts.Where(h => h.Role == HostRole.Client), reports, gatewayProbes, options)),
             (PathLink.Gateway, () => HostLinkAsync(PathLink.Gateway, hosts.Where(h => h.Role == HostRole.Gateway), reports, gatewayProbes, options)),
-            (PathLink.Tunnel, () => TunnelAsync(env, hosts, reports, uplinkMtus, probes.Value)),
+            (PathLink.Tunnel, () => TunnelAsync(env, hosts, reports, uplinkMtus, probes)),
             (PathLink.Egress, () => EgressAsync(env, hosts, reports, probes.Value)),
             (PathLink.Dns, () => DnsAsync(hosts, options, probes.Value)),
         };
@@ -158,7 +159,7 @@ public static class DoctorWalk
     }
 
     private static async Task<IReadOnlyList<DoctorCheck>> TunnelAsync(
-        VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, Dictionary<string, Task<CommandResult>> uplinkMtus, PathProbes probes)
+        VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, Dictionary<string, Task<CommandResult>> uplinkMtus, Lazy<PathProbes> probes)
     {
         var checks = new List<DoctorCheck>();
         foreach (var host in hosts)
@@ -191,7 +192,7 @@ public static class DoctorWalk
 
         // Both ends configured and the gateways answer: packets of the full tunnel MTU cross the path with DF set.
         var mtu = env.Topology.Overlay.TunnelMtu;
-        foreach (var (pair, ping) in probes.MtuPings)
+        foreach (var (pair, ping) in probes.Value.MtuPings)
         {
             var result = await ping;
             var parsed = Ping.Parse(result);

@@ -49,6 +49,7 @@ public sealed class DoctorLabTests
             await client.RunOkAsync("ip", "link", "set", "eth0", "mtu", "1400");
             await AssertOnlyAsync(lab, PathLink.Tunnel, "path.uplink-mtu", Client);
             await client.RunOkAsync("ip", "link", "set", "eth0", "mtu", "1500");
+            await client.RunOkAsync("ip", "route", "flush", "cache"); // no path MTU learnt meanwhile outlives the fault
 
             // A slow resolver: the client's names come from a DNS server on the lab's internet that answers after 300 ms.
             await using (await SlowResolver.StartAsync(lab, TimeSpan.FromMilliseconds(300)))
