@@ -90,11 +90,36 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
         Record(path, node);
         if (node is YamlScalarNode scalar)
         {
+            if (!IsNull(scalar) && scalar.Value is { } value && !IsWellFormed(value))
+            {
+                // Text handed in as a string (not decoded from a UTF-8 file) can hold a lone surrogate: no file, script or AWS tag
+                // can carry it, and writing the topology back threw (found by CsCheck, seed 5NpHOG50fE72).
+                Error(path, node, "the value contains an unpaired UTF-16 surrogate, which no file or AWS tag can hold", "remove the stray character");
+                return null;
+            }
+
             return IsNull(scalar) ? null : scalar.Value;
         }
 
         Error(path, node, $"expected a single value, found {Describe(node)}", "write the value on the same line as its key");
         return null;
+    }
+
+    private static bool IsWellFormed(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void Record(string path, YamlNode node)

@@ -47,6 +47,17 @@ public sealed class HostileTopologyTests
     }
 
     [Fact]
+    public void Load_UnpairedSurrogateEscape_IsALocatedErrorNotACrashLater()
+    {
+        // CsCheck seed 5NpHOG50fE72: a document given as text (not read from a UTF-8 file, which cannot hold one) with a lone
+        // surrogate in a name loaded, and writing the topology back (show, lab up's manifest) threw.
+        var result = TopologyLoader.Load(Seed.Replace("      - name: public-a\n        cidr: 10.0.1.0/24", "      - name: public-a\ud800\n        cidr: 10.0.1.0/24", StringComparison.Ordinal));
+
+        var error = Assert.Single(result.Errors, e => e.Path == "regions[0].subnets[0].name");
+        Assert.Contains("unpaired UTF-16 surrogate", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_LargerThanTheCap_IsRefusedBeforeParsing()
     {
         var huge = Seed + "# " + new string('x', TopologyLoader.MaxSize) + "\n";
