@@ -4,6 +4,8 @@ using System.Text.Json;
 using Egress.Core.Topology;
 using Egress.Host.Execution;
 using Egress.Lab;
+using Egress.Lab.Vm;
+using Egress.Lab.World;
 using Spectre.Console;
 
 namespace Egress.Cli.Commands;
@@ -23,6 +25,7 @@ internal sealed class LabCommand : Command
         Subcommands.Add(new LabFailCommand(context, fail: false));
         Subcommands.Add(new LabRunCommand(context));
         Subcommands.Add(new LabServeCommand());
+        Subcommands.Add(new LabMetadataCommand());
     }
 }
 
@@ -33,6 +36,13 @@ internal static class LabCli
     {
         Description = $"The topology file (default: ./{TopologyLoader.DefaultFileName}, else the embedded seed topology).",
         HelpName = "FILE",
+    };
+
+    public static Option<LabInstances> InstancesOption() => new("--instances")
+    {
+        Description = "What each host is: 'namespaces' (default, fast: the host script run in a namespace) or 'vm' (a QEMU VM booted from a Debian image the way EC2 boots one: cloud-init with the user data 'egress apply' sends, IMDSv2, DHCP, systemd; verify over SSH; docs/vm-lab.md).",
+        DefaultValueFactory = _ => LabInstances.Namespaces,
+        HelpName = "namespaces|vm",
     };
 
     public static Option<string?> IdOption(string description) => new("--id")
@@ -89,13 +99,19 @@ internal static class LabCli
 
     /// <summary>How to start `egress lab serve --id ID` from this process: the egress apphost when that is
     /// what runs, else `dotnet egress.dll`.</summary>
-    public static CommandSpec ServicesCommand(string id)
+    public static CommandSpec ServicesCommand(string id) => Self(["lab", "serve", "--id", id]);
+
+    /// <summary>`egress lab metadata --id ID --region REGION`: a VPC's IMDSv2, started in its router's namespace.</summary>
+    public static CommandSpec MetadataCommand(string id, string region) => Self(["lab", "metadata", "--id", id, "--region", region]);
+
+    /// <summary>This egress with <paramref name="arguments"/>: the apphost when that is what runs, else `dotnet egress.dll`.</summary>
+    public static CommandSpec Self(IReadOnlyList<string> arguments)
     {
         var process = Environment.ProcessPath ?? "dotnet";
         var assembly = typeof(LabCli).Assembly.Location;
         return Path.GetFileNameWithoutExtension(process) == "egress"
-            ? new CommandSpec(process, ["lab", "serve", "--id", id])
-            : new CommandSpec(DotnetHost(process), [assembly, "lab", "serve", "--id", id]);
+            ? new CommandSpec(process, arguments)
+            : new CommandSpec(DotnetHost(process), [assembly, .. arguments]);
     }
 
     private static string DotnetHost(string process) =>
@@ -103,8 +119,13 @@ internal static class LabCli
         : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : "dotnet";
 
-    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken)
+    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces)
     {
+        if (instances == LabInstances.Vm && naive)
+        {
+            throw new UsageException("--naive and --instances vm do not go together: a naive lab has no host scripts to boot with.");
+        }
+
         RequireRoot(naive ? "up --naive" : "up");
         await LabPackages.EnsureAsync(ProcessRunner.Instance, m => context.Error.WriteLine(m), cancellationToken);
         var clock = Stopwatch.StartNew();
@@ -119,6 +140,9 @@ internal static class LabCli
                 ServicesCommand = ServicesCommand,
                 Scripts = HostRendererScripts.Instance,
                 Progress = m => context.Error.WriteLine("  " + m),
+                Vms = instances == LabInstances.Vm
+                    ? new VmLabOptions { UserData = host => HostUserData.Render(topology, host), MetadataCommand = MetadataCommand }
+                    : null,
             }, cancellationToken);
             context.Error.WriteLine($"lab {id} is up in {clock.Elapsed.TotalSeconds:0.00} s. Try: {ExecHint(id, FirstClient(topology), LabStateDirectory.List().Count, Environment.GetEnvironmentVariable("SUDO_USER") is not null)}");
             return lab;
@@ -158,11 +182,86 @@ internal static class LabCli
     /// overlay, the latency state and the counters; returns the suite's exit code.</summary>
     public static async Task<int> VerifyAsync(CliContext context, ParseResult parse, VerifyCliOptions verify, RunningLab lab, CancellationToken cancellationToken)
     {
+        if (lab.Manifest.Instances == LabInstances.Vm && Environment.GetEnvironmentVariable(InNamespaceVariable) != lab.Plan.InternetNamespace)
+        {
+            return await VerifyFromInternetAsync(context, parse, verify, lab, cancellationToken);
+        }
+
         context.Error.WriteLine($"lab {lab.Id}: overlay {lab.Manifest.OverlayNote}; {lab.Manifest.LatencyNote}");
         var environment = await LabVerification.EnvironmentAsync(lab, cancellationToken);
         var code = await verify.RunAsync(context, parse, environment, cancellationToken);
         PrintCounters(context, await LabStatusCollector.CountersAsync(lab, cancellationToken: cancellationToken));
         return code;
+    }
+
+    /// <summary>Set in a `lab verify` that this process started inside the lab's internet namespace.</summary>
+    public const string InNamespaceVariable = "EGRESS_LAB_NETNS";
+
+    /// <summary>A VM lab is verified over SSH from the lab's internet, as `egress verify` reaches EC2 hosts: this process
+    /// lives in the root namespace, which has no path into the lab (by design), so `lab verify` runs again inside the
+    /// internet namespace with the same verify options; its output is this command's.</summary>
+    private static async Task<int> VerifyFromInternetAsync(CliContext context, ParseResult parse, VerifyCliOptions verify, RunningLab lab, CancellationToken cancellationToken)
+    {
+        var arguments = new List<string> { "lab", "verify", "--id", lab.Id };
+        arguments.AddRange(VerifyArguments(context, parse, verify));
+        var self = Self(arguments);
+        var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "netns", "exec", lab.Plan.InternetNamespace, self.Program }.Concat(self.Arguments))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment[InNamespaceVariable] = lab.Plan.InternetNamespace;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start ip netns exec");
+        var output = Pump(process.StandardOutput, context.Output);
+        var error = Pump(process.StandardError, context.Error);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        await Task.WhenAll(output, error);
+        return process.ExitCode;
+    }
+
+    /// <summary>The verify options of this command line, as arguments for `lab verify`.</summary>
+    private static List<string> VerifyArguments(CliContext context, ParseResult parse, VerifyCliOptions verify)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var arguments = new List<string>
+        {
+            "--cold", parse.GetValue(verify.Cold).ToString(inv),
+            "--keepalive", parse.GetValue(verify.KeepAlive).ToString(inv),
+            "--timeout", parse.GetValue(verify.Timeout).ToString(inv),
+            "--output", parse.GetValue(verify.Output) == OutputFormat.Json ? "json" : "text",
+        };
+        if (parse.GetValue(verify.Rounds) is { } rounds)
+        {
+            arguments.AddRange(["--rounds", rounds.ToString(inv)]);
+        }
+
+        if (parse.GetValue(verify.Html) is { } html)
+        {
+            arguments.AddRange(["--html", context.Resolve(html)]);
+        }
+
+        return arguments;
+    }
+
+    private static async Task Pump(StreamReader from, TextWriter to)
+    {
+        var buffer = new char[4096];
+        int n;
+        while ((n = await from.ReadAsync(buffer)) > 0)
+        {
+            await to.WriteAsync(buffer.AsMemory(0, n));
+            await to.FlushAsync();
+        }
     }
 
     public static void PrintCounters(CliContext context, LabCounters counters)
@@ -189,15 +288,17 @@ internal sealed class LabUpCommand : Command
         var file = LabCli.FileOption();
         var id = LabCli.IdOption("Lab id (default: from the topology's stack, e.g. seed).");
         var naive = new Option<bool>("--naive") { Description = "Build the seed's misleading first design instead (client VPC 0.0.0.0/0 → peering, no overlay): its egress fails, and the peering drop counter says why." };
+        var instances = LabCli.InstancesOption();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
+        Options.Add(instances);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
             LabCli.RequireRoot("up");
             var topology = LabCli.LoadTopology(context, parse.GetValue(file));
             var labId = parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabNames.IdFromStack(topology.Stack);
-            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
+            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances));
             context.Output.WriteLine(labId);
             return ExitCodes.Ok;
         }));
@@ -417,9 +518,11 @@ internal sealed class LabRunCommand : Command
         var id = LabCli.IdOption("Lab id (default: a fresh random one).");
         var naive = new Option<bool>("--naive") { Description = "Run the seed's naive design (expected to fail, with the reason counted)." };
         var verify = new VerifyCliOptions();
+        var instances = LabCli.InstancesOption();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
+        Options.Add(instances);
         verify.AddTo(this);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
@@ -432,7 +535,7 @@ internal sealed class LabRunCommand : Command
             {
                 // A lab that is up already (or any failure to build) is never this run's to remove: UpAsync touches no
                 // lab it did not claim, and removes what it built itself when it fails or is cancelled.
-                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
+                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances));
                 return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
             }
             finally
@@ -459,6 +562,35 @@ internal sealed class LabServeCommand : Command
         SetAction(async (parse, cancellationToken) =>
         {
             await RunningLab.ServeAsync(LabCli.ValidId(parse.GetValue(id)!), cancellationToken);
+            return ExitCodes.Ok;
+        });
+    }
+}
+
+/// <summary>Hidden: a VPC's instance metadata service (IMDSv2) for the lab's VMs, started by `lab up --instances vm`
+/// inside the region's router namespace, at 169.254.169.254:80.</summary>
+internal sealed class LabMetadataCommand : Command
+{
+    public LabMetadataCommand()
+        : base("metadata", "Run a VPC's instance metadata service for the lab's VMs (started by 'lab up --instances vm'; not for direct use).")
+    {
+        Hidden = true;
+        var id = new Option<string>("--id") { Required = true };
+        var region = new Option<string>("--region") { Required = true };
+        Options.Add(id);
+        Options.Add(region);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            var lab = RunningLab.Open(LabCli.ValidId(parse.GetValue(id)!));
+            var files = new VmFiles(lab.State);
+            var name = parse.GetValue(region)!;
+            await File.WriteAllTextAsync(files.MetadataPid(name), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+            var key = await File.ReadAllTextAsync(files.PublicKey, cancellationToken);
+            var instances = VmInstancePlanner.Plan(lab.Plan).Where(i => i.Region == name)
+                .Select(i => new InstanceMetadata(i, key, File.ReadAllBytes(files.UserData(i.Host))))
+                .ToList();
+            await InstanceMetadataService.RunAsync(System.Net.IPAddress.Parse(LabWorldPlan.MetadataAddress.ToString()), instances, files.MetadataRequests(name),
+                () => File.WriteAllText(files.MetadataReady(name), "ready\n"), cancellationToken);
             return ExitCodes.Ok;
         });
     }
