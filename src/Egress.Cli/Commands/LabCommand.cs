@@ -23,6 +23,7 @@ internal sealed class LabCommand : Command
         Subcommands.Add(new LabDownCommand(context));
         Subcommands.Add(new LabFailCommand(context, fail: true));
         Subcommands.Add(new LabFailCommand(context, fail: false));
+        Subcommands.Add(new LabRebootCommand(context));
         Subcommands.Add(new LabRunCommand(context));
         Subcommands.Add(new LabServeCommand());
         Subcommands.Add(new LabMetadataCommand());
@@ -43,6 +44,12 @@ internal static class LabCli
         Description = "What each host is: 'namespaces' (default, fast: the host script run in a namespace) or 'vm' (a QEMU VM booted from a Debian image the way EC2 boots one: cloud-init with the user data 'egress apply' sends, IMDSv2, DHCP, systemd; verify over SSH; docs/vm-lab.md).",
         DefaultValueFactory = _ => LabInstances.Namespaces,
         HelpName = "namespaces|vm",
+    };
+
+    public static Option<int?> EipDelayOption() => new("--eip-delay")
+    {
+        Description = $"With --instances vm: seconds after launch until the gateways' Elastic IPs are associated (their IGW NAT starts), as on AWS; default {VmLabOptions.DefaultEipDelay.TotalSeconds:0}, which covers cloud-init's first boot here.",
+        HelpName = "SECONDS",
     };
 
     public static Option<string?> IdOption(string description) => new("--id")
@@ -119,8 +126,15 @@ internal static class LabCli
         : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : "dotnet";
 
-    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces)
+    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces, int? eipDelay = null)
     {
+        if (eipDelay is { } delay && (instances != LabInstances.Vm || delay is < 0 or > 3600))
+        {
+            throw new UsageException(instances != LabInstances.Vm
+                ? "--eip-delay goes with --instances vm (a namespace lab has no boot to wait for)."
+                : $"--eip-delay {delay}: give 0 to 3600 seconds.");
+        }
+
         if (instances == LabInstances.Vm && naive)
         {
             throw new UsageException("--naive and --instances vm do not go together: a naive lab has no host scripts to boot with.");
@@ -141,7 +155,12 @@ internal static class LabCli
                 Scripts = HostRendererScripts.Instance,
                 Progress = m => context.Error.WriteLine("  " + m),
                 Vms = instances == LabInstances.Vm
-                    ? new VmLabOptions { UserData = host => HostUserData.Render(topology, host), MetadataCommand = MetadataCommand }
+                    ? new VmLabOptions
+                    {
+                        UserData = host => HostUserData.Render(topology, host),
+                        MetadataCommand = MetadataCommand,
+                        EipDelay = eipDelay is { } seconds ? TimeSpan.FromSeconds(seconds) : VmLabOptions.DefaultEipDelay,
+                    }
                     : null,
             }, cancellationToken);
             context.Error.WriteLine($"lab {id} is up in {clock.Elapsed.TotalSeconds:0.00} s. Try: {ExecHint(id, FirstClient(topology), LabStateDirectory.List().Count, Environment.GetEnvironmentVariable("SUDO_USER") is not null)}");
@@ -289,16 +308,18 @@ internal sealed class LabUpCommand : Command
         var id = LabCli.IdOption("Lab id (default: from the topology's stack, e.g. seed).");
         var naive = new Option<bool>("--naive") { Description = "Build the seed's misleading first design instead (client VPC 0.0.0.0/0 → peering, no overlay): its egress fails, and the peering drop counter says why." };
         var instances = LabCli.InstancesOption();
+        var eipDelay = LabCli.EipDelayOption();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
         Options.Add(instances);
+        Options.Add(eipDelay);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
             LabCli.RequireRoot("up");
             var topology = LabCli.LoadTopology(context, parse.GetValue(file));
             var labId = parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabNames.IdFromStack(topology.Stack);
-            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances));
+            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances), parse.GetValue(eipDelay));
             context.Output.WriteLine(labId);
             return ExitCodes.Ok;
         }));
@@ -390,7 +411,28 @@ internal sealed class LabFailCommand : Command
             var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
             try
             {
-                await LabController.Default.SetGatewayFailedAsync(lab, parse.GetValue(gateway)!, fail, cancellationToken);
+                if (lab.Manifest.Instances == LabInstances.Vm)
+                {
+                    // A VM gateway fails as an instance does: powered off hard; heal boots it again from its disk.
+                    var name = parse.GetValue(gateway)!;
+                    if (!lab.Plan.Hosts.Any(h => h.Name == name && h.Role == Egress.Core.Topology.HostRole.Gateway))
+                    {
+                        throw new LabException($"'{name}' is not a gateway of lab {lab.Id}; its gateways: {string.Join(", ", lab.Plan.Hosts.Where(h => h.Role == Egress.Core.Topology.HostRole.Gateway).Select(h => h.Name))}.");
+                    }
+
+                    if (fail)
+                    {
+                        VmLab.PowerOff(new VmFiles(lab.State), name);
+                    }
+                    else
+                    {
+                        await new VmLab(ProcessRunner.Instance).PowerOnAsync(lab, name, cancellationToken);
+                    }
+                }
+                else
+                {
+                    await LabController.Default.SetGatewayFailedAsync(lab, parse.GetValue(gateway)!, fail, cancellationToken);
+                }
             }
             catch (LabException ex)
             {
@@ -519,10 +561,12 @@ internal sealed class LabRunCommand : Command
         var naive = new Option<bool>("--naive") { Description = "Run the seed's naive design (expected to fail, with the reason counted)." };
         var verify = new VerifyCliOptions();
         var instances = LabCli.InstancesOption();
+        var eipDelay = LabCli.EipDelayOption();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
         Options.Add(instances);
+        Options.Add(eipDelay);
         verify.AddTo(this);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
@@ -535,7 +579,7 @@ internal sealed class LabRunCommand : Command
             {
                 // A lab that is up already (or any failure to build) is never this run's to remove: UpAsync touches no
                 // lab it did not claim, and removes what it built itself when it fails or is cancelled.
-                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances));
+                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances), parse.GetValue(eipDelay));
                 return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
             }
             finally
@@ -562,6 +606,46 @@ internal sealed class LabServeCommand : Command
         SetAction(async (parse, cancellationToken) =>
         {
             await RunningLab.ServeAsync(LabCli.ValidId(parse.GetValue(id)!), cancellationToken);
+            return ExitCodes.Ok;
+        });
+    }
+}
+
+/// <summary>lab reboot HOST: a graceful reboot of a VM host (its systemd reboots it; the unit applies the script at boot).</summary>
+internal sealed class LabRebootCommand : Command
+{
+    public LabRebootCommand(CliContext context)
+        : base("reboot", "Reboot a host of a VM lab gracefully (Ctrl-Alt-Del through QEMU: systemd reboots, as on EC2's RebootInstances). 'lab verify' passes again once it is back.")
+    {
+        var host = new Argument<string>("HOST") { Description = "A host of the topology." };
+        var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
+        Arguments.Add(host);
+        Options.Add(id);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            LabCli.RequireRoot("reboot");
+            var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
+            var name = parse.GetValue(host)!;
+            if (lab.Manifest.Instances != LabInstances.Vm)
+            {
+                throw new UsageException($"lab {lab.Id} runs its hosts in namespaces, which have no boot to go through; 'lab up --instances vm' makes hosts that reboot.");
+            }
+
+            if (lab.Plan.Hosts.All(h => h.Name != name))
+            {
+                throw new UsageException($"lab {lab.Id} has no host '{name}'; hosts: {string.Join(", ", lab.Plan.Hosts.Select(h => h.Name))}.");
+            }
+
+            try
+            {
+                await VmLab.RebootAsync(new VmFiles(lab.State), name, cancellationToken);
+            }
+            catch (LabException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
+
+            context.Error.WriteLine($"{name} is rebooting; its console: {new VmFiles(lab.State).Console(name)}");
             return ExitCodes.Ok;
         });
     }

@@ -57,6 +57,12 @@ public sealed record VmLabOptions
 
     public int MemoryMiB { get; init; } = VmInstancePlanner.DefaultMemoryMiB;
 
+    /// <summary>Like AWS, where an Elastic IP is associated only once the instance runs: the gateways' IGW 1:1 NAT starts
+    /// this long after the VMs are launched (their first boot runs without internet). `up` returns after both.</summary>
+    public TimeSpan EipDelay { get; init; } = DefaultEipDelay;
+
+    public static TimeSpan DefaultEipDelay { get; } = TimeSpan.FromSeconds(120);
+
     /// <summary>How long `up` waits for every VM's cloud-init to finish (software emulation is slow).</summary>
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(15);
 }
@@ -113,6 +119,18 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         progress($"VPC services: DHCP+DNS (dnsmasq) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
         var accel = KvmUsable ? "kvm" : "tcg";
+        var delayed = instances.Where(i => i.Role == Egress.Core.Topology.HostRole.Gateway && i.PublicIp is not null).ToList();
+        foreach (var router in delayed.GroupBy(i => i.RouterNamespace))
+        {
+            await RunAsync(new CommandSpec("ip", ["netns", "exec", router.Key, "nft", "-f", "-"]) { StandardInput = EipPendingTable([.. router]) }, cancellationToken);
+        }
+
+        if (delayed.Count > 0)
+        {
+            progress($"Elastic IPs of {string.Join(", ", delayed.Select(d => d.Host))}: associated {options.EipDelay.TotalSeconds:0} s after launch (as on AWS, first boot runs without internet)");
+        }
+
+        var eipPending = delayed.Count > 0;
         foreach (var instance in instances)
         {
             await BootAsync(files, image, instance, state, accel, cancellationToken);
@@ -121,20 +139,38 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         var clock = Stopwatch.StartNew();
         var pending = instances.ToList();
-        while (pending.Count > 0)
+        while (pending.Count > 0 || eipPending)
         {
+            if (eipPending && clock.Elapsed >= options.EipDelay)
+            {
+                foreach (var router in delayed.Select(d => d.RouterNamespace).Distinct())
+                {
+                    await RunAsync(CommandSpec.Of("ip", "netns", "exec", router, "nft", "delete", "table", "inet", EipPendingTableName), cancellationToken);
+                }
+
+                eipPending = false;
+                await File.WriteAllTextAsync(Path.Combine(files.Directory, "eip-associated"), $"{clock.Elapsed.TotalSeconds:0.0}\n", cancellationToken);
+                progress($"Elastic IPs associated {clock.Elapsed.TotalSeconds:0} s after launch ({string.Join(", ", delayed.Select(d => $"{d.Host} {d.PublicIp}"))}); still booting: {(pending.Count == 0 ? "none" : string.Join(", ", pending.Select(p => p.Host)))}");
+            }
+
             foreach (var instance in pending.ToList())
             {
                 var console = ReadConsole(files, instance.Host);
                 if (CloudInitFinished(console))
                 {
                     pending.Remove(instance);
-                    progress($"{instance.Host}: cloud-init finished {clock.Elapsed.TotalSeconds:0} s after boot ({ConsoleHostKeyCount(console)} host key fingerprints on the console)");
+                    await File.WriteAllTextAsync(Path.Combine(files.Directory, instance.Host + ".first-boot"), $"{clock.Elapsed.TotalSeconds:0.0} {(eipPending ? "before" : "after")}-eip\n", cancellationToken);
+                    progress($"{instance.Host}: cloud-init finished {clock.Elapsed.TotalSeconds:0} s after launch{(eipPending && delayed.Any(d => d.Host == instance.Host) ? ", its Elastic IP not yet associated" : string.Empty)} ({ConsoleHostKeyCount(console)} host key fingerprints on the console)");
                 }
-                else if (TryReadPid(files.Pid(instance.Host)) is not { } pid || !File.Exists($"/proc/{pid}"))
+                else if (TryReadPid(files.Pid(instance.Host)) is not { } pid || !Directory.Exists($"/proc/{pid}"))
                 {
                     throw new LabUpFailedException($"the VM of {instance.Host} stopped during boot; console tail:\n{Tail(console)}");
                 }
+            }
+
+            if (pending.Count == 0 && !eipPending)
+            {
+                break;
             }
 
             if (pending.Count > 0 && clock.Elapsed > options.BootTimeout)
@@ -200,6 +236,36 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         var log = File.Exists(files.MetadataLog(region)) ? await File.ReadAllTextAsync(files.MetadataLog(region), cancellationToken) : "(no log)";
         throw new LabUpFailedException($"the metadata service of {region} did not start within 90 s. Log:\n{log}");
+    }
+
+    public const string EipPendingTableName = "egress_lab_eip_pending";
+
+    /// <summary>Until the Elastic IP is associated, nothing crosses the IGW to or from the gateway (its 1:1 NAT is not yet there).</summary>
+    public static string EipPendingTable(IReadOnlyList<VmInstance> gateways)
+    {
+        ArgumentNullException.ThrowIfNull(gateways);
+        var addresses = string.Join(", ", gateways.Select(g => g.PrivateIp));
+        return $"table inet {EipPendingTableName} {{\n" +
+               "  chain forward {\n    type filter hook forward priority -300; policy accept;\n" +
+               $"    oifname \"{LabWorldPlanner.RouterWan}\" ip saddr {{ {addresses} }} drop\n" +
+               $"    iifname \"{LabWorldPlanner.RouterWan}\" ip daddr {{ {addresses} }} drop\n" +
+               "  }\n}\n";
+    }
+
+    /// <summary>A graceful reboot (`lab reboot HOST`): Ctrl-Alt-Del through the QEMU monitor, which systemd turns into
+    /// `systemctl reboot` (what EC2's RebootInstances asks of the guest through ACPI).</summary>
+    public static async Task RebootAsync(VmFiles files, string host, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (TryReadPid(files.Pid(host)) is not { } pid || !IsQemuOf(pid, files))
+        {
+            throw new LabException($"the VM of {host} is not running (powered off by 'lab fail'? 'lab heal {host}' boots it).");
+        }
+
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(files.Monitor(host)), cancellationToken);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes("sendkey ctrl-alt-delete\n"), cancellationToken);
+        await Task.Delay(500, cancellationToken);
     }
 
     /// <summary>QEMU's arguments for <paramref name="instance"/> (pure, for tests and docs).</summary>
