@@ -65,7 +65,7 @@ public sealed class VmLabTests
     {
         var instance = VmInstancePlanner.Plan(VmPlan())[0];
         var files = new VmFiles(new LabStateDirectory("seed"));
-        var args = VmLab.QemuArguments(files, new VmImage("/img"), instance, "/ca.pem", "tcg");
+        var args = VmLab.QemuArguments(files, new VmImage("/img"), instance, "-----BEGIN CERTIFICATE-----\nMIIB\nxyz=\n-----END CERTIFICATE-----\n", "tcg");
         var line = string.Join(' ', args);
 
         Assert.Contains("-nodefaults", args);
@@ -73,6 +73,7 @@ public sealed class VmLabTests
         Assert.Contains($"tap,id=nic0,ifname={instance.Tap},script=no,downscript=no", args);
         Assert.DoesNotContain("user", line.Replace("-no-user-config", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.DoesNotContain("bridge", line, StringComparison.Ordinal);
+        Assert.EndsWith(" egress.lab_ca=MIIBxyz=", args[args.ToList().IndexOf("-append") + 1], StringComparison.Ordinal);
         Assert.Contains($"type=1,manufacturer=Amazon EC2,product={instance.InstanceType},serial={instance.SmbiosUuid},uuid={instance.SmbiosUuid}", args);
     }
 

@@ -269,7 +269,7 @@ public sealed partial class VmLab(ICommandRunner runner)
     }
 
     /// <summary>QEMU's arguments for <paramref name="instance"/> (pure, for tests and docs).</summary>
-    public static IReadOnlyList<string> QemuArguments(VmFiles files, VmImage image, VmInstance instance, string caFile, string accel)
+    public static IReadOnlyList<string> QemuArguments(VmFiles files, VmImage image, VmInstance instance, string caPem, string accel)
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(image);
@@ -282,16 +282,23 @@ public sealed partial class VmLab(ICommandRunner runner)
             "-chardev", $"file,id=console,path={files.Console(instance.Host)},append=on", "-serial", "chardev:console",
             "-monitor", $"unix:{files.Monitor(instance.Host)},server=on,wait=off",
             "-kernel", image.Kernel, "-initrd", image.Initrd,
-            "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1",
+            // The lab CA for the image's egress-lab-ca.service (eng/vm), as base64 DER: the VM trusts the lab's HTTPS services.
+            "-append", $"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 egress.lab_ca={CaParameter(caPem)}",
             "-drive", $"file={files.Disk(instance.Host)},if=virtio,format=qcow2,cache=unsafe",
             // The only NIC: a tap at the router's port. No -nic user, no bridge.
             "-netdev", $"tap,id=nic0,ifname={instance.Tap},script=no,downscript=no",
             "-device", $"virtio-net-pci,netdev=nic0,mac={instance.Mac}",
             "-device", "virtio-rng-pci",
             "-smbios", $"type=1,manufacturer=Amazon EC2,product={instance.InstanceType},serial={instance.SmbiosUuid},uuid={instance.SmbiosUuid}",
-            "-fw_cfg", $"name=opt/egress/lab-ca.pem,file={caFile}",
             "-pidfile", files.Pid(instance.Host), "-daemonize",
         ];
+    }
+
+    /// <summary>A PEM certificate's base64 body on one line (what egress.lab_ca= carries).</summary>
+    public static string CaParameter(string caPem)
+    {
+        ArgumentNullException.ThrowIfNull(caPem);
+        return string.Concat(caPem.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("-----", StringComparison.Ordinal)));
     }
 
     private async Task BootAsync(VmFiles files, VmImage image, VmInstance instance, LabStateDirectory state, string accel, CancellationToken cancellationToken)
@@ -301,7 +308,7 @@ public sealed partial class VmLab(ICommandRunner runner)
             await RunAsync(CommandSpec.Of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", image.RootDisk, files.Disk(instance.Host)), cancellationToken);
         }
 
-        await RunAsync(new CommandSpec("ip", ["netns", "exec", instance.RouterNamespace, "qemu-system-x86_64", .. QemuArguments(files, image, instance, state.CaCertificate, accel)])
+        await RunAsync(new CommandSpec("ip", ["netns", "exec", instance.RouterNamespace, "qemu-system-x86_64", .. QemuArguments(files, image, instance, await File.ReadAllTextAsync(state.CaCertificate, cancellationToken), accel)])
         {
             Timeout = TimeSpan.FromMinutes(1),
         }, cancellationToken);
