@@ -23,7 +23,7 @@ dir="$cache/images/$key"
 packages=(
   systemd systemd-sysv udev dbus cloud-init openssh-server sudo ca-certificates
   nftables iproute2 curl mtr-tiny iputils-ping procps kmod
-  isc-dhcp-client ifupdown netbase
+  isc-dhcp-client ifupdown netbase e2fsprogs locales
   linux-image-amd64 initramfs-tools
 )
 

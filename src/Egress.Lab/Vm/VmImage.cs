@@ -22,6 +22,13 @@ public sealed record VmImage(string Directory)
     public static async Task<VmImage> EnsureAsync(Action<string> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(progress);
+        if (Environment.GetEnvironmentVariable("EGRESS_VM_IMAGE") is { Length: > 0 } given)
+        {
+            // A developer's override: an image directory built before (e.g. while a new recipe builds).
+            progress($"image: {given} (EGRESS_VM_IMAGE)");
+            return new VmImage(given);
+        }
+
         var recipe = Path.Combine(CacheRoot, "recipe");
         System.IO.Directory.CreateDirectory(recipe);
         foreach (var name in RecipeFiles)
