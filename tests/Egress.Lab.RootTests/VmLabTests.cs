@@ -47,8 +47,8 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
         var files = new VmFiles(new LabStateDirectory(id));
         try
         {
-            // The Elastic IP comes 150 s after launch: cloud-init's first boot (packages included) runs without internet.
-            var up = await EgressAsync(UpTimeout, "lab", "up", "--instances", "vm", "--id", id, "--eip-delay", "150");
+            // The Elastic IP comes 300 s after launch: cloud-init's first boot (packages included) runs without internet.
+            var up = await EgressAsync(UpTimeout, "lab", "up", "--instances", "vm", "--id", id, "--eip-delay", "300");
             Assert.True(up.Succeeded, up.StandardError);
             var gatewayBoot = await File.ReadAllTextAsync(Path.Combine(files.Directory, "tokyo-nat.first-boot"));
             Assert.EndsWith("before-eip", gatewayBoot.Trim(), StringComparison.Ordinal);

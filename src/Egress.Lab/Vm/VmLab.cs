@@ -61,7 +61,7 @@ public sealed record VmLabOptions
     /// this long after the VMs are launched (their first boot runs without internet). `up` returns after both.</summary>
     public TimeSpan EipDelay { get; init; } = DefaultEipDelay;
 
-    public static TimeSpan DefaultEipDelay { get; } = TimeSpan.FromSeconds(120);
+    public static TimeSpan DefaultEipDelay { get; } = TimeSpan.FromSeconds(300);
 
     /// <summary>How long `up` waits for every VM's cloud-init to finish (software emulation is slow).</summary>
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(15);
