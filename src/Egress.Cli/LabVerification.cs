@@ -1,4 +1,8 @@
+using Egress.Aws.Remote;
+using Egress.Host.Execution;
+using Egress.Host.Rendering;
 using Egress.Lab;
+using Egress.Lab.Vm;
 using Egress.Verify;
 
 namespace Egress.Cli;
@@ -13,7 +17,9 @@ internal static class LabVerification
     {
         ArgumentNullException.ThrowIfNull(lab);
         var previous = await LabStatusCollector.CountersAsync(lab, cancellationToken: cancellationToken);
-        return new VerifyEnvironment("lab", lab.Topology, host => lab.RunnerFor(host), lab.PublicAddresses, lab.LatencyEmulated, lab.CheckCommand)
+        var vm = lab.Manifest.Instances == Egress.Lab.World.LabInstances.Vm;
+        return new VerifyEnvironment("lab", lab.Topology, host => vm ? VmRunner(lab, host) : lab.RunnerFor(host), lab.PublicAddresses, lab.LatencyEmulated,
+            host => vm ? VmCheckCommand : lab.CheckCommand(host))
         {
             ZeroDelay = lab.LatencyEmulated ? ct => ZeroDelayAsync(lab, ct) : null,
             RoundChecks = async (_, ct) =>
@@ -24,6 +30,25 @@ internal static class LabVerification
                 return [.. checks.Select(ToResult)];
             },
         };
+    }
+
+    /// <summary>On an EC2 host as on a VM: the installed script's check, as root through sudo (the AWS path's command).</summary>
+    public static CommandSpec VmCheckCommand { get; } = new("sudo", ["-n", "/bin/sh", HostScript.InstalledPath, "check"]) { Timeout = TimeSpan.FromMinutes(1) };
+
+    /// <summary>The AWS path's SSH runner for a VM: to the host's public address as ubuntu, with the lab's key and the host
+    /// key pinned from the VM's serial console (what GetConsoleOutput gives on AWS). Needs this process to run in the
+    /// lab's internet namespace (`lab verify` re-runs itself there), as SSH to an EC2 host comes from the internet.</summary>
+    public static ICommandRunner VmRunner(RunningLab lab, string host)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        var files = new VmFiles(lab.State);
+        var address = lab.PublicAddressOf(host)
+            ?? throw new UsageException($"host '{host}' has no public address: the VM lab reaches its hosts over SSH from the lab's internet, as egress verify does on AWS (give it publicIp: auto).");
+        var pinned = ConsoleHostKeys.Parse(VmLab.ReadConsole(files, host));
+        IHostKeyPolicy policy = pinned.Count > 0
+            ? new PinnedHostKeys(pinned)
+            : throw new UsageException($"the console of {host} ({files.Console(host)}) has no SSH host key fingerprints: cloud-init has not finished its first boot.");
+        return new SshCommandRunner(new SshTarget(address, SshTarget.UbuntuUser, files.PrivateKey, policy));
     }
 
     /// <summary>The lab's delays off until disposed: the suite's zero-delay baseline (the lab's own compute).</summary>

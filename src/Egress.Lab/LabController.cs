@@ -31,6 +31,9 @@ public sealed record LabUpOptions
 
     /// <summary>Progress lines for people.</summary>
     public Action<string>? Progress { get; init; }
+
+    /// <summary>Set: every host boots as a VM (`--instances vm`) instead of a namespace running the host script.</summary>
+    public Vm.VmLabOptions? Vms { get; init; }
 }
 
 /// <summary>Builds and removes labs: applies a <see cref="LabWorldPlan"/> with ip/nft/sysctl through a command
@@ -52,7 +55,12 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             throw new LabException($"lab id '{options.Id}' is invalid: use {LabNames.ValidIdRule}.");
         }
 
-        if (!options.Naive && options.Scripts is null)
+        if (options.Vms is not null && options.Naive)
+        {
+            throw new LabException("a naive lab has no host scripts to boot with; --naive and --instances vm do not go together.");
+        }
+
+        if (!options.Naive && options.Scripts is null && options.Vms is null)
         {
             throw new ArgumentException("A lab that is not naive needs the host scripts.", nameof(options));
         }
@@ -80,13 +88,22 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         {
             var kernel = await KernelFeatures.ProbeAsync(runner, options.Id, cancellationToken);
             var (overlay, overlayNote) = kernel.ResolveOverlay(options.Topology.Overlay.Mode);
-            var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive);
+            if (options.Vms is not null)
+            {
+                // The VMs run Debian's kernel (ipip, gre, vxlan) and the user data `egress apply` sends: auto as on EC2.
+                overlay = OverlayPolicy.ForEc2(options.Topology).Overlay.Mode;
+                overlayNote = $"{overlay.ToString().ToLowerInvariant()} (in the VMs' Debian kernel, from the user data as apply sends it)";
+            }
+
+            var instances = options.Vms is null ? LabInstances.Namespaces : LabInstances.Vm;
+            var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive, instances);
             var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0);
             var manifest = new LabManifest
             {
                 Id = options.Id,
                 Topology = TopologyWriter.ToYaml(options.Topology),
                 Naive = options.Naive,
+                Instances = instances,
                 Overlay = overlay,
                 OverlayNote = options.Naive ? "none (naive: no overlay, the seed's 0.0.0.0/0 → peering route)" : overlayNote,
                 LatencyEmulated = kernel.Netem && plan.Delays.Count > 0,
@@ -98,12 +115,18 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             var certificates = WriteCertificates(plan, state);
             progress($"certificates: lab CA written to /etc/netns/<ns>/ssl/certs/ca-certificates.crt ({certificates} namespaces)");
             services = StartServicesAsync(plan, state, options.ServicesCommand(options.Id), servicesStart.Token);
-            if (options.Scripts is not null)
+            if (options.Scripts is not null && options.Vms is null)
             {
                 await WriteHostScriptsAsync(plan, state, options.Scripts, cancellationToken);
             }
 
-            if (!options.Naive)
+            if (options.Vms is not null)
+            {
+                // The services answer before the VMs boot: their first probes find the internet up.
+                await services;
+                await new Vm.VmLab(runner).StartAsync(plan, state, options.Vms, progress, cancellationToken);
+            }
+            else if (!options.Naive)
             {
                 await ApplyHostScriptsAsync(plan, state, cancellationToken);
                 progress($"host scripts applied ({overlayNote})");

@@ -17,6 +17,9 @@ public sealed record LabManifest
 
     public required bool Naive { get; init; }
 
+    /// <summary>Namespaces (default) or VMs; a manifest written before VMs existed reads as namespaces.</summary>
+    public LabInstances Instances { get; init; } = LabInstances.Namespaces;
+
     public required OverlayMode Overlay { get; init; }
 
     /// <summary>How the overlay was chosen, e.g. "vxlan (topology says ipip; this kernel has no ipip)".</summary>
@@ -42,7 +45,7 @@ public sealed record LabManifest
 
     public TopologyModel LoadTopology() => TopologyLoader.Load(Topology, $"lab {Id} manifest").Require();
 
-    public LabWorldPlan Plan() => LabWorldPlanner.Plan(LoadTopology(), Id, Overlay, Naive);
+    public LabWorldPlan Plan() => LabWorldPlanner.Plan(LoadTopology(), Id, Overlay, Naive, Instances);
 }
 
 /// <summary>The files of one lab under /run/egress-lab/&lt;id&gt;/.</summary>

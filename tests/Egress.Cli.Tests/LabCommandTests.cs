@@ -11,12 +11,28 @@ public sealed class LabCommandTests
         var (code, stdout, _) = await cli.RunAsync("lab", "--help");
 
         Assert.Equal(0, code);
-        foreach (var verb in new[] { "up", "status", "exec", "verify", "down", "run" })
+        foreach (var verb in new[] { "up", "status", "exec", "verify", "down", "run", "reboot" })
         {
             Assert.Contains($"  {verb} ", stdout, StringComparison.Ordinal);
         }
 
         Assert.DoesNotContain("serve", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("metadata", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--naive", "--instances", "vm")]
+    [InlineData("--eip-delay", "30")]
+    [InlineData("--instances", "vm", "--eip-delay", "-1")]
+    public async Task LabUp_VmOptionsThatDoNotGo_Exit2BeforeAnythingIsBuilt(params string[] options)
+    {
+        using var cli = new CliRunner();
+
+        var (code, _, stderr) = await cli.RunAsync(["lab", "up", "--id", "tvmopt", .. options]);
+
+        Assert.Equal(2, code);
+        Assert.True(stderr.Contains("--naive and --instances vm", StringComparison.Ordinal) || stderr.Contains("--eip-delay", StringComparison.Ordinal) || stderr.Contains("needs root", StringComparison.Ordinal), stderr);
+        Assert.False(Directory.Exists("/run/egress-lab/tvmopt"));
     }
 
     [Fact]

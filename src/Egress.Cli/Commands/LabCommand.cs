@@ -4,6 +4,8 @@ using System.Text.Json;
 using Egress.Core.Topology;
 using Egress.Host.Execution;
 using Egress.Lab;
+using Egress.Lab.Vm;
+using Egress.Lab.World;
 using Spectre.Console;
 
 namespace Egress.Cli.Commands;
@@ -21,8 +23,10 @@ internal sealed class LabCommand : Command
         Subcommands.Add(new LabDownCommand(context));
         Subcommands.Add(new LabFailCommand(context, fail: true));
         Subcommands.Add(new LabFailCommand(context, fail: false));
+        Subcommands.Add(new LabRebootCommand(context));
         Subcommands.Add(new LabRunCommand(context));
         Subcommands.Add(new LabServeCommand());
+        Subcommands.Add(new LabMetadataCommand());
     }
 }
 
@@ -33,6 +37,19 @@ internal static class LabCli
     {
         Description = $"The topology file (default: ./{TopologyLoader.DefaultFileName}, else the embedded seed topology).",
         HelpName = "FILE",
+    };
+
+    public static Option<LabInstances> InstancesOption() => new("--instances")
+    {
+        Description = "What each host is: 'namespaces' (default, fast: the host script run in a namespace) or 'vm' (a QEMU VM booted from a Debian image the way EC2 boots one: cloud-init with the user data 'egress apply' sends, IMDSv2, DHCP, systemd; verify over SSH; docs/vm-lab.md).",
+        DefaultValueFactory = _ => LabInstances.Namespaces,
+        HelpName = "namespaces|vm",
+    };
+
+    public static Option<int?> EipDelayOption() => new("--eip-delay")
+    {
+        Description = $"With --instances vm: seconds after launch until the gateways' Elastic IPs are associated (their IGW NAT starts), as on AWS; default {VmLabOptions.DefaultEipDelay.TotalSeconds:0}, which covers cloud-init's first boot here.",
+        HelpName = "SECONDS",
     };
 
     public static Option<string?> IdOption(string description) => new("--id")
@@ -89,13 +106,19 @@ internal static class LabCli
 
     /// <summary>How to start `egress lab serve --id ID` from this process: the egress apphost when that is
     /// what runs, else `dotnet egress.dll`.</summary>
-    public static CommandSpec ServicesCommand(string id)
+    public static CommandSpec ServicesCommand(string id) => Self(["lab", "serve", "--id", id]);
+
+    /// <summary>`egress lab metadata --id ID --region REGION`: a VPC's IMDSv2, started in its router's namespace.</summary>
+    public static CommandSpec MetadataCommand(string id, string region) => Self(["lab", "metadata", "--id", id, "--region", region]);
+
+    /// <summary>This egress with <paramref name="arguments"/>: the apphost when that is what runs, else `dotnet egress.dll`.</summary>
+    public static CommandSpec Self(IReadOnlyList<string> arguments)
     {
         var process = Environment.ProcessPath ?? "dotnet";
         var assembly = typeof(LabCli).Assembly.Location;
         return Path.GetFileNameWithoutExtension(process) == "egress"
-            ? new CommandSpec(process, ["lab", "serve", "--id", id])
-            : new CommandSpec(DotnetHost(process), [assembly, "lab", "serve", "--id", id]);
+            ? new CommandSpec(process, arguments)
+            : new CommandSpec(DotnetHost(process), [assembly, .. arguments]);
     }
 
     private static string DotnetHost(string process) =>
@@ -103,8 +126,20 @@ internal static class LabCli
         : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : "dotnet";
 
-    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken)
+    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces, int? eipDelay = null)
     {
+        if (eipDelay is { } delay && (instances != LabInstances.Vm || delay is < 0 or > 3600))
+        {
+            throw new UsageException(instances != LabInstances.Vm
+                ? "--eip-delay goes with --instances vm (a namespace lab has no boot to wait for)."
+                : $"--eip-delay {delay}: give 0 to 3600 seconds.");
+        }
+
+        if (instances == LabInstances.Vm && naive)
+        {
+            throw new UsageException("--naive and --instances vm do not go together: a naive lab has no host scripts to boot with.");
+        }
+
         RequireRoot(naive ? "up --naive" : "up");
         await LabPackages.EnsureAsync(ProcessRunner.Instance, m => context.Error.WriteLine(m), cancellationToken);
         var clock = Stopwatch.StartNew();
@@ -119,6 +154,14 @@ internal static class LabCli
                 ServicesCommand = ServicesCommand,
                 Scripts = HostRendererScripts.Instance,
                 Progress = m => context.Error.WriteLine("  " + m),
+                Vms = instances == LabInstances.Vm
+                    ? new VmLabOptions
+                    {
+                        UserData = host => HostUserData.Render(topology, host),
+                        MetadataCommand = MetadataCommand,
+                        EipDelay = eipDelay is { } seconds ? TimeSpan.FromSeconds(seconds) : VmLabOptions.DefaultEipDelay,
+                    }
+                    : null,
             }, cancellationToken);
             context.Error.WriteLine($"lab {id} is up in {clock.Elapsed.TotalSeconds:0.00} s. Try: {ExecHint(id, FirstClient(topology), LabStateDirectory.List().Count, Environment.GetEnvironmentVariable("SUDO_USER") is not null)}");
             return lab;
@@ -158,11 +201,86 @@ internal static class LabCli
     /// overlay, the latency state and the counters; returns the suite's exit code.</summary>
     public static async Task<int> VerifyAsync(CliContext context, ParseResult parse, VerifyCliOptions verify, RunningLab lab, CancellationToken cancellationToken)
     {
+        if (lab.Manifest.Instances == LabInstances.Vm && Environment.GetEnvironmentVariable(InNamespaceVariable) != lab.Plan.InternetNamespace)
+        {
+            return await VerifyFromInternetAsync(context, parse, verify, lab, cancellationToken);
+        }
+
         context.Error.WriteLine($"lab {lab.Id}: overlay {lab.Manifest.OverlayNote}; {lab.Manifest.LatencyNote}");
         var environment = await LabVerification.EnvironmentAsync(lab, cancellationToken);
         var code = await verify.RunAsync(context, parse, environment, cancellationToken);
         PrintCounters(context, await LabStatusCollector.CountersAsync(lab, cancellationToken: cancellationToken));
         return code;
+    }
+
+    /// <summary>Set in a `lab verify` that this process started inside the lab's internet namespace.</summary>
+    public const string InNamespaceVariable = "EGRESS_LAB_NETNS";
+
+    /// <summary>A VM lab is verified over SSH from the lab's internet, as `egress verify` reaches EC2 hosts: this process
+    /// lives in the root namespace, which has no path into the lab (by design), so `lab verify` runs again inside the
+    /// internet namespace with the same verify options; its output is this command's.</summary>
+    private static async Task<int> VerifyFromInternetAsync(CliContext context, ParseResult parse, VerifyCliOptions verify, RunningLab lab, CancellationToken cancellationToken)
+    {
+        var arguments = new List<string> { "lab", "verify", "--id", lab.Id };
+        arguments.AddRange(VerifyArguments(context, parse, verify));
+        var self = Self(arguments);
+        var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "netns", "exec", lab.Plan.InternetNamespace, self.Program }.Concat(self.Arguments))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment[InNamespaceVariable] = lab.Plan.InternetNamespace;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start ip netns exec");
+        var output = Pump(process.StandardOutput, context.Output);
+        var error = Pump(process.StandardError, context.Error);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        await Task.WhenAll(output, error);
+        return process.ExitCode;
+    }
+
+    /// <summary>The verify options of this command line, as arguments for `lab verify`.</summary>
+    private static List<string> VerifyArguments(CliContext context, ParseResult parse, VerifyCliOptions verify)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var arguments = new List<string>
+        {
+            "--cold", parse.GetValue(verify.Cold).ToString(inv),
+            "--keepalive", parse.GetValue(verify.KeepAlive).ToString(inv),
+            "--timeout", parse.GetValue(verify.Timeout).ToString(inv),
+            "--output", parse.GetValue(verify.Output) == OutputFormat.Json ? "json" : "text",
+        };
+        if (parse.GetValue(verify.Rounds) is { } rounds)
+        {
+            arguments.AddRange(["--rounds", rounds.ToString(inv)]);
+        }
+
+        if (parse.GetValue(verify.Html) is { } html)
+        {
+            arguments.AddRange(["--html", context.Resolve(html)]);
+        }
+
+        return arguments;
+    }
+
+    private static async Task Pump(StreamReader from, TextWriter to)
+    {
+        var buffer = new char[4096];
+        int n;
+        while ((n = await from.ReadAsync(buffer)) > 0)
+        {
+            await to.WriteAsync(buffer.AsMemory(0, n));
+            await to.FlushAsync();
+        }
     }
 
     public static void PrintCounters(CliContext context, LabCounters counters)
@@ -189,15 +307,19 @@ internal sealed class LabUpCommand : Command
         var file = LabCli.FileOption();
         var id = LabCli.IdOption("Lab id (default: from the topology's stack, e.g. seed).");
         var naive = new Option<bool>("--naive") { Description = "Build the seed's misleading first design instead (client VPC 0.0.0.0/0 → peering, no overlay): its egress fails, and the peering drop counter says why." };
+        var instances = LabCli.InstancesOption();
+        var eipDelay = LabCli.EipDelayOption();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
+        Options.Add(instances);
+        Options.Add(eipDelay);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
             LabCli.RequireRoot("up");
             var topology = LabCli.LoadTopology(context, parse.GetValue(file));
             var labId = parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabNames.IdFromStack(topology.Stack);
-            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
+            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances), parse.GetValue(eipDelay));
             context.Output.WriteLine(labId);
             return ExitCodes.Ok;
         }));
@@ -289,7 +411,28 @@ internal sealed class LabFailCommand : Command
             var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
             try
             {
-                await LabController.Default.SetGatewayFailedAsync(lab, parse.GetValue(gateway)!, fail, cancellationToken);
+                if (lab.Manifest.Instances == LabInstances.Vm)
+                {
+                    // A VM gateway fails as an instance does: powered off hard; heal boots it again from its disk.
+                    var name = parse.GetValue(gateway)!;
+                    if (!lab.Plan.Hosts.Any(h => h.Name == name && h.Role == Egress.Core.Topology.HostRole.Gateway))
+                    {
+                        throw new LabException($"'{name}' is not a gateway of lab {lab.Id}; its gateways: {string.Join(", ", lab.Plan.Hosts.Where(h => h.Role == Egress.Core.Topology.HostRole.Gateway).Select(h => h.Name))}.");
+                    }
+
+                    if (fail)
+                    {
+                        VmLab.PowerOff(new VmFiles(lab.State), name);
+                    }
+                    else
+                    {
+                        await new VmLab(ProcessRunner.Instance).PowerOnAsync(lab, name, cancellationToken);
+                    }
+                }
+                else
+                {
+                    await LabController.Default.SetGatewayFailedAsync(lab, parse.GetValue(gateway)!, fail, cancellationToken);
+                }
             }
             catch (LabException ex)
             {
@@ -417,9 +560,13 @@ internal sealed class LabRunCommand : Command
         var id = LabCli.IdOption("Lab id (default: a fresh random one).");
         var naive = new Option<bool>("--naive") { Description = "Run the seed's naive design (expected to fail, with the reason counted)." };
         var verify = new VerifyCliOptions();
+        var instances = LabCli.InstancesOption();
+        var eipDelay = LabCli.EipDelayOption();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
+        Options.Add(instances);
+        Options.Add(eipDelay);
         verify.AddTo(this);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
@@ -432,7 +579,7 @@ internal sealed class LabRunCommand : Command
             {
                 // A lab that is up already (or any failure to build) is never this run's to remove: UpAsync touches no
                 // lab it did not claim, and removes what it built itself when it fails or is cancelled.
-                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken);
+                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances), parse.GetValue(eipDelay));
                 return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
             }
             finally
@@ -459,6 +606,75 @@ internal sealed class LabServeCommand : Command
         SetAction(async (parse, cancellationToken) =>
         {
             await RunningLab.ServeAsync(LabCli.ValidId(parse.GetValue(id)!), cancellationToken);
+            return ExitCodes.Ok;
+        });
+    }
+}
+
+/// <summary>lab reboot HOST: a graceful reboot of a VM host (its systemd reboots it; the unit applies the script at boot).</summary>
+internal sealed class LabRebootCommand : Command
+{
+    public LabRebootCommand(CliContext context)
+        : base("reboot", "Reboot a host of a VM lab gracefully (Ctrl-Alt-Del through QEMU: systemd reboots, as on EC2's RebootInstances). 'lab verify' passes again once it is back.")
+    {
+        var host = new Argument<string>("HOST") { Description = "A host of the topology." };
+        var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
+        Arguments.Add(host);
+        Options.Add(id);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            LabCli.RequireRoot("reboot");
+            var lab = LabCli.Open(LabCli.RunningId(parse.GetValue(id)));
+            var name = parse.GetValue(host)!;
+            if (lab.Manifest.Instances != LabInstances.Vm)
+            {
+                throw new UsageException($"lab {lab.Id} runs its hosts in namespaces, which have no boot to go through; 'lab up --instances vm' makes hosts that reboot.");
+            }
+
+            if (lab.Plan.Hosts.All(h => h.Name != name))
+            {
+                throw new UsageException($"lab {lab.Id} has no host '{name}'; hosts: {string.Join(", ", lab.Plan.Hosts.Select(h => h.Name))}.");
+            }
+
+            try
+            {
+                await VmLab.RebootAsync(new VmFiles(lab.State), name, cancellationToken);
+            }
+            catch (LabException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
+
+            context.Error.WriteLine($"{name} is rebooting; its console: {new VmFiles(lab.State).Console(name)}");
+            return ExitCodes.Ok;
+        });
+    }
+}
+
+/// <summary>Hidden: a VPC's instance metadata service (IMDSv2) for the lab's VMs, started by `lab up --instances vm`
+/// inside the region's router namespace, at 169.254.169.254:80.</summary>
+internal sealed class LabMetadataCommand : Command
+{
+    public LabMetadataCommand()
+        : base("metadata", "Run a VPC's instance metadata service for the lab's VMs (started by 'lab up --instances vm'; not for direct use).")
+    {
+        Hidden = true;
+        var id = new Option<string>("--id") { Required = true };
+        var region = new Option<string>("--region") { Required = true };
+        Options.Add(id);
+        Options.Add(region);
+        SetAction(async (parse, cancellationToken) =>
+        {
+            var lab = RunningLab.Open(LabCli.ValidId(parse.GetValue(id)!));
+            var files = new VmFiles(lab.State);
+            var name = parse.GetValue(region)!;
+            await File.WriteAllTextAsync(files.MetadataPid(name), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+            var key = await File.ReadAllTextAsync(files.PublicKey, cancellationToken);
+            var instances = VmInstancePlanner.Plan(lab.Plan).Where(i => i.Region == name)
+                .Select(i => new InstanceMetadata(i, key, File.ReadAllBytes(files.UserData(i.Host))))
+                .ToList();
+            await InstanceMetadataService.RunAsync(System.Net.IPAddress.Parse(LabWorldPlan.MetadataAddress.ToString()), instances, files.MetadataRequests(name),
+                () => File.WriteAllText(files.MetadataReady(name), "ready\n"), cancellationToken);
             return ExitCodes.Ok;
         });
     }

@@ -37,6 +37,14 @@ public sealed record LabVeth(string NamespaceA, string InterfaceA, string Namesp
     public string BatchLine => $"link add {InterfaceA} netns {NamespaceA} type veth peer name {InterfaceB} netns {NamespaceB}";
 }
 
+/// <summary>What each topology host is in the lab: a network namespace running the host script (fast, the default),
+/// or a QEMU VM booted from the instance image the way EC2 boots one (cloud-init, IMDSv2, systemd).</summary>
+public enum LabInstances
+{
+    Namespaces,
+    Vm,
+}
+
 public sealed record LabHost(string Name, HostRole Role, string Region, string Namespace, Ipv4Address PrivateIp, Ipv4Address? PublicIp);
 
 /// <summary>A region's VPC router (route table + IGW) and the public range its IGW hands out.</summary>
@@ -60,6 +68,8 @@ public sealed record LabWorldPlan
     public required string Id { get; init; }
 
     public required bool Naive { get; init; }
+
+    public LabInstances Instances { get; init; } = LabInstances.Namespaces;
 
     /// <summary>The overlay the host scripts use here (auto/ipip resolved against the kernel).</summary>
     public required OverlayMode Overlay { get; init; }

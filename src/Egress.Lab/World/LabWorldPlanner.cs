@@ -38,7 +38,7 @@ public static class LabWorldPlanner
     /// <summary>Offset of the first public address in a region's range (host j gets range + 10 + j).</summary>
     public const int FirstPublicOffset = 10;
 
-    public static LabWorldPlan Plan(TopologyModel topology, string id, OverlayMode overlay, bool naive = false)
+    public static LabWorldPlan Plan(TopologyModel topology, string id, OverlayMode overlay, bool naive = false, LabInstances instances = LabInstances.Namespaces)
     {
         ArgumentNullException.ThrowIfNull(topology);
         if (!LabNames.IsValidId(id))
@@ -69,7 +69,10 @@ public static class LabWorldPlanner
                 var ns = LabNames.HostNamespace(id, host.Name);
                 Ipv4Address? publicIp = host.HasPublicAddress ? PublicRangePool[r].At(FirstPublicOffset + j) : null;
                 hosts.Add(new LabHost(host.Name, host.Role, region.Name, ns, host.PrivateIp, publicIp));
-                veths.Add(new LabVeth(ns, HostUplink, routerNs, PortName(region, host)));
+                if (instances == LabInstances.Namespaces)
+                {
+                    veths.Add(new LabVeth(ns, HostUplink, routerNs, PortName(region, host)));
+                }
             }
         }
 
@@ -89,14 +92,22 @@ public static class LabWorldPlanner
         }).ToList();
 
         var namespaces = new List<LabNamespace>();
-        foreach (var host in hosts)
+        if (instances == LabInstances.Namespaces)
         {
-            namespaces.Add(HostNamespace(topology, host, naive));
+            foreach (var host in hosts)
+            {
+                namespaces.Add(HostNamespace(topology, host, naive));
+            }
         }
 
+        // VM instances are reached over SSH from the lab's internet, as `egress verify` reaches EC2 hosts: their security
+        // groups let the internet's address in on tcp/22 (the lab's "your address"), whatever access.ssh says.
+        var routed = instances == LabInstances.Vm
+            ? topology with { Access = topology.Access with { Ssh = Ipv4Cidr.Parse(InternetAddress + "/32") } }
+            : topology;
         foreach (var router in routers)
         {
-            namespaces.Add(RouterNamespace(topology, router, routers.IndexOf(router), hosts, peerings, naive, overlay));
+            namespaces.Add(RouterNamespace(routed, router, routers.IndexOf(router), hosts, peerings, naive, overlay, instances));
         }
 
         namespaces.Add(InternetNamespaceOf(internetNs, routers, services));
@@ -105,6 +116,7 @@ public static class LabWorldPlanner
         {
             Id = id,
             Naive = naive,
+            Instances = instances,
             Overlay = overlay,
             Topology = topology,
             Namespaces = namespaces,
@@ -160,6 +172,14 @@ public static class LabWorldPlanner
         }
 
         return [.. names.Select((n, i) => new LabService(n.ToLowerInvariant(), ServiceRange.At(10 * (i + 1))))];
+    }
+
+    /// <summary>The router's port facing <paramref name="hostName"/> (a veth end, or a VM's tap), e.g. vpc0p0.</summary>
+    public static string HostPort(TopologyModel topology, string hostName)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var host = topology.GetHost(hostName);
+        return PortName(topology.RegionOf(host), host);
     }
 
     private static string PortName(Region region, Egress.Core.Topology.Host host)
@@ -221,7 +241,7 @@ public static class LabWorldPlanner
         };
     }
 
-    private static LabNamespace RouterNamespace(TopologyModel topology, LabRouter router, int regionIndex, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, bool naive, OverlayMode overlay)
+    private static LabNamespace RouterNamespace(TopologyModel topology, LabRouter router, int regionIndex, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, bool naive, OverlayMode overlay, LabInstances instances)
     {
         var region = topology.Regions.First(r => r.Name == router.Region);
         var igwLink = IgwTransit.Subnet(30, regionIndex);
@@ -235,7 +255,18 @@ public static class LabWorldPlanner
             foreach (var host in region.Hosts.Where(h => h.Subnet == subnet.Name))
             {
                 var port = PortName(region, host);
-                batch.Add($"addr add {subnet.Router}/32 dev {port}");
+                if (instances == LabInstances.Vm)
+                {
+                    // The VM's NIC is a tap in the host's place: the router's port. The subnet's prefix (without its
+                    // route) lets the DHCP server on the port know the subnet it serves; routing stays per host /32.
+                    batch.Add($"tuntap add dev {port} mode tap");
+                    batch.Add($"addr add {subnet.Router}/{subnet.Cidr.PrefixLength} dev {port} noprefixroute");
+                }
+                else
+                {
+                    batch.Add($"addr add {subnet.Router}/32 dev {port}");
+                }
+
                 batch.Add($"link set {port} up");
                 batch.Add($"route add {host.PrivateIp}/32 dev {port}");
             }

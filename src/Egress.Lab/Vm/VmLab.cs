@@ -1,0 +1,399 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Egress.Core.Net;
+using Egress.Host.Execution;
+using Egress.Lab.World;
+
+namespace Egress.Lab.Vm;
+
+/// <summary>Files of a VM lab under /run/egress-lab/&lt;id&gt;/vm/.</summary>
+public sealed class VmFiles(LabStateDirectory state)
+{
+    public string Directory { get; } = Path.Combine(state.Path, "vm");
+
+    public string PrivateKey => Path.Combine(Directory, "id_ed25519");
+
+    public string PublicKey => PrivateKey + ".pub";
+
+    public string HostsFile => Path.Combine(Directory, "hosts");
+
+    public string Image => Path.Combine(Directory, "image");
+
+    public string UserData(string host) => Path.Combine(Directory, host + ".user-data");
+
+    public string Disk(string host) => Path.Combine(Directory, host + ".qcow2");
+
+    /// <summary>The serial console, kept across reboots (appended), like GetConsoleOutput.</summary>
+    public string Console(string host) => Path.Combine(Directory, host + ".console");
+
+    public string Pid(string host) => Path.Combine(Directory, host + ".pid");
+
+    public string Monitor(string host) => Path.Combine(Directory, host + ".monitor");
+
+    public string DnsmasqPid(string region) => Path.Combine(Directory, region + ".dnsmasq.pid");
+
+    public string DnsmasqLog(string region) => Path.Combine(Directory, region + ".dnsmasq.log");
+
+    public string Leases(string region) => Path.Combine(Directory, region + ".leases");
+
+    public string MetadataPid(string region) => Path.Combine(Directory, region + ".metadata.pid");
+
+    public string MetadataReady(string region) => Path.Combine(Directory, region + ".metadata.ready");
+
+    public string MetadataLog(string region) => Path.Combine(Directory, region + ".metadata.log");
+
+    public string MetadataRequests(string region) => Path.Combine(Directory, region + ".metadata.requests");
+}
+
+/// <summary>What `lab up --instances vm` needs beyond the namespace lab.</summary>
+public sealed record VmLabOptions
+{
+    /// <summary>The exact user data `egress apply` sends for a host (HostUserData in the CLI).</summary>
+    public required Func<string, string> UserData { get; init; }
+
+    /// <summary>`egress lab metadata --id ID --region REGION`, started inside the region's router namespace.</summary>
+    public required Func<string, string, CommandSpec> MetadataCommand { get; init; }
+
+    public int MemoryMiB { get; init; } = VmInstancePlanner.DefaultMemoryMiB;
+
+    /// <summary>Like AWS, where an Elastic IP is associated only once the instance runs: the gateways' IGW 1:1 NAT starts
+    /// this long after the VMs are launched (their first boot runs without internet). `up` returns after both.</summary>
+    public TimeSpan EipDelay { get; init; } = DefaultEipDelay;
+
+    public static TimeSpan DefaultEipDelay { get; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>How long `up` waits for every VM's cloud-init to finish (software emulation is slow).</summary>
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(15);
+}
+
+/// <summary>Boots a lab's hosts as VMs: per VPC router a DHCP+DNS server (dnsmasq) and the IMDSv2 service, per host a
+/// QEMU VM whose only NIC is a tap at the router's port (no user-mode networking, nothing in the root namespace).</summary>
+public sealed partial class VmLab(ICommandRunner runner)
+{
+    public static bool KvmUsable => File.Exists("/dev/kvm") && CanOpen("/dev/kvm");
+
+    private static bool CanOpen(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    public async Task StartAsync(LabWorldPlan plan, LabStateDirectory state, VmLabOptions options, Action<string> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var tool in new[] { ("qemu-system-x86_64", "qemu-system-x86"), ("qemu-img", "qemu-utils"), ("dnsmasq", "dnsmasq-base"), ("mmdebstrap", "mmdebstrap"), ("ssh-keygen", "openssh-client") })
+        {
+            if (!OnPath(tool.Item1))
+            {
+                throw new LabException($"'lab up --instances vm' needs {tool.Item1}: install it with 'apt-get install {tool.Item2}'.");
+            }
+        }
+
+        var files = new VmFiles(state);
+        Directory.CreateDirectory(files.Directory);
+        var image = await VmImage.EnsureAsync(progress, cancellationToken);
+        await File.WriteAllTextAsync(files.Image, image.Directory + "\n", cancellationToken);
+        var instances = VmInstancePlanner.Plan(plan, options.MemoryMiB);
+        await RunAsync(CommandSpec.Of("ssh-keygen", "-q", "-t", "ed25519", "-N", string.Empty, "-C", $"egress-lab-{plan.Id}", "-f", files.PrivateKey), cancellationToken);
+        await File.WriteAllTextAsync(files.HostsFile, plan.HostsFile, cancellationToken);
+        foreach (var instance in instances)
+        {
+            await File.WriteAllTextAsync(files.UserData(instance.Host), options.UserData(instance.Host), cancellationToken);
+        }
+
+        foreach (var region in instances.GroupBy(i => i.Region))
+        {
+            await StartDnsmasqAsync(files, region.Key, [.. region], cancellationToken);
+            await StartMetadataAsync(files, region.Key, region.First().RouterNamespace, options.MetadataCommand(plan.Id, region.Key), cancellationToken);
+        }
+
+        progress($"VPC services: DHCP+DNS (dnsmasq) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
+        var accel = KvmUsable ? "kvm" : "tcg";
+        var delayed = instances.Where(i => i.Role == Egress.Core.Topology.HostRole.Gateway && i.PublicIp is not null).ToList();
+        foreach (var router in delayed.GroupBy(i => i.RouterNamespace))
+        {
+            await RunAsync(new CommandSpec("ip", ["netns", "exec", router.Key, "nft", "-f", "-"]) { StandardInput = EipPendingTable([.. router]) }, cancellationToken);
+        }
+
+        if (delayed.Count > 0)
+        {
+            progress($"Elastic IPs of {string.Join(", ", delayed.Select(d => d.Host))}: associated {options.EipDelay.TotalSeconds:0} s after launch (as on AWS, first boot runs without internet)");
+        }
+
+        var eipPending = delayed.Count > 0;
+        foreach (var instance in instances)
+        {
+            await BootAsync(files, image, instance, state, accel, cancellationToken);
+            progress($"{instance.Host}: VM {instance.InstanceId} booting ({accel}, {instance.MemoryMiB} MiB, tap {instance.Tap} in {instance.RouterNamespace}, mac {instance.Mac}); console {files.Console(instance.Host)}");
+        }
+
+        var clock = Stopwatch.StartNew();
+        var pending = instances.ToList();
+        while (pending.Count > 0 || eipPending)
+        {
+            if (eipPending && clock.Elapsed >= options.EipDelay)
+            {
+                foreach (var router in delayed.Select(d => d.RouterNamespace).Distinct())
+                {
+                    await RunAsync(CommandSpec.Of("ip", "netns", "exec", router, "nft", "delete", "table", "inet", EipPendingTableName), cancellationToken);
+                }
+
+                eipPending = false;
+                await File.WriteAllTextAsync(Path.Combine(files.Directory, "eip-associated"), $"{clock.Elapsed.TotalSeconds:0.0}\n", cancellationToken);
+                progress($"Elastic IPs associated {clock.Elapsed.TotalSeconds:0} s after launch ({string.Join(", ", delayed.Select(d => $"{d.Host} {d.PublicIp}"))}); still booting: {(pending.Count == 0 ? "none" : string.Join(", ", pending.Select(p => p.Host)))}");
+            }
+
+            foreach (var instance in pending.ToList())
+            {
+                var console = ReadConsole(files, instance.Host);
+                if (CloudInitFinished(console))
+                {
+                    pending.Remove(instance);
+                    await File.WriteAllTextAsync(Path.Combine(files.Directory, instance.Host + ".first-boot"), $"{clock.Elapsed.TotalSeconds:0.0} {(eipPending ? "before" : "after")}-eip\n", cancellationToken);
+                    progress($"{instance.Host}: cloud-init finished {clock.Elapsed.TotalSeconds:0} s after launch{(eipPending && delayed.Any(d => d.Host == instance.Host) ? ", its Elastic IP not yet associated" : string.Empty)} ({ConsoleHostKeyCount(console)} host key fingerprints on the console)");
+                }
+                else if (TryReadPid(files.Pid(instance.Host)) is not { } pid || !Directory.Exists($"/proc/{pid}"))
+                {
+                    throw new LabUpFailedException($"the VM of {instance.Host} stopped during boot; console tail:\n{Tail(console)}");
+                }
+            }
+
+            if (pending.Count == 0 && !eipPending)
+            {
+                break;
+            }
+
+            if (pending.Count > 0 && clock.Elapsed > options.BootTimeout)
+            {
+                throw new LabUpFailedException($"cloud-init did not finish within {options.BootTimeout.TotalMinutes:0} min on {string.Join(", ", pending.Select(p => p.Host))}; console tail of {pending[0].Host}:\n{Tail(ReadConsole(files, pending[0].Host))}");
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+    }
+
+    private async Task StartDnsmasqAsync(VmFiles files, string region, IReadOnlyList<VmInstance> instances, CancellationToken cancellationToken)
+    {
+        var ns = instances[0].RouterNamespace;
+        var args = new List<string>
+        {
+            "netns", "exec", ns, "dnsmasq", "--conf-file=/dev/null", "--user=root", "--no-resolv", "--no-hosts",
+            "--addn-hosts=" + files.HostsFile, "--bind-interfaces", "--except-interface=lo",
+            "--pid-file=" + files.DnsmasqPid(region), "--dhcp-leasefile=" + files.Leases(region),
+            "--log-facility=" + files.DnsmasqLog(region), "--log-dhcp", "--dhcp-authoritative",
+        };
+        foreach (var instance in instances)
+        {
+            args.Add("--interface=" + instance.Tap);
+            args.Add("--dhcp-host=" + instance.Mac + "," + instance.PrivateIp + "," + instance.LocalHostname + ",infinite");
+        }
+
+        foreach (var subnet in instances.Select(i => i.Subnet).Distinct())
+        {
+            args.Add(string.Create(CultureInfo.InvariantCulture, $"--dhcp-range={subnet.Network},static,{new Ipv4Address(subnet.Mask)},infinite"));
+        }
+
+        await RunAsync(new CommandSpec("ip", args), cancellationToken);
+    }
+
+    private async Task StartMetadataAsync(VmFiles files, string region, string ns, CommandSpec serve, CancellationToken cancellationToken)
+    {
+        var launch = new CommandSpec("sh",
+        [
+            "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null &",
+            files.MetadataLog(region), "ip", "netns", "exec", ns, serve.Program, .. serve.Arguments,
+        ])
+        {
+            Environment = new Dictionary<string, string>(serve.Environment)
+            {
+                ["DOTNET_gcServer"] = "0",
+                ["DOTNET_GCHeapHardLimit"] = "0x4000000",
+                ["DOTNET_TieredPGO"] = "0",
+                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            },
+        };
+        await RunAsync(launch, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            if (File.Exists(files.MetadataReady(region)))
+            {
+                return;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+
+        var log = File.Exists(files.MetadataLog(region)) ? await File.ReadAllTextAsync(files.MetadataLog(region), cancellationToken) : "(no log)";
+        throw new LabUpFailedException($"the metadata service of {region} did not start within 90 s. Log:\n{log}");
+    }
+
+    public const string EipPendingTableName = "egress_lab_eip_pending";
+
+    /// <summary>Until the Elastic IP is associated, nothing crosses the IGW to or from the gateway (its 1:1 NAT is not yet there).</summary>
+    public static string EipPendingTable(IReadOnlyList<VmInstance> gateways)
+    {
+        ArgumentNullException.ThrowIfNull(gateways);
+        var addresses = string.Join(", ", gateways.Select(g => g.PrivateIp));
+        return $"table inet {EipPendingTableName} {{\n" +
+               "  chain forward {\n    type filter hook forward priority -300; policy accept;\n" +
+               $"    oifname \"{LabWorldPlanner.RouterWan}\" ip saddr {{ {addresses} }} drop\n" +
+               $"    iifname \"{LabWorldPlanner.RouterWan}\" ip daddr {{ {addresses} }} drop\n" +
+               "  }\n}\n";
+    }
+
+    /// <summary>A graceful reboot (`lab reboot HOST`): Ctrl-Alt-Del through the QEMU monitor, which systemd turns into
+    /// `systemctl reboot` (what EC2's RebootInstances asks of the guest through ACPI).</summary>
+    public static async Task RebootAsync(VmFiles files, string host, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (TryReadPid(files.Pid(host)) is not { } pid || !IsQemuOf(pid, files))
+        {
+            throw new LabException($"the VM of {host} is not running (powered off by 'lab fail'? 'lab heal {host}' boots it).");
+        }
+
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(files.Monitor(host)), cancellationToken);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes("sendkey ctrl-alt-delete\n"), cancellationToken);
+        await Task.Delay(500, cancellationToken);
+    }
+
+    /// <summary>QEMU's arguments for <paramref name="instance"/> (pure, for tests and docs).</summary>
+    public static IReadOnlyList<string> QemuArguments(VmFiles files, VmImage image, VmInstance instance, string caPem, string accel)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(instance);
+        return
+        [
+            "-name", $"egress-{instance.Host},process=egress-vm-{instance.Host}",
+            "-nodefaults", "-no-user-config", "-machine", "pc", "-accel", accel, "-cpu", "max", "-smp", "1",
+            "-m", instance.MemoryMiB.ToString(CultureInfo.InvariantCulture), "-display", "none",
+            "-chardev", $"file,id=console,path={files.Console(instance.Host)},append=on", "-serial", "chardev:console",
+            "-monitor", $"unix:{files.Monitor(instance.Host)},server=on,wait=off",
+            "-kernel", image.Kernel, "-initrd", image.Initrd,
+            // The lab CA for the image's egress-lab-ca.service (eng/vm), as base64 DER: the VM trusts the lab's HTTPS services.
+            "-append", $"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 egress.lab_ca={CaParameter(caPem)}",
+            "-drive", $"file={files.Disk(instance.Host)},if=virtio,format=qcow2,cache=unsafe",
+            // The only NIC: a tap at the router's port. No -nic user, no bridge.
+            "-netdev", $"tap,id=nic0,ifname={instance.Tap},script=no,downscript=no",
+            "-device", $"virtio-net-pci,netdev=nic0,mac={instance.Mac}",
+            "-device", "virtio-rng-pci",
+            "-smbios", $"type=1,manufacturer=Amazon EC2,product={instance.InstanceType},serial={instance.SmbiosUuid},uuid={instance.SmbiosUuid}",
+            "-pidfile", files.Pid(instance.Host), "-daemonize",
+        ];
+    }
+
+    /// <summary>A PEM certificate's base64 body on one line (what egress.lab_ca= carries).</summary>
+    public static string CaParameter(string caPem)
+    {
+        ArgumentNullException.ThrowIfNull(caPem);
+        return string.Concat(caPem.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith("-----", StringComparison.Ordinal)));
+    }
+
+    private async Task BootAsync(VmFiles files, VmImage image, VmInstance instance, LabStateDirectory state, string accel, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(files.Disk(instance.Host)))
+        {
+            await RunAsync(CommandSpec.Of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", image.RootDisk, files.Disk(instance.Host)), cancellationToken);
+        }
+
+        await RunAsync(new CommandSpec("ip", ["netns", "exec", instance.RouterNamespace, "qemu-system-x86_64", .. QemuArguments(files, image, instance, await File.ReadAllTextAsync(state.CaCertificate, cancellationToken), accel)])
+        {
+            Timeout = TimeSpan.FromMinutes(1),
+        }, cancellationToken);
+    }
+
+    /// <summary>Powers a VM off hard (`lab fail`): QEMU is killed, as an instance whose hardware died.</summary>
+    public static bool PowerOff(VmFiles files, string host)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (TryReadPid(files.Pid(host)) is not { } pid || !IsQemuOf(pid, files))
+        {
+            return false;
+        }
+
+        using var process = Process.GetProcessById(pid);
+        process.Kill();
+        process.WaitForExit(10_000);
+        return true;
+    }
+
+    /// <summary>Boots a powered-off VM of a running lab again from its disk (`lab heal`).</summary>
+    public async Task PowerOnAsync(RunningLab lab, string host, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        var files = new VmFiles(lab.State);
+        if (TryReadPid(files.Pid(host)) is { } pid && IsQemuOf(pid, files))
+        {
+            return;
+        }
+
+        var image = new VmImage((await File.ReadAllTextAsync(files.Image, cancellationToken)).Trim());
+        var instance = VmInstancePlanner.Plan(lab.Plan).First(i => i.Host == host);
+        await BootAsync(files, image, instance, lab.State, KvmUsable ? "kvm" : "tcg", cancellationToken);
+    }
+
+    private static bool IsQemuOf(int pid, VmFiles files)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Contains(files.Directory + "/", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public static string ReadConsole(VmFiles files, string host)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        try
+        {
+            using var stream = new FileStream(files.Console(host), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd();
+        }
+        catch (FileNotFoundException)
+        {
+            return string.Empty;
+        }
+    }
+
+    /// <summary>cloud-init's last line of a boot on the console: "Cloud-init v. 22.4.2 finished at ...".</summary>
+    public static bool CloudInitFinished(string console) => FinishedLine().IsMatch(console ?? string.Empty);
+
+    /// <summary>How many times cloud-init finished a boot on this console (one per boot).</summary>
+    public static int BootsFinished(string console) => FinishedLine().Matches(console ?? string.Empty).Count;
+
+    private static int ConsoleHostKeyCount(string console)
+    {
+        var begin = console.LastIndexOf("-----BEGIN SSH HOST KEY FINGERPRINTS-----", StringComparison.Ordinal);
+        var end = begin < 0 ? -1 : console.IndexOf("-----END SSH HOST KEY FINGERPRINTS-----", begin, StringComparison.Ordinal);
+        return begin < 0 || end < 0 ? 0 : console[begin..end].Split('\n').Count(l => l.Contains("SHA256:", StringComparison.Ordinal));
+    }
+
+    [GeneratedRegex(@"Cloud-init v\. \S+ finished at")]
+    private static partial Regex FinishedLine();
+
+    private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(25));
+
+    private static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':').Any(d => File.Exists(Path.Combine(d, program)));
+
+    internal static int? TryReadPid(string path) => LabController.TryReadPid(path);
+
+    private async Task<CommandResult> RunAsync(CommandSpec spec, CancellationToken cancellationToken) =>
+        (await runner.RunAsync(spec, cancellationToken)).EnsureSuccess(spec);
+}

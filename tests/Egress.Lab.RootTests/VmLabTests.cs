@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Egress.Host.Execution;
+using Egress.Lab.Vm;
+using Egress.Tests.Shared;
+using Xunit.Abstractions;
+
+namespace Egress.Lab.RootTests;
+
+/// <summary>`--instances vm`: the seed's hosts boot as QEMU VMs from the project's Debian image, cloud-init takes the user
+/// data `egress apply` sends from the lab's IMDSv2, and the verify suite passes over SSH (the AWS code path) — at
+/// first boot with the gateway's Elastic IP associated only after cloud-init finished, and again after both hosts
+/// reboot. `lab down` (and Ctrl-C during `lab up`) leaves no VM, tap, namespace, lock or process.</summary>
+[Collection(VmLabCollection.Name)]
+public sealed partial class VmLabTests(ITestOutputHelper output)
+{
+    private static string Dll => Path.Combine(AppContext.BaseDirectory, "egress.dll");
+
+    private static string Dotnet => LabTestSupport.ServicesCommand("x").Program;
+
+    /// <summary>First use builds the image (minutes); software emulation boots slowly on a loaded 2-core machine.</summary>
+    private static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(45);
+
+    public static void RequireVmPrerequisites()
+    {
+        LabTestSupport.RequirePrerequisites();
+        Prerequisites.RequireProgram("qemu-system-x86_64", "qemu-system-x86");
+        Prerequisites.RequireProgram("qemu-img", "qemu-utils");
+        Prerequisites.RequireProgram("dnsmasq", "dnsmasq-base");
+        Prerequisites.RequireProgram("mmdebstrap", "mmdebstrap");
+        Prerequisites.RequireProgram("ssh-keygen", "openssh-client");
+    }
+
+    private async Task<CommandResult> EgressAsync(TimeSpan timeout, params string[] args)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await ProcessRunner.Instance.RunAsync(new CommandSpec(Dotnet, [Dll, .. args]) { Timeout = timeout });
+        output.WriteLine($"$ egress {string.Join(' ', args)}  -> exit {result.ExitCode} in {clock.Elapsed.TotalSeconds:0} s\n{result.StandardError}\n{result.StandardOutput}");
+        return result;
+    }
+
+    [VmLabFact]
+    public async Task Seed_BootsFromUserData_VerifyPassesOverSsh_AgainAfterReboots_DownLeavesNothing()
+    {
+        RequireVmPrerequisites();
+        var id = LabNames.RandomId('t');
+        var files = new VmFiles(new LabStateDirectory(id));
+        try
+        {
+            // The Elastic IP comes 300 s after launch: cloud-init's first boot (packages included) runs without internet.
+            var up = await EgressAsync(UpTimeout, "lab", "up", "--instances", "vm", "--id", id, "--eip-delay", "300");
+            Assert.True(up.Succeeded, up.StandardError);
+            var gatewayBoot = await File.ReadAllTextAsync(Path.Combine(files.Directory, "tokyo-nat.first-boot"));
+            Assert.EndsWith("before-eip", gatewayBoot.Trim(), StringComparison.Ordinal);
+            foreach (var host in new[] { "sg-client", "tokyo-nat" })
+            {
+                var console = VmLab.ReadConsole(files, host);
+                Assert.Contains("-----BEGIN SSH HOST KEY FINGERPRINTS-----", console, StringComparison.Ordinal);
+                Assert.Equal(1, VmLab.BootsFinished(console));
+            }
+
+            // IMDSv2 only: cloud-init asked for a token before anything else, and every request it made was answered.
+            var requests = await File.ReadAllTextAsync(files.MetadataRequests("ap-northeast-1"));
+            Assert.Contains("PUT /latest/api/token 200", requests, StringComparison.Ordinal);
+            Assert.Contains("GET /latest/user-data 200", requests.Replace("/2021-03-23/", "/latest/", StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.DoesNotContain(" 401", requests, StringComparison.Ordinal);
+
+            var verify = await EgressAsync(TimeSpan.FromMinutes(15), "lab", "verify", "--id", id, "--rounds", "2");
+            Assert.True(verify.Succeeded, verify.StandardOutput + verify.StandardError);
+
+            // Both hosts reboot gracefully; the unit brings the tunnel and NAT back with no step of ours.
+            var clock = Stopwatch.StartNew();
+            foreach (var host in new[] { "sg-client", "tokyo-nat" })
+            {
+                Assert.True((await EgressAsync(TimeSpan.FromMinutes(1), "lab", "reboot", "--id", id, host)).Succeeded);
+            }
+
+            var back = new Dictionary<string, double>();
+            while (back.Count < 2 && clock.Elapsed < TimeSpan.FromMinutes(15))
+            {
+                foreach (var host in new[] { "sg-client", "tokyo-nat" }.Where(h => !back.ContainsKey(h)))
+                {
+                    if (VmLab.BootsFinished(VmLab.ReadConsole(files, host)) >= 2)
+                    {
+                        back[host] = clock.Elapsed.TotalSeconds;
+                    }
+                }
+
+                await Task.Delay(1000);
+            }
+
+            Assert.True(back.Count == 2, "not every host finished its reboot within 15 min");
+            var again = await EgressAsync(TimeSpan.FromMinutes(15), "lab", "verify", "--id", id, "--rounds", "1");
+            Assert.True(again.Succeeded, again.StandardOutput + again.StandardError);
+            output.WriteLine($"reboot to cloud-init finished: {string.Join(", ", back.Select(b => $"{b.Key} {b.Value:0} s"))}; to verify passing: {clock.Elapsed.TotalSeconds:0} s");
+        }
+        finally
+        {
+            var down = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "down", "--id", id);
+            Assert.True(down.Succeeded, down.StandardError);
+        }
+
+        await AssertGoneAsync(id);
+    }
+
+    [VmLabFact]
+    public async Task Up_CtrlCWhileVmsBoot_RemovesEverythingAndExits130()
+    {
+        RequireVmPrerequisites();
+        var id = LabNames.RandomId('t');
+        var files = new VmFiles(new LabStateDirectory(id));
+        var info = new ProcessStartInfo("python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])", Dotnet, Dll, "lab", "up", "--instances", "vm", "--id", id })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var up = Process.Start(info)!;
+        var errors = new System.Text.StringBuilder();
+        up.OutputDataReceived += (_, _) => { };
+        up.ErrorDataReceived += (_, e) => { lock (errors) { errors.AppendLine(e.Data); } };
+        up.BeginOutputReadLine();
+        up.BeginErrorReadLine();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(files.Console("tokyo-nat")) || new FileInfo(files.Console("tokyo-nat")).Length == 0)
+            {
+                Assert.False(up.HasExited, "lab up ended before the VMs booted: " + errors);
+                Assert.True(clock.Elapsed < UpTimeout, "no VM booted within the time allowed: " + errors);
+                await Task.Delay(500);
+            }
+
+            await ProcessRunner.Instance.RunAsync(CommandSpec.Of("kill", "-INT", up.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.True(up.WaitForExit(120_000), "lab up did not end within 120 s of SIGINT");
+            Assert.Equal(130, up.ExitCode);
+        }
+        finally
+        {
+            if (!up.HasExited)
+            {
+                up.Kill(entireProcessTree: true);
+                up.WaitForExit();
+            }
+
+            output.WriteLine(errors.ToString());
+            await LabController.Default.DownAsync(id);
+        }
+
+        await AssertGoneAsync(id);
+    }
+
+    /// <summary>No namespace (and so no tap), state, QEMU, dnsmasq or metadata process of the lab, no image build lock.</summary>
+    private static async Task AssertGoneAsync(string id)
+    {
+        Assert.Empty(await LabController.Default.ExistingNamespacesAsync(id));
+        Assert.False(Directory.Exists(LabNames.StateDirectory(id)));
+        var state = LabNames.StateDirectory(id) + "/";
+        var leftovers = Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(p => p!.All(char.IsAsciiDigit))
+            .Select(p => (Pid: p, Cmd: ReadCmdline(p!)))
+            .Where(p => p.Cmd.Contains(state, StringComparison.Ordinal) || (p.Cmd.Contains(" metadata ", StringComparison.Ordinal) && p.Cmd.Contains(" " + id + " ", StringComparison.Ordinal)))
+            .ToList();
+        Assert.True(leftovers.Count == 0, "left running: " + string.Join("; ", leftovers.Select(l => $"{l.Pid} {l.Cmd}")));
+        var images = Path.Combine(VmImage.CacheRoot, "images");
+        Assert.Empty(Directory.Exists(images) ? Directory.GetFiles(images, "*.lock") : []);
+    }
+
+    private static string ReadCmdline(string pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ') + " ";
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+}
+
+/// <summary>The VM tests run alone: two software-emulated VMs take both cores, which would stretch other tests' timings.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class VmLabCollection
+{
+    public const string Name = "VM lab";
+}
+
+/// <summary>A VM-lab test: root, and EGRESS_VM_LAB=1. It is not yet part of CI: the image build (5-20 min) and two VMs
+/// booting, verifying and rebooting under software emulation (20-40 min) do not yet fit beside the rest in CI's
+/// 90 minutes, and the reboot test has not yet completed a full run (issue 13). Skipped, with this reason, otherwise.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class VmLabFactAttribute : FactAttribute
+{
+    public VmLabFactAttribute()
+    {
+        if (Environment.GetEnvironmentVariable("EGRESS_VM_LAB") != "1")
+        {
+            Skip = "the VM lab tier runs with EGRESS_VM_LAB=1 (and root): 20-40 min under software emulation, not yet in CI (issue 13)";
+        }
+        else if (!Prerequisites.IsRoot && !Prerequisites.InCi)
+        {
+            Skip = "needs root (network namespaces, QEMU taps)";
+        }
+    }
+}
+

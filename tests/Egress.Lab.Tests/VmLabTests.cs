@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Egress.Core.Topology;
+using Egress.Lab.Vm;
+using Egress.Lab.World;
+
+namespace Egress.Lab.Tests;
+
+/// <summary>The VM lab's pure parts: the world without host namespaces, the instances' EC2 identities, QEMU's
+/// arguments (one NIC, a tap; no user-mode network) and the IMDSv2 answers.</summary>
+public sealed class VmLabTests
+{
+    private static readonly TopologyModel Seed = Examples.Load(Examples.Seed);
+
+    private static LabWorldPlan VmPlan() => LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Ipip, instances: LabInstances.Vm);
+
+    [Fact]
+    public void Plan_Vm_HasNoHostNamespacesAndATapAtEachHostPort()
+    {
+        var plan = VmPlan();
+
+        Assert.DoesNotContain(plan.Namespaces, n => n.Role == LabNamespaceRole.Host);
+        Assert.DoesNotContain(plan.Veths, v => v.InterfaceA == LabWorldPlanner.HostUplink || v.InterfaceB == LabWorldPlanner.HostUplink);
+        var router = plan.NamespaceNamed(plan.RouterOf("ap-northeast-1").Namespace);
+        var port = LabWorldPlanner.HostPort(Seed, "tokyo-nat");
+        Assert.Contains($"tuntap add dev {port} mode tap", router.IpBatch);
+        Assert.Contains($"addr add 10.1.1.1/24 dev {port} noprefixroute", router.IpBatch);
+        Assert.Contains($"route add 10.1.1.10/32 dev {port}", router.IpBatch);
+    }
+
+    [Fact]
+    public void Plan_Vm_SecurityGroupsLetTheLabInternetSsh_NamespacePlanDoesNot()
+    {
+        var vm = VmPlan().NamespaceNamed(VmPlan().RouterOf("ap-northeast-1").Namespace).Nftables!;
+        var ns = LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Ipip).NamespaceNamed(VmPlan().RouterOf("ap-northeast-1").Namespace).Nftables!;
+
+        Assert.Contains($"ip saddr {LabWorldPlanner.InternetAddress}/32 tcp dport 22 accept", vm, StringComparison.Ordinal);
+        Assert.DoesNotContain("tcp dport 22 accept", ns, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Instances_HaveEc2IdentitiesStableAcrossPlans()
+    {
+        var first = VmInstancePlanner.Plan(VmPlan());
+        var again = VmInstancePlanner.Plan(VmPlan());
+        var other = VmInstancePlanner.Plan(LabWorldPlanner.Plan(Seed, "other", OverlayMode.Ipip, instances: LabInstances.Vm));
+
+        Assert.Equal(first, again);
+        Assert.All(first, i =>
+        {
+            Assert.Matches("^i-0[0-9a-f]{16}$", i.InstanceId);
+            Assert.Matches("^ec2[0-9a-f]{5}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", i.SmbiosUuid);
+            Assert.Matches("^02(:[0-9a-f]{2}){5}$", i.Mac);
+        });
+        Assert.NotEqual(first[0].InstanceId, first[1].InstanceId);
+        Assert.NotEqual(first[0].Mac, other[0].Mac);
+        var gateway = first.Single(i => i.Host == "tokyo-nat");
+        Assert.Equal("ip-10-1-1-10", gateway.LocalHostname);
+        Assert.Equal("ap-northeast-1a", gateway.AvailabilityZone);
+        Assert.Equal("t3.micro", gateway.InstanceType);
+    }
+
+    [Fact]
+    public void QemuArguments_OneNicATapNoUserNetworkAndEc2Smbios()
+    {
+        var instance = VmInstancePlanner.Plan(VmPlan())[0];
+        var files = new VmFiles(new LabStateDirectory("seed"));
+        var args = VmLab.QemuArguments(files, new VmImage("/img"), instance, "-----BEGIN CERTIFICATE-----\nMIIB\nxyz=\n-----END CERTIFICATE-----\n", "tcg");
+        var line = string.Join(' ', args);
+
+        Assert.Contains("-nodefaults", args);
+        Assert.Single(args, a => a == "-netdev");
+        Assert.Contains($"tap,id=nic0,ifname={instance.Tap},script=no,downscript=no", args);
+        Assert.DoesNotContain("user", line.Replace("-no-user-config", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.DoesNotContain("bridge", line, StringComparison.Ordinal);
+        Assert.EndsWith(" egress.lab_ca=MIIBxyz=", args[args.ToList().IndexOf("-append") + 1], StringComparison.Ordinal);
+        Assert.Contains($"type=1,manufacturer=Amazon EC2,product={instance.InstanceType},serial={instance.SmbiosUuid},uuid={instance.SmbiosUuid}", args);
+    }
+
+    private static (ConcurrentDictionary<string, (string Ip, DateTimeOffset Expires)> Tokens, Dictionary<string, InstanceMetadata> ByIp, ManualTime Time) Imds()
+    {
+        var instances = VmInstancePlanner.Plan(VmPlan());
+        var byIp = instances.ToDictionary(i => i.PrivateIp.ToString(), i => new InstanceMetadata(i, "ssh-ed25519 AAAA lab", Encoding.UTF8.GetBytes("#cloud-config\n" + i.Host + "\n")));
+        return (new(), byIp, new ManualTime());
+    }
+
+    private static (int Status, string Body) Ask((ConcurrentDictionary<string, (string Ip, DateTimeOffset Expires)> Tokens, Dictionary<string, InstanceMetadata> ByIp, ManualTime Time) imds,
+        string method, string path, string client, string token = "", string ttl = "")
+    {
+        var (status, body) = InstanceMetadataService.Answer(method, path, ttl, token, client, imds.ByIp, imds.Tokens, imds.Time);
+        return (status, body is null ? string.Empty : Encoding.UTF8.GetString(body));
+    }
+
+    [Fact]
+    public void Imds_V1RequestsAreRefused_V2TokenOpensTheTree()
+    {
+        var imds = Imds();
+
+        Assert.Equal(401, Ask(imds, "GET", "/latest/meta-data/instance-id", "10.1.1.10").Status);
+        Assert.Equal(400, Ask(imds, "PUT", "/latest/api/token", "10.1.1.10").Status);
+        var token = Ask(imds, "PUT", "/latest/api/token", "10.1.1.10", ttl: "21600").Body;
+
+        Assert.Equal((200, imds.ByIp["10.1.1.10"].Instance.InstanceId), Ask(imds, "GET", "/2021-03-23/meta-data/instance-id", "10.1.1.10", token));
+        Assert.Equal((200, "10.1.1.10"), Ask(imds, "GET", "/latest/meta-data/local-ipv4", "10.1.1.10", token));
+        Assert.Equal((200, "ap-northeast-1a"), Ask(imds, "GET", "/latest/meta-data/placement/availability-zone", "10.1.1.10", token));
+        Assert.Equal((200, "0=egress-lab"), Ask(imds, "GET", "/latest/meta-data/public-keys/", "10.1.1.10", token));
+        Assert.Equal((200, "ssh-ed25519 AAAA lab\n"), Ask(imds, "GET", "/latest/meta-data/public-keys/0/openssh-key", "10.1.1.10", token));
+        Assert.Equal((200, "#cloud-config\ntokyo-nat\n"), Ask(imds, "GET", "/latest/user-data", "10.1.1.10", token));
+        Assert.Contains("placement/", Ask(imds, "GET", "/latest/meta-data/", "10.1.1.10", token).Body, StringComparison.Ordinal);
+        Assert.Contains("\"region\":\"ap-northeast-1\"", Ask(imds, "GET", "/latest/dynamic/instance-identity/document", "10.1.1.10", token).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Imds_TokenIsBoundToItsInstanceAndExpires()
+    {
+        var imds = Imds();
+        var token = Ask(imds, "PUT", "/latest/api/token", "10.1.1.10", ttl: "60").Body;
+
+        Assert.Equal(401, Ask(imds, "GET", "/latest/meta-data/instance-id", "10.0.1.10", token).Status);
+        Assert.Equal(403, Ask(imds, "GET", "/latest/meta-data/instance-id", "10.9.9.9", token).Status);
+        imds.Time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal(401, Ask(imds, "GET", "/latest/meta-data/instance-id", "10.1.1.10", token).Status);
+    }
+}
+
+internal sealed class ManualTime : TimeProvider
+{
+    private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
