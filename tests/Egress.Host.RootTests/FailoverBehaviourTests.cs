@@ -13,9 +13,10 @@ namespace Egress.Host.RootTests;
 [Collection(TimingCollection.Name)]
 public sealed class FailoverBehaviourTests
 {
-    /// <summary>The bound the tests hold the outage to: bench/failover.sh measures the figure (about 0.8 s); the
-    /// slack is for a loaded CI machine, where the watcher's 200 ms rounds stretch.</summary>
-    private static readonly TimeSpan MaxOutage = TimeSpan.FromMilliseconds(2000);
+    /// <summary>The bound the tests hold the outage to: it proves the watcher moves egress (no TCP timeout or manual step
+    /// would within it); the figure itself is bench/failover.sh's (about 0.8 s idle). The slack is for a loaded CI machine,
+    /// where the watcher's 200 ms rounds stretch: 2054 ms was seen there for fail-open against an earlier 2000 ms bound.</summary>
+    private static readonly TimeSpan MaxOutage = TimeSpan.FromMilliseconds(3000);
 
     private static readonly string EchoUrl = $"http://{NetnsWorld.InternetAddress}:{NetnsWorld.ListenerPort}/";
 
@@ -87,7 +88,7 @@ public sealed class FailoverBehaviourTests
         Assert.Equal("tokyo-nat", healthy.ActiveGateway);
         Assert.Contains("watcher: up", healthy.Invariants.Single(i => i.Name == "failover.gateway.tokyo-nat-c").Detail, StringComparison.Ordinal);
 
-        var samples = await r.SampleAsync(TimeSpan.FromSeconds(4), cutAfter: TimeSpan.FromMilliseconds(500), cut: () => r.CutAsync(0));
+        var samples = await r.SampleAsync(TimeSpan.FromSeconds(5), cutAfter: TimeSpan.FromMilliseconds(500), cut: () => r.CutAsync(0));
 
         var lastPrimary = samples.Last(s => s.Body == primary).At;
         var firstStandby = samples.First(s => s.Body == standby).At;
@@ -195,7 +196,7 @@ public sealed class FailoverBehaviourTests
         var primary = r.World.GatewayHosts[0].PrivateIp.ToString();
         var own = r.World.ClientHost.PrivateIp.ToString();
 
-        var samples = await r.SampleAsync(TimeSpan.FromSeconds(4), cutAfter: TimeSpan.FromMilliseconds(500), cut: async () =>
+        var samples = await r.SampleAsync(TimeSpan.FromSeconds(5), cutAfter: TimeSpan.FromMilliseconds(500), cut: async () =>
         {
             await r.CutAsync(0);
             await r.CutAsync(1);

