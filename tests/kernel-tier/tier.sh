@@ -24,8 +24,11 @@ variant() {
 }
 # lab_run NAME FILE [ARGS]: egress lab run, JSON report into $work/NAME.json, exit code returned.
 lab_run() {
-  local name=$1 file=$2; shift 2
-  "$egress" lab run -f "$file" --id "$name" -o json "$@" > "$work/$name.json" 2> "$work/$name.log"
+  local name=$1 file=$2 rc; shift 2
+  "$egress" lab run -f "$file" --id "$name" -o json "$@" > "$work/$name.json" 2> "$work/$name.log"; rc=$?
+  # No report means the run never reached verify (lab up failed): show why, or the judgements below say only "exit 1".
+  jq -e . "$work/$name.json" > /dev/null 2>&1 || { echo "lab run $name (exit $rc) printed no report; its log ends:"; tail -n 15 "$work/$name.log"; }
+  return "$rc"
 }
 q() { jq -r "$1" "$work/$2.json"; }
 
