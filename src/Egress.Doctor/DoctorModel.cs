@@ -53,6 +53,9 @@ public sealed record DoctorCheck(string Id, PathLink Link, string? Host, DoctorS
     public static DoctorCheck Healthy(string id, PathLink link, string? host, string expected, string seen) =>
         new(id, link, host, DoctorStatus.Healthy, expected, seen);
 
+    public static DoctorCheck Skipped(string id, PathLink link, string? host, string expected, string why) =>
+        new(id, link, host, DoctorStatus.Skipped, expected, why);
+
     public static DoctorCheck Broken(string id, PathLink link, string? host, string expected, string seen, string fix, FixedBy fixedBy) =>
         new(id, link, host, DoctorStatus.Finding, expected, seen) { Fix = fix, FixedBy = fixedBy };
 }

@@ -76,7 +76,7 @@ public static class DoctorWalk
         {
             if (stoppedAt is { } broken)
             {
-                checks.Add(new DoctorCheck($"{Name(link)}", link, null, DoctorStatus.Skipped, $"the {Name(link)} link healthy", $"not looked at: the {Name(broken)} link is broken"));
+                checks.Add(DoctorCheck.Skipped(Name(link), link, null, $"the {Name(link)} link healthy", $"not looked at: the {Name(broken)} link is broken"));
                 continue;
             }
 

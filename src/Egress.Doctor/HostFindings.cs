@@ -35,8 +35,7 @@ public static class HostFindings
 
             if (ExplainedBy(invariant.Name, failed) is { } cause)
             {
-                checks.Add(DoctorCheck.Healthy(id, link, host, Expected(invariant.Name), $"follows from {cause} (reported there): {invariant.Detail}")
-                    with { Status = DoctorStatus.Skipped });
+                checks.Add(DoctorCheck.Skipped(id, link, host, Expected(invariant.Name), $"follows from {cause} (reported there): {invariant.Detail}"));
                 continue;
             }
 

@@ -46,7 +46,7 @@ public static class GatewayProbe
         }
         else
         {
-            checks.Add(DoctorCheck.Healthy("gateway.cpu-steal", PathLink.Gateway, host, stealExpected, $"not measured ({Problem(result)})") with { Status = DoctorStatus.Skipped });
+            checks.Add(DoctorCheck.Skipped("gateway.cpu-steal", PathLink.Gateway, host, stealExpected, $"not measured ({Problem(result)})"));
         }
 
         var conntrackExpected = string.Format(CultureInfo.InvariantCulture, "connection tracking under {0}% of nf_conntrack_max", options.MaxConntrackPercent);
@@ -62,7 +62,7 @@ public static class GatewayProbe
         }
         else
         {
-            checks.Add(DoctorCheck.Healthy("gateway.conntrack", PathLink.Gateway, host, conntrackExpected, "not measured (no connection tracking loaded yet)") with { Status = DoctorStatus.Skipped });
+            checks.Add(DoctorCheck.Skipped("gateway.conntrack", PathLink.Gateway, host, conntrackExpected, "not measured (no connection tracking loaded yet)"));
         }
 
         return checks;
@@ -146,7 +146,7 @@ public static class UplinkMtu
         var expected = $"each tunnel's MTU + {overhead} bytes of {mode.ToString().ToLowerInvariant()} header within the uplink's MTU";
         if (uplink is null || !mtus.TryGetValue(uplink, out var uplinkMtu) || tunnels.Any(t => !mtus.ContainsKey(t)))
         {
-            return new DoctorCheck("path.uplink-mtu", PathLink.Tunnel, host, DoctorStatus.Skipped, expected, $"not read (uplink {uplink ?? "unknown"}; exit {result.ExitCode})");
+            return DoctorCheck.Skipped("path.uplink-mtu", PathLink.Tunnel, host, expected, $"not read (uplink {uplink ?? "unknown"}; exit {result.ExitCode})");
         }
 
         var over = tunnels.Where(t => mtus[t] + overhead > uplinkMtu).ToList();

@@ -385,7 +385,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         ArgumentNullException.ThrowIfNull(lab);
         var host = lab.Plan.Hosts.FirstOrDefault(h => h.Name == gateway && h.Role == HostRole.Gateway)
             ?? throw new LabException($"'{gateway}' is not a gateway of lab {lab.Id}; its gateways: {string.Join(", ", lab.Plan.Hosts.Where(h => h.Role == HostRole.Gateway).Select(h => h.Name))}.");
-        var exists = (await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", host.Namespace, "nft", "list", "table", "inet", FailTable), cancellationToken)).Succeeded;
+        var exists = await IsCutAsync(host.Namespace, cancellationToken);
         if (fail && !exists)
         {
             var table = $"table inet {FailTable} {{\n" +
@@ -400,6 +400,10 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
+    /// <summary>Whether `lab fail` has cut the gateway in <paramref name="ns"/> off (its drop-everything table exists).</summary>
+    private async Task<bool> IsCutAsync(string ns, CancellationToken cancellationToken) =>
+        (await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", ns, "nft", "list", "table", "inet", FailTable), cancellationToken)).Succeeded;
+
     /// <summary>What the lab emulates of AWS that a host cannot see for itself: which gateways are cut off (`lab fail`, an
     /// instance that died) and which peering links are down (a peering that is not active). For `egress doctor`.</summary>
     public async Task<LabEmulationState> EmulationStateAsync(RunningLab lab, CancellationToken cancellationToken = default)
@@ -408,7 +412,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         var cut = new List<string>();
         foreach (var gateway in lab.Plan.Hosts.Where(h => h.Role == HostRole.Gateway))
         {
-            if ((await runner.RunAsync(CommandSpec.Of("ip", "netns", "exec", gateway.Namespace, "nft", "list", "table", "inet", FailTable), cancellationToken)).Succeeded)
+            if (await IsCutAsync(gateway.Namespace, cancellationToken))
             {
                 cut.Add(gateway.Name);
             }
