@@ -197,7 +197,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             var etc = Path.Combine(LabNames.NetnsEtc, ns.Name);
             Directory.CreateDirectory(etc);
             await File.WriteAllTextAsync(Path.Combine(etc, "hosts"), plan.HostsFile, cancellationToken);
-            await File.WriteAllTextAsync(Path.Combine(etc, "resolv.conf"), LabWorldPlan.ResolvConf, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(etc, "resolv.conf"), plan.ResolvConfOf(ns), cancellationToken);
         }
 
         // 3. Inside each namespace, in parallel: sysctls, addresses and routes, nftables.
@@ -219,13 +219,29 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             await RunAsync(CommandSpec.Of("ip", "netns", "exec", ns.Name, "sh", "-c", script), cancellationToken);
         }));
         progress($"world built: {plan.Namespaces.Count} namespaces, {plan.Veths.Count} veth pairs, {plan.Peerings.Count} peering(s)");
+
+        // 4. Each region's VPC resolver: dnsmasq on base + 2 and 169.254.169.253 in the router's namespace, answering only
+        //    its hosts file (no upstream: nothing leaves the lab). Its pid file names the state directory, so `down` stops it.
+        foreach (var resolver in plan.Resolvers)
+        {
+            var hosts = state.NamespaceFile(resolver.Namespace, "dns-hosts");
+            await File.WriteAllTextAsync(hosts, resolver.HostsFile, cancellationToken);
+            await RunAsync(CommandSpec.Of("ip", "netns", "exec", resolver.Namespace, "dnsmasq", "--conf-file=/dev/null", "--user=root", "--no-resolv", "--no-hosts",
+                "--bind-interfaces", $"--listen-address={resolver.Address}", $"--listen-address={LabWorldPlanner.AmazonDns}", "--addn-hosts=" + hosts,
+                "--local-ttl=60", "--pid-file=" + state.NamespaceFile(resolver.Namespace, "dnsmasq.pid"), "--log-facility=" + state.NamespaceFile(resolver.Namespace, "dnsmasq.log")), cancellationToken);
+        }
+
+        if (plan.Resolvers.Count > 0)
+        {
+            progress($"VPC resolvers (dnsmasq): {string.Join(", ", plan.Resolvers.Select(r => $"{r.Region} {r.Address} ({LabWorldPlan.GeoName} -> {r.Edge})"))}");
+        }
     }
 
     private int WriteCertificates(LabWorldPlan plan, LabStateDirectory state)
     {
         var certificates = LabCertificates.Create(
-            plan.Services.Select(s => s.Name),
-            plan.Services.Select(s => IPAddress.Parse(s.Address.ToString())),
+            plan.Services.Select(s => s.Name).Append(LabWorldPlan.GeoName),
+            plan.Services.Select(s => s.Address).Concat(plan.Edges.Select(e => e.Address)).Select(a => IPAddress.Parse(a.ToString())),
             plan.Id,
             time);
         File.WriteAllText(state.CaCertificate, certificates.CaPem);

@@ -62,8 +62,8 @@ public sealed class RunningLab
         };
     }
 
-    /// <summary>EGRESS_NETNS_ONLY=1 (the script leaves machine-wide settings alone) and a run directory of the
-    /// host's own, so hosts sharing this machine never share saved state.</summary>
+    /// <summary>EGRESS_NETNS_ONLY=1 (the script leaves machine-wide settings alone) and a run and a state directory of
+    /// the host's own (the state one keeps the saved /etc/resolv.conf), so hosts sharing this machine never share saved state.</summary>
     public static IReadOnlyDictionary<string, string> ScriptEnvironment(LabStateDirectory state, string host)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -71,6 +71,7 @@ public sealed class RunningLab
         {
             [LabController.NetnsOnlyVariable] = "1",
             ["EGRESS_RUN_DIR"] = Path.Combine(state.Path, "hosts", host + ".run"),
+            ["EGRESS_STATE_DIR"] = Path.Combine(state.Path, "hosts", host + ".state"),
         };
     }
 

@@ -19,6 +19,9 @@ public sealed record TopologyModel
 
     public Access Access { get; init; } = new();
 
+    /// <summary>Where clients resolve names (docs/topology.md "dns"); a client's own <see cref="Host.Dns"/> overrides it.</summary>
+    public DnsSettings Dns { get; init; } = new();
+
     public VerifySettings Verify { get; init; } = new();
 
     public LabSettings Lab { get; init; } = new();
@@ -33,6 +36,37 @@ public sealed record TopologyModel
     public Region RegionOf(Host host) => Regions.First(r => r.Hosts.Contains(host));
 
     public Subnet SubnetOf(Host host) => RegionOf(host).Subnets.First(s => s.Name == host.Subnet);
+
+    /// <summary>Where <paramref name="client"/> resolves names: its own dns.resolveVia, else the top level's, else
+    /// <see cref="DnsResolveVia.Gateway"/> for a client whose whole default route goes through the tunnel (every client
+    /// with a gateway: its default halves cover 0.0.0.0/0), else <see cref="DnsResolveVia.Local"/>.</summary>
+    public DnsResolveVia ResolveViaOf(Host client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        if (client.Role != HostRole.Client)
+        {
+            return DnsResolveVia.Local;
+        }
+
+        return client.Dns ?? Dns.ResolveVia ?? (client.EgressVia.Count > 0 ? DnsResolveVia.Gateway : DnsResolveVia.Local);
+    }
+}
+
+/// <summary>Where a client's system resolver sends names.</summary>
+public enum DnsResolveVia
+{
+    /// <summary>Internet names through the tunnel to the active gateway's forwarder, which asks its own VPC resolver: geo-aware
+    /// DNS answers for where the traffic leaves. VPC names (*.internal) and AWS endpoints stay with the local VPC resolver.</summary>
+    Gateway,
+
+    /// <summary>The client's own VPC resolver for everything (nothing changes on the client).</summary>
+    Local,
+}
+
+public sealed record DnsSettings
+{
+    /// <summary>Null: auto (gateway for clients whose whole default route goes through the tunnel).</summary>
+    public DnsResolveVia? ResolveVia { get; init; }
 }
 
 public sealed record Region
@@ -106,6 +140,9 @@ public sealed record Host
     /// <summary>An existing IAM instance profile to attach (e.g. one carrying AmazonSSMManagedInstanceCore, which
     /// lets verify and status run commands through SSM instead of SSH). Egress does not create IAM roles.</summary>
     public string? InstanceProfile { get; init; }
+
+    /// <summary>A client's own dns.resolveVia; null takes the topology's (<see cref="TopologyModel.ResolveViaOf"/>).</summary>
+    public DnsResolveVia? Dns { get; init; }
 
     public bool HasPublicAddress => PublicIp != PublicAddressKind.None;
 }

@@ -39,6 +39,10 @@ internal sealed class TopologyParser
     internal static readonly IReadOnlyDictionary<string, FailurePolicy> Policies =
         new Dictionary<string, FailurePolicy> { ["fail-closed"] = FailurePolicy.FailClosed, ["fail-open"] = FailurePolicy.FailOpen };
 
+    internal static readonly IReadOnlyDictionary<string, DnsResolveVia> ResolveVias =
+        new Dictionary<string, DnsResolveVia> { ["gateway"] = DnsResolveVia.Gateway, ["local"] = DnsResolveVia.Local };
+
+
     private readonly YamlBinder _binder;
 
     private TopologyParser(YamlBinder binder) => _binder = binder;
@@ -118,7 +122,7 @@ internal sealed class TopologyParser
 
     private TopologyModel? Topology(YamlNode root)
     {
-        var doc = _binder.Mapping(root, string.Empty, "stack", "regions", "overlay", "tunings", "failover", "access", "verify", "lab");
+        var doc = _binder.Mapping(root, string.Empty, "stack", "regions", "overlay", "tunings", "failover", "access", "dns", "verify", "lab");
         if (doc is null)
         {
             return null;
@@ -143,6 +147,7 @@ internal sealed class TopologyParser
             Tunings = Tunings(doc.Get("tunings"), doc.At("tunings")),
             Failover = Failover(doc.Get("failover"), doc.At("failover")),
             Access = Access(doc.Get("access"), doc.At("access")),
+            Dns = Dns(doc.Get("dns"), doc.At("dns")),
             Verify = Verify(doc.Get("verify"), doc.At("verify")),
             Lab = Lab(doc.Get("lab"), doc.At("lab")),
         };
@@ -206,7 +211,7 @@ internal sealed class TopologyParser
 
     private Host? Host(YamlNode node, string path, List<Subnet> subnets)
     {
-        var map = _binder.Mapping(node, path, "name", "role", "subnet", "privateIp", "instanceType", "architecture", "publicIp", "egressVia", "ami", "instanceProfile");
+        var map = _binder.Mapping(node, path, "name", "role", "subnet", "privateIp", "instanceType", "architecture", "publicIp", "egressVia", "ami", "instanceProfile", "dns");
         if (map is null)
         {
             return null;
@@ -251,6 +256,7 @@ internal sealed class TopologyParser
             EgressVia = egressVia,
             Ami = map.String("ami"),
             InstanceProfile = map.String("instanceProfile"),
+            Dns = _binder.Mapping(map.Get("dns"), map.At("dns"), "resolveVia") is { } dns ? dns.Enum("resolveVia", ResolveVias) : null,
         };
     }
 
@@ -310,6 +316,19 @@ internal sealed class TopologyParser
         }
 
         return new Access { Ssh = map.Cidr("ssh") };
+    }
+
+    /// <summary>Top-level dns: resolveVia auto (the default: gateway for clients whose whole default route goes through
+    /// the tunnel), gateway or local.</summary>
+    private DnsSettings Dns(YamlNode? node, string path)
+    {
+        var map = _binder.Mapping(node, path, "resolveVia");
+        if (map is null || map.String("resolveVia") is null or "auto")
+        {
+            return new DnsSettings();
+        }
+
+        return new DnsSettings { ResolveVia = map.Enum("resolveVia", ResolveVias) };
     }
 
     private VerifySettings Verify(YamlNode? node, string path)

@@ -251,6 +251,12 @@ public static partial class TopologyValidator
                     c.Error(path + ".egressVia", $"gateway '{host.Name}' has egressVia; only clients egress through gateways", "remove egressVia from the gateway, or set role: client");
                 }
 
+                if (host.Dns is not null)
+                {
+                    c.Error(path + ".dns.resolveVia", $"gateway '{host.Name}' has dns.resolveVia; only clients choose where they resolve (a gateway always uses its own VPC resolver)",
+                        "remove dns from the gateway; set it on its clients or at the top level");
+                }
+
                 return;
             }
 

@@ -68,6 +68,7 @@ public static class TopologyWriter
                 ["upAfter"] = t.Failover.UpAfter,
             },
             ["access"] = new OrderedDictionary<string, object?> { ["ssh"] = t.Access.Ssh?.ToString() ?? "none" },
+            ["dns"] = new OrderedDictionary<string, object?> { ["resolveVia"] = t.Dns.ResolveVia is { } via ? Name(via) : "auto" },
             ["verify"] = new OrderedDictionary<string, object?>
             {
                 ["targets"] = t.Verify.Targets.Select(u => u.OriginalString).ToList(),
@@ -116,6 +117,10 @@ public static class TopologyWriter
         if (h.Role == HostRole.Client)
         {
             host["egressVia"] = h.EgressVia.ToList();
+            if (h.Dns is { } dns)
+            {
+                host["dns"] = new OrderedDictionary<string, object?> { ["resolveVia"] = Name(dns) };
+            }
         }
 
         if (h.Ami is not null)
@@ -142,6 +147,11 @@ public static class TopologyWriter
             ["prefix"] = p.Prefix.ToString(),
             ["gatewayAddress"] = p.GatewayAddress.ToString(),
             ["clientAddress"] = p.ClientAddress.ToString(),
+        }).ToList(),
+        ["dns"] = t.Hosts.Where(h => h.Role == HostRole.Client).Select(h => new OrderedDictionary<string, object?>
+        {
+            ["client"] = h.Name,
+            ["resolveVia"] = Name(t.ResolveViaOf(h)),
         }).ToList(),
     };
 

@@ -148,3 +148,20 @@ public sealed record FailoverWatch(IReadOnlyList<WatchedGateway> Gateways, Failo
         $"failover watcher: {string.Join(", ", Gateways.Select(g => g.Name))} every {Settings.ProbeIntervalMs} ms, " +
         $"{(Settings.Policy == FailurePolicy.FailOpen ? "fail-open" : "fail-closed")}";
 }
+
+/// <summary>The gateway's DNS forwarder (dnsmasq): listens only on the tunnel addresses of the clients that resolve
+/// through it and forwards to the gateway's own VPC resolver, so geo-aware names answer for where the traffic leaves.
+/// It answers <c>HOST.dns.egress.test</c> itself with its first listen address: the clients' check asks that name.</summary>
+public sealed record DnsForwarder(IReadOnlyList<Ipv4Address> Listen, Ipv4Address Upstream) : PlanStep
+{
+    public override string Summary => $"dns forwarder (dnsmasq) on {string.Join(", ", Listen)} to the VPC resolver {Upstream}";
+}
+
+/// <summary>The client's DNS stub (dnsmasq on 127.0.0.1, /etc/resolv.conf pointed at it): internet names go through the
+/// tunnel to the active gateway's forwarder (the watcher repoints it with egress), <see cref="LocalDomains"/> to the
+/// client's own VPC resolver. Down restores /etc/resolv.conf byte for byte (a symlink as the symlink).</summary>
+public sealed record DnsStub(Ipv4Address VpcResolver, IReadOnlyList<string> LocalDomains, IReadOnlyList<WatchedGateway> Gateways) : PlanStep
+{
+    public override string Summary =>
+        $"dns stub (dnsmasq on 127.0.0.1): internet names via the active gateway ({string.Join(", ", Gateways.Select(g => g.Via))}), {string.Join(", ", LocalDomains)} via {VpcResolver}";
+}

@@ -35,6 +35,21 @@ public static class HostPlanner
     /// cksum (coreutils) names the current nftables definition.</summary>
     public static readonly IReadOnlyList<string> RequiredTools = ["ip", "nft", "awk", "grep", "sed", "flock", "cksum"];
 
+    /// <summary>The DNS forwarder and stub (dnsmasq-base on Debian and Ubuntu).</summary>
+    public const string DnsTool = "dnsmasq";
+
+    /// <summary>Names a client keeps resolving with its own VPC resolver: the VPC's (ip-10-0-1-10.REGION.compute.internal,
+    /// Route 53 private zones under internal) and the AWS endpoints the host itself uses (SSM, EC2, S3: private VPC
+    /// endpoints resolve only in the own VPC).</summary>
+    public static readonly IReadOnlyList<string> LocalDnsDomains = ["internal", "amazonaws.com"];
+
+    /// <summary>The VPC resolver: the VPC's base address + 2, as on AWS (169.254.169.253 answers too).</summary>
+    public static Ipv4Address VpcResolver(Region region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        return region.Vpc.At(2);
+    }
+
     /// <summary>conntrack entries per MiB of memory when tunings.conntrackMax is not set (t3.micro: 131072).</summary>
     public const int ConntrackEntriesPerMiB = 128;
 
@@ -68,9 +83,10 @@ public static class HostPlanner
 
         var subnet = topology.SubnetOf(host);
         var tunnels = pairs.Select(p => Tunnel(p, host, overlay)).ToList();
+        var dnsClients = pairs.Where(p => topology.ResolveViaOf(p.Client) == DnsResolveVia.Gateway).ToList();
         var steps = new List<PlanStep>
         {
-            new RequireTools(RequiredTools),
+            new RequireTools(dnsClients.Count > 0 ? [.. RequiredTools, DnsTool] : RequiredTools),
             new FindUplink(host.PrivateIp),
         };
         steps.AddRange(tunnels);
@@ -102,7 +118,12 @@ public static class HostPlanner
 
             var ordered = pairs.OrderBy(p => p.Preference).ToList();
             steps.Add(new DefaultViaTunnel(TunnelName(ordered[0]), ordered[0].GatewayAddress, ordered[0].Gateway.Name));
-            steps.Add(new FailoverWatch([.. ordered.Select(p => new WatchedGateway(p.Gateway.Name, TunnelName(p), p.GatewayAddress))], topology.Failover));
+            var watched = ordered.Select(p => new WatchedGateway(p.Gateway.Name, TunnelName(p), p.GatewayAddress)).ToList();
+            steps.Add(new FailoverWatch(watched, topology.Failover));
+            if (dnsClients.Count > 0)
+            {
+                steps.Add(new DnsStub(VpcResolver(topology.RegionOf(host)), LocalDnsDomains, watched));
+            }
         }
         else
         {
@@ -110,6 +131,11 @@ public static class HostPlanner
             if (conntrack is { } max)
             {
                 steps.Add(new SetSysctl("net.netfilter.nf_conntrack_max", max.ToString(CultureInfo.InvariantCulture), SysctlScope.Machine, "conntrack.max"));
+            }
+
+            if (dnsClients.Count > 0)
+            {
+                steps.Add(new DnsForwarder([.. dnsClients.Select(p => p.GatewayAddress)], VpcResolver(topology.RegionOf(host))));
             }
         }
 

@@ -36,6 +36,14 @@ public static class HostScript
     public const int UserDataLimit = 16384;
 
     public static readonly IReadOnlyList<string> Packages = ["iproute2", "nftables", "curl", "mtr-tiny"];
+
+    /// <summary>The packages a host's plan needs: <see cref="Packages"/>, plus dnsmasq-base (the dnsmasq binary without
+    /// the dnsmasq service, so nothing else starts listening on port 53) when the host runs a DNS forwarder or stub.</summary>
+    public static IReadOnlyList<string> PackagesFor(Plan.HostPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return plan.Steps.Any(s => s is Plan.DnsForwarder or Plan.DnsStub) ? [.. Packages, "dnsmasq-base"] : Packages;
+    }
 }
 
 /// <summary>Renders a host of the topology. The overlay mode must be concrete (ipip, gre, vxlan): <c>auto</c>
@@ -145,7 +153,7 @@ public static class HostRenderer
         L($"# egress: {plan.Host} ({plan.Role.ToString().ToLowerInvariant()} of {plan.Stack}); 'sh {HostScript.InstalledPath} check' verifies it.");
         L("package_update: true");
         L("packages:");
-        foreach (var package in HostScript.Packages)
+        foreach (var package in HostScript.PackagesFor(plan))
         {
             L($"  - {package}");
         }

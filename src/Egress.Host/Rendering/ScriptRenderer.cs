@@ -58,6 +58,7 @@ internal static class ScriptRenderer
         PinRoute => "pins",
         DefaultViaTunnel => "defaults",
         FailoverWatch => "watch",
+        DnsForwarder or DnsStub => "dns",
         _ => throw new NotSupportedException($"The host script library has no step for plan step {step.GetType().Name}."),
     };
 
@@ -141,6 +142,18 @@ internal static class ScriptRenderer
             d.Var("UP_AFTER", f.UpAfter);
             d.Var("PROBE_MS", f.ProbeIntervalMs);
             d.Var("PROBE_S", f.ProbeIntervalMs / 1000m);
+        }
+
+        foreach (var f in plan.StepsOf<DnsForwarder>())
+        {
+            d.Var("DNS_LISTEN", string.Join(' ', f.Listen));
+            d.Var("DNS_UPSTREAM", f.Upstream);
+        }
+
+        foreach (var s in plan.StepsOf<DnsStub>())
+        {
+            d.Var("DNS_VPC", s.VpcResolver);
+            d.Var("DNS_LOCAL", string.Join(' ', s.LocalDomains));
         }
 
         return d.ToString();

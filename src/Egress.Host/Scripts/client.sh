@@ -207,16 +207,19 @@ event() {
   case $1 in
     route) msg="egress via $n ($d $v): $3"
       printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$k realm $REALM" |
-        ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
+        ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+      dns_follow "$v" ;;
     none) if [ "$POLICY" = fail-open ]; then
         msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
         printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
+        dns_follow local
       else
         # Via the uplink with the kill switch's realm: new traffic is refused by nftables, while replies on
         # connections that arrived on the uplink (any protocol) are routed and pass.
         msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
         printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
           "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$k realm $REALM" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+        dns_follow none
       fi ;;
     *) msg="gateway $n $1: $3" ;;
   esac
@@ -326,4 +329,94 @@ do_watch() {
     # shellcheck disable=SC2046
     step $(probe)
   done
+}
+
+# Step dns: a DNS stub (dnsmasq on 127.0.0.1) and the system resolver (RESOLV) pointed at it. Internet names go through the
+# tunnel to the active gateway's forwarder, DNS_LOCAL (VPC names, AWS endpoints) to this VPC's resolver DNS_VPC. The servers
+# file is re-read on SIGHUP: the watcher moves DNS with egress (dns_follow). Down restores RESOLV byte for byte from SAVED
+# (a symlink, as systemd-resolved keeps it, as the symlink), kept outside /run so a reboot's re-apply finds it.
+RESOLV=${EGRESS_RESOLV_CONF:-/etc/resolv.conf}
+SAVED="${EGRESS_STATE_DIR:-/var/lib/egress}/$HOST_NAME"
+DNS_SERVERS="$RUN_DIR/dns.servers"
+# dns_point ADDRESS|local|none: internet names to a gateway's forwarder, to the VPC resolver (fail-open) or to no one
+# (refused at once: fail-closed). VPC names and each gateway's check name (NAME.dns.egress.test) keep their servers.
+dns_point() {
+  {
+    for d in $DNS_LOCAL; do echo "server=/$d/$DNS_VPC"; done
+    i=1
+    while [ "$i" -le "$GW_N" ]; do eval "echo \"server=/\$N_$i.dns.egress.test/\$V_$i\""; i=$((i + 1)); done
+    case $1 in none) ;; local) echo "server=$DNS_VPC" ;; *) echo "server=$1" ;; esac
+  } >"$DNS_SERVERS.tmp" && mv "$DNS_SERVERS.tmp" "$DNS_SERVERS"
+  if dns_running; then kill -HUP "$DPID"; fi
+}
+dns_follow() { if [ -n "${DNS_VPC:-}" ] && [ -f "$DNS_SERVERS" ]; then dns_point "$1"; fi; }
+# resolv_save: once (a re-apply, also after a reboot, keeps the first copy): the kind (file, link, absent) and the bytes or
+# the link target, and the search/domain lines for the stub's resolv.conf.
+resolv_save() {
+  [ -f "$SAVED/resolv.kind" ] && return 0
+  mkdir -p "$SAVED" || abort "cannot create $SAVED"
+  grep -E '^(search|domain)[[:space:]]' "$RESOLV" >"$SAVED/resolv.search" 2>/dev/null
+  if grep -q "^# egress-host $HOST_NAME:" "$RESOLV" 2>/dev/null; then
+    warn "$RESOLV is egress's own but $SAVED has no original: down will write 'nameserver $DNS_VPC'"
+    printf 'nameserver %s\n' "$DNS_VPC" >"$SAVED/resolv.orig" && k='file'
+  elif [ -L "$RESOLV" ]; then readlink "$RESOLV" >"$SAVED/resolv.link" && k='link'
+  elif [ -e "$RESOLV" ]; then cp -p "$RESOLV" "$SAVED/resolv.orig" && k='file'
+  else k='absent'; fi || abort "cannot save $RESOLV to $SAVED"
+  echo "$k" >"$SAVED/resolv.kind"
+}
+resolv_restore() {
+  [ -f "$SAVED/resolv.kind" ] || return 0
+  # A file is written back in place: the same inode, mode and owner (and a bind mount over it stays).
+  case $(cat "$SAVED/resolv.kind") in
+    link) rm -f "$RESOLV" && ln -s "$(cat "$SAVED/resolv.link")" "$RESOLV" ;;
+    file) cat "$SAVED/resolv.orig" >"$RESOLV" ;;
+    absent) rm -f "$RESOLV" ;;
+  esac || { log "error: cannot restore $RESOLV; its original is kept in $SAVED"; return 0; }
+  log "restored $RESOLV"
+  rm -f "$SAVED"/resolv.*
+  rmdir "$SAVED" 2>/dev/null
+  return 0
+}
+resolv_text() {
+  printf '# egress-host %s: names via the dns stub on 127.0.0.1; egress-host down restores the original\n' "$HOST_NAME"
+  printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n'
+  cat "$SAVED/resolv.search" 2>/dev/null
+}
+apply_dns() {
+  log "dns stub (dnsmasq on 127.0.0.1): internet names via the active gateway, $DNS_LOCAL via $DNS_VPC; $RESOLV points at it"
+  find_active
+  eval "v=\$V_$ACT"
+  if [ "$ACT" = 0 ]; then case $HALF in *realm*) v=none ;; *) v=local ;; esac; fi
+  mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
+  dns_point "$v"
+  dns_start --listen-address=127.0.0.1 "--servers-file=$DNS_SERVERS"
+  resolv_save
+  t=$(resolv_text)
+  if [ -L "$RESOLV" ] || [ "$(cat "$RESOLV" 2>/dev/null)" != "$t" ]; then
+    if [ -L "$RESOLV" ]; then rm -f "$RESOLV" || abort "cannot replace the symlink $RESOLV"; fi
+    printf '%s\n' "$t" >"$RESOLV" || abort "cannot write $RESOLV"
+  fi
+}
+down_dns() {
+  resolv_restore
+  dns_stop
+  rm -f "$DNS_SERVERS"
+}
+check_dns() {
+  begin dns.stub; c_dns_running; end
+  begin dns.resolv-conf
+  n=$(awk '$1 == "nameserver" { printf "%s ", $2 }' "$RESOLV" 2>/dev/null)
+  if [ "$n" = "127.0.0.1 " ]; then fact true "$RESOLV: nameserver 127.0.0.1"; else fact false "$RESOLV: nameserver ${n:-none}; want 127.0.0.1 only"; fi
+  end
+  begin dns.via-gateway
+  find_active
+  if [ "$ACT" = 0 ]; then
+    fact false "no gateway active: internet names are $(grep -q '^server=[0-9]' "$DNS_SERVERS" 2>/dev/null && echo "resolved locally" || echo refused)"
+  else
+    eval "n=\$N_$ACT v=\$V_$ACT"
+    if grep -qx "server=$v" "$DNS_SERVERS" 2>/dev/null; then fact true "internet names to $n's forwarder $v"; else fact false "the stub does not send internet names to $n ($v)"; fi
+    a=$(getent ahostsv4 "$n.dns.egress.test" 2>/dev/null | awk 'NR == 1 { print $1 }')
+    if [ "$a" = "$v" ]; then fact true "$n's forwarder answers through the tunnel"; else fact false "$n.dns.egress.test: ${a:-no answer} via the stub; want $v"; fi
+  fi
+  end
 }

@@ -181,6 +181,38 @@ apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sys
 down_sysctls() { sysctl_restore; }
 check_sysctls() { sysctls c_sysctl; ungroup; }
 
+# DNS (step dns of either role; docs/host.md "dns"): one dnsmasq per host, run with no configuration file, its pid file in
+# RUN_DIR. dns_running: DPID = that dnsmasq (alive and started with this pid file), else empty.
+DNS_PID="$RUN_DIR/dnsmasq.pid"
+dns_running() {
+  DPID=$(cat "$DNS_PID" 2>/dev/null)
+  case "$(tr '\0' ' ' 2>/dev/null <"/proc/${DPID:-0}/cmdline")" in
+    dnsmasq*" --pid-file=$DNS_PID ") return 0 ;;
+  esac
+  DPID=
+  return 1
+}
+# dns_start ARGS...: starts dnsmasq with ARGS, or restarts it if it runs with other arguments (then it is left alone).
+dns_start() {
+  set -- dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces --cache-size=1000 "$@" "--pid-file=$DNS_PID"
+  if dns_running; then
+    [ "$(tr '\0' ' ' <"/proc/$DPID/cmdline")" = "$* " ] && return 0
+    log "dnsmasq pid $DPID runs with other arguments: restarting it"; dns_stop
+  fi
+  mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
+  "$@" || abort "dnsmasq did not start (is port 53 on these addresses taken?): $*"
+  dns_running || abort "dnsmasq started but wrote no pid to $DNS_PID"
+}
+dns_stop() {
+  if dns_running; then
+    kill "$DPID"
+    i=0
+    while [ -e "/proc/$DPID" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  fi
+  rm -f "$DNS_PID"
+}
+c_dns_running() { if dns_running; then fact true "dnsmasq pid $DPID"; else fact false "dnsmasq is not running ($DNS_PID)"; fi; }
+
 # table ip egress: the role's file defines nft_body (the chains, with $UPLINK). The table's comment carries a checksum
 # of the body (so of the uplink too): apply leaves a current table alone, with its counters.
 # shellcheck disable=SC2034 # NFT_OVERLAY: used by the role's nft_body

@@ -57,5 +57,28 @@ check_firewall() {
 }
 c_masquerade() { c_nft "iifname \"$1\" oifname \"$UPLINK\" counter" masquerade; }
 c_forward() { c_nft "iifname \"$1\" oifname \"$UPLINK\" ip saddr $2 " accept; }
+# Step dns: a caching DNS forwarder (dnsmasq) bound only to the tunnel addresses of the clients that resolve through this
+# gateway (DNS_LISTEN), forwarding to this VPC's resolver (DNS_UPSTREAM): names resolve where the traffic leaves. It
+# answers HOST.dns.egress.test with its first address itself: the clients' check asks that name through the tunnel.
+apply_dns() {
+  log "dns forwarder (dnsmasq) on $DNS_LISTEN to the VPC resolver $DNS_UPSTREAM"
+  set --
+  for a in $DNS_LISTEN; do set -- "$@" "--listen-address=$a"; done
+  dns_start "$@" "--server=$DNS_UPSTREAM" "--address=/$HOST_NAME.dns.egress.test/${DNS_LISTEN%% *}"
+}
+down_dns() { dns_stop; }
+check_dns() {
+  begin dns.forwarder
+  if dns_running; then
+    l=$(ss -Hlnup 2>/dev/null | grep "pid=$DPID,")
+    for a in $DNS_LISTEN; do
+      case "$l" in *" $a:53 "*) fact true "dnsmasq pid $DPID on $a:53" ;; *) fact false "dnsmasq pid $DPID does not listen on $a:53" ;; esac
+    done
+    case "$l" in *" 0.0.0.0:53 "* | *" *:53 "*) fact false "dnsmasq listens on every address, not only the tunnels" ;; esac
+  else
+    fact false "the dns forwarder (dnsmasq) is not running ($DNS_PID)"
+  fi
+  end
+}
 # shellcheck disable=SC2034 # VERBS: used by main.sh
 VERBS='apply|check|down|status'

@@ -20,6 +20,9 @@ public static class LabServices
     /// <summary>Every response carries the source address the service saw (what "the API sees").</summary>
     public const string ClientAddressHeader = "X-Egress-Lab-Client";
 
+    /// <summary>On an edge's answers: the region of the edge that answered.</summary>
+    public const string EdgeHeader = "X-Egress-Lab-Edge";
+
     public const long MaxDownloadBytes = 256L * 1024 * 1024;
 
     public static async Task RunAsync(LabWorldPlan plan, LabStateDirectory state, Action? onStarted, CancellationToken cancellationToken)
@@ -34,9 +37,9 @@ public static class LabServices
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            foreach (var service in plan.Services)
+            foreach (var bound in plan.Services.Select(s => s.Address).Concat(plan.Edges.Select(e => e.Address)))
             {
-                var address = IPAddress.Parse(service.Address.ToString());
+                var address = IPAddress.Parse(bound.ToString());
                 kestrel.Listen(address, 443, listen => listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate }));
                 kestrel.Listen(address, 80);
             }
@@ -54,8 +57,16 @@ public static class LabServices
         app.Use(async (context, next) =>
         {
             context.Response.Headers[ClientAddressHeader] = ClientOf(context);
+            if (EdgeOf(plan, context) is { } edge)
+            {
+                context.Response.Headers[EdgeHeader] = edge.Region;
+            }
+
             await next(context);
         });
+        app.MapGet("/lab/edge", (HttpContext context) => EdgeOf(plan, context) is { } edge
+            ? Results.Json(new EdgeAnswer(edge.Region, edge.Address.ToString(), ClientOf(context)), ServiceJson)
+            : Results.NotFound($"not an edge of {LabWorldPlan.GeoName}\n"));
         app.MapGet("/api/v3/time", () => Results.Json(new ServerTimeAnswer(time.GetUtcNow().ToUnixTimeMilliseconds()), ServiceJson));
         app.MapGet("/json", (HttpContext context) => Results.Json(Echo(plan, ClientOf(context)), ServiceJson));
         app.MapGet("/", (HttpContext context) =>
@@ -66,6 +77,14 @@ public static class LabServices
             count is < 0 or > MaxDownloadBytes
                 ? Results.BadRequest($"0..{MaxDownloadBytes} bytes\n")
                 : Results.Stream(stream => WriteBytesAsync(stream, count, context.RequestAborted), "application/octet-stream"));
+    }
+
+    /// <summary>The edge whose address the request came to, or null (a service address).</summary>
+    private static LabEdge? EdgeOf(LabWorldPlan plan, HttpContext context)
+    {
+        var local = context.Connection.LocalIpAddress;
+        var text = (local is { IsIPv4MappedToIPv6: true } ? local.MapToIPv4() : local)?.ToString();
+        return plan.Edges.FirstOrDefault(e => e.Address.ToString() == text);
     }
 
     private static string ClientOf(HttpContext context)
@@ -96,6 +115,9 @@ public static class LabServices
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions ServiceJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    /// <summary>/lab/edge on an edge of the geo name: which region's edge answered, at which address, for which caller.</summary>
+    public sealed record EdgeAnswer(string Edge, string Address, string Client);
 
     /// <summary>api.binance.com's /api/v3/time answer.</summary>
     public sealed record ServerTimeAnswer(long ServerTime);

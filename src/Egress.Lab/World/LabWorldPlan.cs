@@ -56,6 +56,15 @@ public sealed record LabPeering(int Index, string Requester, string Accepter, st
 /// <summary>A public service name answered in the internet namespace.</summary>
 public sealed record LabService(string Name, Ipv4Address Address);
 
+/// <summary>A region's VPC resolver (dnsmasq in the VPC router's namespace, at the VPC base + 2 and 169.254.169.253): it
+/// answers the VPC's names, the lab's service names and <see cref="LabWorldPlan.GeoName"/> with <see cref="Edge"/>, the
+/// edge in its own region, and refuses every other name (it never forwards: nothing leaves the lab).</summary>
+public sealed record LabResolver(string Region, string Namespace, Ipv4Address Address, Ipv4Address Edge, string HostsFile);
+
+/// <summary>A CDN-like edge in the lab internet: one RFC 5737 address per region, served by the services process, whose
+/// /lab/edge answer names the region of the edge that answered.</summary>
+public sealed record LabEdge(string Region, Ipv4Address Address);
+
 /// <summary>What the IP echo says about an address in this range.</summary>
 public sealed record LabPublicRange(Ipv4Cidr Range, string Region, string City, string Country, string Org);
 
@@ -92,6 +101,16 @@ public sealed record LabWorldPlan
 
     public required IReadOnlyList<LabLinkDelay> Delays { get; init; }
 
+    /// <summary>One per region (namespace instances only; the VM lab's dnsmasq serves its VMs).</summary>
+    public IReadOnlyList<LabResolver> Resolvers { get; init; } = [];
+
+    /// <summary>The geo name's edge in each region, on the internet namespace.</summary>
+    public IReadOnlyList<LabEdge> Edges { get; init; } = [];
+
+    /// <summary>The lab's geo-aware name: each region's resolver answers it with the edge in its own region, like a CDN or
+    /// a latency-routed API. Only DNS knows it (never /etc/hosts). RFC 2606 reserves .example: it is never real.</summary>
+    public const string GeoName = "cdn.lab.example";
+
     public required string InternetNamespace { get; init; }
 
     /// <summary>The internet namespace's own address: the source of "SSH from the internet" and of probes.</summary>
@@ -104,8 +123,21 @@ public sealed record LabWorldPlan
     public string HostsFile =>
         "127.0.0.1 localhost\n" + string.Concat(Services.Select(s => $"{s.Address} {s.Name}\n"));
 
-    /// <summary>/etc/netns/&lt;ns&gt;/resolv.conf: a resolver that answers nothing, fast, so no lookup leaves the lab.</summary>
+    /// <summary>/etc/netns/&lt;ns&gt;/resolv.conf of a router or the internet: a resolver that answers nothing, fast, so no
+    /// lookup leaves the lab.</summary>
     public static string ResolvConf => "# egress lab: names come from /etc/hosts only\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+
+    /// <summary>/etc/netns/&lt;ns&gt;/resolv.conf of namespace <paramref name="ns"/>: a host's points at its region's VPC resolver
+    /// (as DHCP sets it on EC2), everything else at <see cref="ResolvConf"/>.</summary>
+    public string ResolvConfOf(LabNamespace ns)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        var host = ns.Role == LabNamespaceRole.Host ? Hosts.FirstOrDefault(h => h.Namespace == ns.Name) : null;
+        var resolver = host is null ? null : Resolvers.FirstOrDefault(r => r.Region == host.Region);
+        return resolver is null
+            ? ResolvConf
+            : $"# egress lab: the VPC resolver of {resolver.Region}\nnameserver {resolver.Address}\nsearch {host!.Region}.compute.internal\noptions timeout:1 attempts:2\n";
+    }
 
     /// <summary>The whole plan as text (what `lab up` will do), for review and golden tests.</summary>
     public string Describe()
@@ -134,6 +166,12 @@ public sealed record LabWorldPlan
         foreach (var service in Services)
         {
             text.Append($"{service.Name} {service.Address}\n");
+        }
+
+        text.Append("\n# dns (VPC resolvers; the geo name " + GeoName + " answers the edge of the resolver's region)\n");
+        foreach (var resolver in Resolvers)
+        {
+            text.Append($"{resolver.Region} {resolver.Namespace} {resolver.Address} {GeoName} -> {resolver.Edge}\n");
         }
 
         text.Append("\n# delays (netem, where the kernel has it)\n");

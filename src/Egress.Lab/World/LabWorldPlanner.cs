@@ -35,6 +35,12 @@ public static class LabWorldPlanner
 
     public const string Org = "AS16509 Amazon.com, Inc.";
 
+    /// <summary>Amazon's DNS resolver at its link-local address; each lab VPC resolver answers there too.</summary>
+    public static Ipv4Address AmazonDns { get; } = Ipv4Address.Parse("169.254.169.253");
+
+    /// <summary>The geo name's edge of region r: 192.0.2.241 + r (services use .10 to .240).</summary>
+    public const int FirstEdgeOffset = 241;
+
     /// <summary>Offset of the first public address in a region's range (host j gets range + 10 + j).</summary>
     public const int FirstPublicOffset = 10;
 
@@ -85,6 +91,10 @@ public static class LabWorldPlanner
         }
 
         var services = Services(topology);
+        var edges = regions.Select((region, r) => new LabEdge(region.Name, ServiceRange.At(FirstEdgeOffset + r))).ToList();
+        var resolvers = instances == LabInstances.Namespaces
+            ? routers.Select((router, r) => new LabResolver(router.Region, router.Namespace, router.Vpc.At(2), edges[r].Address, ResolverHosts(topology, services, edges[r]))).ToList()
+            : [];
         var ranges = regions.Select((region, r) =>
         {
             var aws = AwsRegions.Find(region.Name);
@@ -110,7 +120,7 @@ public static class LabWorldPlanner
             namespaces.Add(RouterNamespace(routed, router, routers.IndexOf(router), hosts, peerings, naive, overlay, instances));
         }
 
-        namespaces.Add(InternetNamespaceOf(internetNs, routers, services));
+        namespaces.Add(InternetNamespaceOf(internetNs, routers, services, edges));
 
         return new LabWorldPlan
         {
@@ -127,6 +137,8 @@ public static class LabWorldPlanner
             Services = services,
             PublicRanges = ranges,
             Delays = Delays(topology, id, routers, peerings),
+            Resolvers = resolvers,
+            Edges = edges,
             InternetNamespace = internetNs,
             InternetAddress = InternetAddress,
         };
@@ -172,6 +184,29 @@ public static class LabWorldPlanner
         }
 
         return [.. names.Select((n, i) => new LabService(n.ToLowerInvariant(), ServiceRange.At(10 * (i + 1))))];
+    }
+
+    /// <summary>What a region's VPC resolver answers (dnsmasq --addn-hosts): every host's AWS private DNS name
+    /// (ip-10-0-1-10.REGION.compute.internal; peered VPCs resolve each other's), the service names, and the geo name with
+    /// <paramref name="edge"/>.</summary>
+    private static string ResolverHosts(TopologyModel topology, IReadOnlyList<LabService> services, LabEdge edge)
+    {
+        var text = new StringBuilder();
+        foreach (var region in topology.Regions)
+        {
+            foreach (var host in region.Hosts)
+            {
+                text.Append($"{host.PrivateIp} ip-{host.PrivateIp.ToString().Replace('.', '-')}.{region.Name}.compute.internal\n");
+            }
+        }
+
+        foreach (var service in services)
+        {
+            text.Append($"{service.Address} {service.Name}\n");
+        }
+
+        text.Append($"{edge.Address} {LabWorldPlan.GeoName}\n");
+        return text.ToString();
     }
 
     /// <summary>The router's port facing <paramref name="hostName"/> (a veth end, or a VM's tap), e.g. vpc0p0.</summary>
@@ -246,6 +281,13 @@ public static class LabWorldPlanner
         var region = topology.Regions.First(r => r.Name == router.Region);
         var igwLink = IgwTransit.Subnet(30, regionIndex);
         var batch = new List<string> { "link set lo up", $"addr add {LabWorldPlan.MetadataAddress}/32 dev lo" };
+        if (instances == LabInstances.Namespaces)
+        {
+            // The VPC resolver (dnsmasq, started by the controller): base + 2 and Amazon's link-local DNS address.
+            batch.Add($"addr add {region.Vpc.At(2)}/32 dev lo");
+            batch.Add($"addr add {AmazonDns}/32 dev lo");
+        }
+
         // Like AWS's VPC fabric, the router is L3 to every host: each host's veth port carries the subnet's router
         // address (base + 1) as a /32 and a /32 route to the host, and proxy ARP answers for the rest of the subnet,
         // so even host-to-host traffic in a subnet is routed. (A bridge here would make the kernel segment every
@@ -447,10 +489,11 @@ public static class LabWorldPlanner
         _ => $"meta l4proto {rule.Protocol} ",
     };
 
-    private static LabNamespace InternetNamespaceOf(string ns, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabService> services)
+    private static LabNamespace InternetNamespaceOf(string ns, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabService> services, IReadOnlyList<LabEdge> edges)
     {
         var batch = new List<string> { "link set lo up", $"addr add {InternetAddress}/32 dev lo" };
         batch.AddRange(services.Select(s => $"addr add {s.Address}/32 dev lo"));
+        batch.AddRange(edges.Select(e => $"addr add {e.Address}/32 dev lo"));
         for (var r = 0; r < routers.Count; r++)
         {
             var link = IgwTransit.Subnet(30, r);
