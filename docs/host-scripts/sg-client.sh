@@ -10,8 +10,8 @@ ROLE=client
 OVERLAY=ipip
 VXLAN_PORT=4789
 PRIVATE_IP=10.0.1.10
-STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch'
-TOOLS='ip nft awk grep sed flock cksum'
+STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch dns'
+TOOLS='ip nft awk grep sed flock cksum dnsmasq'
 NFT_PEERS=10.1.1.10
 tunnels() {
   "$@" eg1 10.0.1.10 10.1.1.10 1 192.168.250.2/30 1480 tokyo-nat
@@ -56,6 +56,8 @@ DOWN_AFTER=3
 UP_AFTER=5
 PROBE_MS=200
 PROBE_S=0.2
+DNS_VPC=10.0.0.2
+DNS_LOCAL='internal amazonaws.com'
 # ---- library: src/Egress.Host/Scripts/common.sh, client.sh, main.sh (explained there and in docs/host.md)
 PROTO=201
 RUN_DIR="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME"
@@ -204,6 +206,34 @@ c_sysctl() {
 apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sysctl_set; }
 down_sysctls() { sysctl_restore; }
 check_sysctls() { sysctls c_sysctl; ungroup; }
+DNS_PID="$RUN_DIR/dnsmasq.pid" DPID=
+dns_running() {
+  DPID=$(cat "$DNS_PID" 2>/dev/null)
+  case "$(tr '\0' ' ' 2>/dev/null <"/proc/${DPID:-0}/cmdline")" in
+    dnsmasq*" --pid-file=$DNS_PID ") return 0 ;;
+  esac
+  DPID=
+  return 1
+}
+dns_start() {
+  set -- dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces --cache-size=1000 "$@" "--pid-file=$DNS_PID"
+  if dns_running; then
+    [ "$(tr '\0' ' ' <"/proc/$DPID/cmdline")" = "$* " ] && return 0
+    log "dnsmasq pid $DPID runs with other arguments: restarting it"; dns_stop
+  fi
+  mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
+  "$@" || abort "dnsmasq did not start (is port 53 on these addresses taken?): $*"
+  dns_running || abort "dnsmasq started but wrote no pid to $DNS_PID"
+}
+dns_stop() {
+  if dns_running; then
+    kill "$DPID"
+    i=0
+    while [ -e "/proc/$DPID" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  fi
+  rm -f "$DNS_PID"
+}
+c_dns_running() { if dns_running; then fact true "dnsmasq pid $DPID"; else fact false "dnsmasq is not running ($DNS_PID)"; fi; }
 # shellcheck disable=SC2034 # NFT_OVERLAY: used by the role's nft_body
 case $OVERLAY in
   vxlan) NFT_OVERLAY="udp dport $VXLAN_PORT" ;;
@@ -418,14 +448,17 @@ event() {
   case $1 in
     route) msg="egress via $n ($d $v): $3"
       printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$k realm $REALM" |
-        ip -batch - || msg="$msg; ROUTE CHANGE FAILED" ;;
+        ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+      dns_follow "$v" ;;
     none) if [ "$POLICY" = fail-open ]; then
         msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
         printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
+        dns_follow local
       else
         msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
         printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
           "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$k realm $REALM" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+        dns_follow none
       fi ;;
     *) msg="gateway $n $1: $3" ;;
   esac
@@ -530,6 +563,87 @@ do_watch() {
     # shellcheck disable=SC2046
     step $(probe)
   done
+}
+RESOLV=${EGRESS_RESOLV_CONF:-/etc/resolv.conf}
+SAVED="${EGRESS_STATE_DIR:-/var/lib/egress}/$HOST_NAME"
+DNS_SERVERS="$RUN_DIR/dns.servers"
+dns_point() {
+  {
+    for d in $DNS_LOCAL; do echo "server=/$d/$DNS_VPC"; done
+    i=1
+    while [ "$i" -le "$GW_N" ]; do eval "echo \"server=/\$N_$i.dns.egress.test/\$V_$i\""; i=$((i + 1)); done
+    case $1 in none) ;; local) echo "server=$DNS_VPC" ;; *) echo "server=$1" ;; esac
+  } >"$DNS_SERVERS.tmp" && mv "$DNS_SERVERS.tmp" "$DNS_SERVERS"
+  # shellcheck disable=SC2153 # DPID: set by dns_running (common.sh)
+  if dns_running; then kill -HUP "$DPID"; fi
+}
+dns_follow() { if [ -n "${DNS_VPC:-}" ] && [ -f "$DNS_SERVERS" ]; then dns_point "$1"; fi; }
+resolv_save() {
+  [ -f "$SAVED/resolv.kind" ] && return 0
+  mkdir -p "$SAVED" || abort "cannot create $SAVED"
+  grep -E '^(search|domain)[[:space:]]' "$RESOLV" >"$SAVED/resolv.search" 2>/dev/null
+  if grep -q "^# egress-host $HOST_NAME:" "$RESOLV" 2>/dev/null; then
+    warn "$RESOLV is egress's own but $SAVED has no original: down will write 'nameserver $DNS_VPC'"
+    printf 'nameserver %s\n' "$DNS_VPC" >"$SAVED/resolv.orig" && k='file'
+  elif [ -L "$RESOLV" ]; then readlink "$RESOLV" >"$SAVED/resolv.link" && k='link'
+  elif [ -e "$RESOLV" ]; then cp -p "$RESOLV" "$SAVED/resolv.orig" && k='file'
+  else k='absent'; fi || abort "cannot save $RESOLV to $SAVED"
+  echo "$k" >"$SAVED/resolv.kind"
+}
+resolv_restore() {
+  [ -f "$SAVED/resolv.kind" ] || return 0
+  case $(cat "$SAVED/resolv.kind") in
+    link) rm -f "$RESOLV" && ln -s "$(cat "$SAVED/resolv.link")" "$RESOLV" ;;
+    file) cat "$SAVED/resolv.orig" >"$RESOLV" ;;
+    absent) rm -f "$RESOLV" ;;
+  esac || { log "error: cannot restore $RESOLV; its original is kept in $SAVED"; return 0; }
+  log "restored $RESOLV"
+  rm -f "$SAVED"/resolv.*
+  rmdir "$SAVED" 2>/dev/null
+  return 0
+}
+resolv_text() {
+  printf '# egress-host %s: names via the dns stub on 127.0.0.1; egress-host down restores the original\n' "$HOST_NAME"
+  printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n'
+  cat "$SAVED/resolv.search" 2>/dev/null
+}
+apply_dns() {
+  log "dns stub (dnsmasq on 127.0.0.1): internet names via the active gateway, $DNS_LOCAL via $DNS_VPC; $RESOLV points at it"
+  find_active
+  eval "v=\$V_$ACT"
+  if [ "$ACT" = 0 ]; then case $HALF in *realm*) v=none ;; *) v=local ;; esac; fi
+  mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
+  dns_point "$v"
+  dns_start --listen-address=127.0.0.1 "--servers-file=$DNS_SERVERS"
+  resolv_save
+  t=$(resolv_text)
+  if [ -L "$RESOLV" ] || [ "$(cat "$RESOLV" 2>/dev/null)" != "$t" ]; then
+    if [ -L "$RESOLV" ]; then rm -f "$RESOLV" || abort "cannot replace the symlink $RESOLV"; fi
+    printf '%s\n' "$t" >"$RESOLV" || abort "cannot write $RESOLV"
+  fi
+}
+down_dns() {
+  resolv_restore
+  dns_stop
+  rm -f "$DNS_SERVERS"
+}
+check_dns() {
+  begin dns.stub; c_dns_running; end
+  begin dns.resolv-conf
+  n=$(awk '$1 == "nameserver" { printf "%s ", $2 }' "$RESOLV" 2>/dev/null)
+  if [ "$n" = "127.0.0.1 " ]; then fact true "$RESOLV: nameserver 127.0.0.1"; else fact false "$RESOLV: nameserver ${n:-none}; want 127.0.0.1 only"; fi
+  end
+  begin dns.via-gateway
+  find_active
+  if [ "$ACT" = 0 ]; then
+    fact false "no gateway active: internet names are $(grep -q '^server=[0-9]' "$DNS_SERVERS" 2>/dev/null && echo "resolved locally" || echo refused)"
+  else
+    eval "n=\$N_$ACT v=\$V_$ACT"
+    if grep -qx "server=$v" "$DNS_SERVERS" 2>/dev/null; then fact true "internet names to $n's forwarder $v"; else fact false "the stub does not send internet names to $n ($v)"; fi
+    a=$(getent ahostsv4 "$n.dns.egress.test" 2>/dev/null | awk 'NR == 1 { print $1 }')
+    if [ "$a" = "$v" ]; then fact true "$n's forwarder answers through the tunnel"; else fact false "$n.dns.egress.test: ${a:-no answer} via the stub; want $v"; fi
+  fi
+  end
 }
 case "${1:-}" in
   apply) require; locked apply; do_apply ;;

@@ -10,8 +10,8 @@ ROLE=gateway
 OVERLAY=ipip
 VXLAN_PORT=4789
 PRIVATE_IP=10.1.1.10
-STEPS='require uplink tunnels firewall sysctls'
-TOOLS='ip nft awk grep sed flock cksum'
+STEPS='require uplink tunnels firewall sysctls dns'
+TOOLS='ip nft awk grep sed flock cksum dnsmasq'
 NFT_PEERS=10.0.1.10
 tunnels() {
   "$@" eg1 10.1.1.10 10.0.1.10 1 192.168.250.1/30 1480 sg-client
@@ -30,6 +30,8 @@ sysctls() {
 clients() {
   "$@" eg1 192.168.250.2 sg-client
 }
+DNS_LISTEN=192.168.250.1
+DNS_UPSTREAM=10.1.0.2
 # ---- library: src/Egress.Host/Scripts/common.sh, gateway.sh, main.sh (explained there and in docs/host.md)
 PROTO=201
 RUN_DIR="${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME"
@@ -178,6 +180,34 @@ c_sysctl() {
 apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sysctl_set; }
 down_sysctls() { sysctl_restore; }
 check_sysctls() { sysctls c_sysctl; ungroup; }
+DNS_PID="$RUN_DIR/dnsmasq.pid" DPID=
+dns_running() {
+  DPID=$(cat "$DNS_PID" 2>/dev/null)
+  case "$(tr '\0' ' ' 2>/dev/null <"/proc/${DPID:-0}/cmdline")" in
+    dnsmasq*" --pid-file=$DNS_PID ") return 0 ;;
+  esac
+  DPID=
+  return 1
+}
+dns_start() {
+  set -- dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces --cache-size=1000 "$@" "--pid-file=$DNS_PID"
+  if dns_running; then
+    [ "$(tr '\0' ' ' <"/proc/$DPID/cmdline")" = "$* " ] && return 0
+    log "dnsmasq pid $DPID runs with other arguments: restarting it"; dns_stop
+  fi
+  mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
+  "$@" || abort "dnsmasq did not start (is port 53 on these addresses taken?): $*"
+  dns_running || abort "dnsmasq started but wrote no pid to $DNS_PID"
+}
+dns_stop() {
+  if dns_running; then
+    kill "$DPID"
+    i=0
+    while [ -e "/proc/$DPID" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  fi
+  rm -f "$DNS_PID"
+}
+c_dns_running() { if dns_running; then fact true "dnsmasq pid $DPID"; else fact false "dnsmasq is not running ($DNS_PID)"; fi; }
 # shellcheck disable=SC2034 # NFT_OVERLAY: used by the role's nft_body
 case $OVERLAY in
   vxlan) NFT_OVERLAY="udp dport $VXLAN_PORT" ;;
@@ -273,6 +303,26 @@ check_firewall() {
 }
 c_masquerade() { c_nft "iifname \"$1\" oifname \"$UPLINK\" counter" masquerade; }
 c_forward() { c_nft "iifname \"$1\" oifname \"$UPLINK\" ip saddr $2 " accept; }
+apply_dns() {
+  log "dns forwarder (dnsmasq) on $DNS_LISTEN to the VPC resolver $DNS_UPSTREAM"
+  set --
+  for a in $DNS_LISTEN; do set -- "$@" "--listen-address=$a"; done
+  dns_start "$@" "--server=$DNS_UPSTREAM" "--address=/$HOST_NAME.dns.egress.test/${DNS_LISTEN%% *}"
+}
+down_dns() { dns_stop; }
+check_dns() {
+  begin dns.forwarder
+  if dns_running; then
+    l=$(ss -Hlnup 2>/dev/null | grep "pid=$DPID,")
+    for a in $DNS_LISTEN; do
+      case "$l" in *" $a:53 "*) fact true "dnsmasq pid $DPID on $a:53" ;; *) fact false "dnsmasq pid $DPID does not listen on $a:53" ;; esac
+    done
+    case "$l" in *" 0.0.0.0:53 "* | *" *:53 "*) fact false "dnsmasq listens on every address, not only the tunnels" ;; esac
+  else
+    fact false "the dns forwarder (dnsmasq) is not running ($DNS_PID)"
+  fi
+  end
+}
 # shellcheck disable=SC2034 # VERBS: used by main.sh
 VERBS='apply|check|down|status'
 case "${1:-}" in

@@ -22,6 +22,7 @@ internal static class LabVerification
             host => vm ? VmCheckCommand : lab.CheckCommand(host))
         {
             ZeroDelay = lab.LatencyEmulated ? ct => ZeroDelayAsync(lab, ct) : null,
+            DnsNames = vm ? [] : [Egress.Lab.World.LabWorldPlan.GeoName],
             RoundChecks = async (_, ct) =>
             {
                 var now = await LabStatusCollector.CountersAsync(lab, cancellationToken: ct);

@@ -31,6 +31,10 @@ public sealed record VerifyEnvironment(
     /// net of it, so a slow machine never fails a correct network.</summary>
     public Func<CancellationToken, Task<IAsyncDisposable>>? ZeroDelay { get; init; }
 
+    /// <summary>Names behind geo-aware DNS that the environment knows of (the lab: its CDN-like name), checked with the
+    /// verify targets' hosts: the client's answer must be the gateway region's (docs/verify.md, dns.answer-from-gateway-region).</summary>
+    public IReadOnlyList<string> DnsNames { get; init; } = [];
+
     /// <summary>Latency budgets are judged on AWS (real delays) and in a lab that emulates link delays.</summary>
     public bool JudgesLatency => LatencyEmulated || string.Equals(Name, "aws", StringComparison.OrdinalIgnoreCase);
 }

@@ -23,6 +23,7 @@ public sealed class VerifySuite
         public const string KeepAliveReuse = "latency.keepalive-reuse";
         public const string ColdBudget = "latency.cold-budget";
         public const string FirstHop = "path.first-hop";
+        public const string DnsAnswer = "dns.answer-from-gateway-region";
     }
 
     public async Task<VerifyReport> RunAsync(VerifyEnvironment env, VerifyOptions options, IProgress<VerifyProgress>? progress, CancellationToken ct)
@@ -85,6 +86,8 @@ public sealed class VerifySuite
                     var (identityChecks, identity) = await EgressIdentityAsync(env, runner, active, options, ct);
                     checks.AddRange(identityChecks);
                     identities[client.Name] = identity;
+                    Step(client.Name, "dns answers");
+                    checks.AddRange(await DnsAnswersAsync(env, runner, active, ct));
                 }
 
                 foreach (var target in topology.Verify.Targets)
@@ -157,6 +160,64 @@ public sealed class VerifySuite
             Egress = [.. identities.Values],
         };
     }
+
+    /// <summary>The names whose answer matters: every target's host (not an address) and the environment's geo names.</summary>
+    private static IReadOnlyList<string> DnsNames(VerifyEnvironment env) =>
+        [.. env.Topology.Verify.Targets.Select(t => t.IdnHost).Where(h => Uri.CheckHostName(h) == UriHostNameType.Dns)
+            .Concat(env.DnsNames).Distinct(StringComparer.OrdinalIgnoreCase)];
+
+    /// <summary>For each name, the client's answer must be the one the active gateway's region gives (the gateway's own
+    /// resolver, its VPC's): geo-aware DNS (a CDN, a latency-routed API) then points at endpoints near where the traffic
+    /// leaves. Answers match when they share an address (a CDN rotates several). The lookup times are in the detail.</summary>
+    private static async Task<IReadOnlyList<CheckResult>> DnsAnswersAsync(VerifyEnvironment env, ICommandRunner runner, TunnelPair active, CancellationToken ct)
+    {
+        var names = DnsNames(env);
+        if (names.Count == 0)
+        {
+            return [];
+        }
+
+        var client = active.Client;
+        var gateway = active.Gateway;
+        var mine = DnsLookup.Parse(await RunAsync(runner, DnsLookup.Command(names), ct));
+        var theirs = DnsLookup.Parse(await RunAsync(env.RunnerFor(gateway.Name), DnsLookup.Command(names), ct));
+        var via = env.Topology.ResolveViaOf(client);
+        var region = env.Topology.RegionOf(gateway).Name;
+        var results = new List<CheckResult>();
+        foreach (var name in names)
+        {
+            CheckResult Result(CheckStatus status, string detail) => new(Ids.DnsAnswer, CheckArea.Egress, client.Name, status, detail) { Target = name };
+            if (!mine.TryGetValue(name, out var answer) || answer.Addresses.Count == 0)
+            {
+                results.Add(Result(CheckStatus.Fail, $"{client.Name} cannot resolve {name} (dns.resolveVia: {Name(via)})"));
+                continue;
+            }
+
+            var times = $"lookup {F(answer.FirstMs)} ms first, {F(answer.RepeatMs)} ms repeated (cached)";
+            var said = string.Join(", ", answer.Addresses);
+            if (!theirs.TryGetValue(name, out var expected) || expected.Addresses.Count == 0)
+            {
+                results.Add(Result(CheckStatus.NotJudged, $"{name} -> {said}; {gateway.Name} ({region}) cannot resolve it, so there is nothing to compare; {times}"));
+            }
+            else if (answer.Addresses.Intersect(expected.Addresses).Any())
+            {
+                results.Add(Result(CheckStatus.Pass, $"{name} -> {said}, as {gateway.Name}'s region {region} answers; {times}"));
+            }
+            else
+            {
+                var fix = via == DnsResolveVia.Local
+                    ? "the client resolves through its own region (dns.resolveVia: local); set dns.resolveVia: gateway so names resolve where the traffic leaves"
+                    : $"the client's stub does not ask {gateway.Name}'s forwarder; run 'egress-host check' on both hosts";
+                results.Add(Result(CheckStatus.Fail,
+                    $"mismatch: {client.Name} resolves {name} to {said}, but {gateway.Name}'s region {region} answers {string.Join(", ", expected.Addresses)}: " +
+                    $"requests go to an endpoint chosen for the client's region while they leave from {region}; {fix}; {times}"));
+            }
+        }
+
+        return results;
+    }
+
+    private static string Name(DnsResolveVia via) => via.ToString().ToLowerInvariant();
 
     private static async Task<CheckResult> HostCheckAsync(VerifyEnvironment env, string host, CancellationToken ct)
     {

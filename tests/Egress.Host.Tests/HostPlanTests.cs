@@ -22,10 +22,12 @@ public sealed class HostPlanTests
         Assert.Equal(
             ["10.1.1.10/32", "10.0.0.0/16", "10.1.0.0/16", "169.254.169.254/32", "169.254.169.253/32", "169.254.169.123/32"],
             plan.StepsOf<PinRoute>().Select(p => p.Destination.ToString()));
-        var last = Assert.IsType<DefaultViaTunnel>(plan.Steps[^2]);
+        var last = Assert.IsType<DefaultViaTunnel>(plan.Steps[^3]);
         Assert.Equal(("eg1", "192.168.250.1"), (last.Tunnel, last.Via.ToString()));
-        Assert.True(plan.Steps.ToList().FindLastIndex(s => s is PinRoute) < plan.Steps.Count - 2, "pins come before the default halves");
-        var watch = Assert.IsType<FailoverWatch>(plan.Steps[^1]);
+        Assert.True(plan.Steps.ToList().FindLastIndex(s => s is PinRoute) < plan.Steps.Count - 3, "pins come before the default halves");
+        var dns = Assert.IsType<DnsStub>(plan.Steps[^1]);
+        Assert.Equal(("10.0.0.2", "internal amazonaws.com", "192.168.250.1"), (dns.VpcResolver.ToString(), string.Join(' ', dns.LocalDomains), dns.Gateways[0].Via.ToString()));
+        var watch = Assert.IsType<FailoverWatch>(plan.Steps[^2]);
         Assert.Equal([new WatchedGateway("tokyo-nat", "eg1", Ipv4Address.Parse("192.168.250.1"))], watch.Gateways);
         var reply = Assert.Single(plan.StepsOf<ReplyViaUplink>());
         Assert.Equal((0x1u, Ipv4Address.Parse("10.0.1.1")), (reply.Mark, reply.Router));

@@ -43,7 +43,7 @@ public sealed class ScriptContentTests
         var data = ScriptRenderer.DataBlock(plan);
 
         Assert.Contains("HOST_NAME='a b'\\''c'\n", data, StringComparison.Ordinal);
-        Assert.Contains("STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch'\n", data, StringComparison.Ordinal);
+        Assert.Contains("STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch dns'\n", data, StringComparison.Ordinal);
         Assert.Contains("  \"$@\" sysctl.rp_filter 'net/ipv4/conf/{uplink}/rp_filter' 0 ns ''\n", data, StringComparison.Ordinal);
     }
 
@@ -77,13 +77,20 @@ public sealed class ScriptContentTests
     {
         var script = HostRenderer.Render(Topologies.ThreeRegion(), host, RenderFormat.Script);
 
-        // Every redirection into a file goes to /proc/sys, the per-host run directory or /dev/null.
+        // Every redirection into a file goes to /proc/sys, the per-host run directory, /dev/null, or (step dns of a client)
+        // the system resolver's file and its saved original under the state directory.
         var targets = Regex.Matches(script, @"(?<![-,\\])>>?""?(?<t>[/$][^\s""&);]*)").Select(m => m.Groups["t"].Value).Distinct().ToList();
         Assert.Contains("$RUN_DIR/sysctl", targets);
-        Assert.All(targets, t => Assert.Contains(t, new[] { "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log", "$RUN_DIR/watch.pid", "$LOCK" }));
+        Assert.All(targets, t => Assert.Contains(t, new[]
+        {
+            "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log", "$RUN_DIR/watch.pid", "$LOCK",
+            "$DNS_SERVERS.tmp", "$RESOLV", "$SAVED/resolv.search", "$SAVED/resolv.orig", "$SAVED/resolv.link", "$SAVED/resolv.kind",
+        }));
         Assert.Contains("RUN_DIR=\"${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME\"", script, StringComparison.Ordinal);
         Assert.Contains("LOCK=\"${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock\"", script, StringComparison.Ordinal);
-        Assert.DoesNotContain("/etc/", script, StringComparison.Ordinal);
+        Assert.Contains("DNS_PID=\"$RUN_DIR/dnsmasq.pid\"", script, StringComparison.Ordinal);
+        // The only file under /etc a script touches is the client's resolv.conf (and only through $RESOLV).
+        Assert.Equal(host == "sg-client" ? ["/etc/resolv.conf"] : [], Regex.Matches(script, @"/etc/[^\s""'}]*").Select(m => m.Value).Distinct());
     }
 
     [Fact]
@@ -129,8 +136,8 @@ public sealed class ScriptContentTests
     }
 
     [Theory]
-    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "mgmt.mark-replies", "tcp.slow-start-after-idle", "mgmt.reply-via-uplink", "killswitch.uplink", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "route.default-via-tunnel", "failover.watcher", "failover.gateway.tokyo-nat", "failover.active-gateway" })]
-    [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max" })]
+    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "mgmt.mark-replies", "tcp.slow-start-after-idle", "mgmt.reply-via-uplink", "killswitch.uplink", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "route.default-via-tunnel", "failover.watcher", "failover.gateway.tokyo-nat", "failover.active-gateway", "dns.stub", "dns.resolv-conf", "dns.via-gateway" })]
+    [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max", "dns.forwarder" })]
     public async Task Check_OnAHostWithNothingApplied_NamesEveryInvariantInApplyOrderAndFails(string host, string[] names)
     {
         var run = await ScriptHarness.RunAsync(Topologies.Seed(), host, ScriptHarness.EmptyKernel + "ping() { return 1; }; do_check");

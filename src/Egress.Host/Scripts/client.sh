@@ -347,6 +347,7 @@ dns_point() {
     while [ "$i" -le "$GW_N" ]; do eval "echo \"server=/\$N_$i.dns.egress.test/\$V_$i\""; i=$((i + 1)); done
     case $1 in none) ;; local) echo "server=$DNS_VPC" ;; *) echo "server=$1" ;; esac
   } >"$DNS_SERVERS.tmp" && mv "$DNS_SERVERS.tmp" "$DNS_SERVERS"
+  # shellcheck disable=SC2153 # DPID: set by dns_running (common.sh)
   if dns_running; then kill -HUP "$DPID"; fi
 }
 dns_follow() { if [ -n "${DNS_VPC:-}" ] && [ -f "$DNS_SERVERS" ]; then dns_point "$1"; fi; }

@@ -183,7 +183,7 @@ check_sysctls() { sysctls c_sysctl; ungroup; }
 
 # DNS (step dns of either role; docs/host.md "dns"): one dnsmasq per host, run with no configuration file, its pid file in
 # RUN_DIR. dns_running: DPID = that dnsmasq (alive and started with this pid file), else empty.
-DNS_PID="$RUN_DIR/dnsmasq.pid"
+DNS_PID="$RUN_DIR/dnsmasq.pid" DPID=
 dns_running() {
   DPID=$(cat "$DNS_PID" 2>/dev/null)
   case "$(tr '\0' ' ' 2>/dev/null <"/proc/${DPID:-0}/cmdline")" in

@@ -10,8 +10,8 @@ ROLE=client
 OVERLAY=ipip
 VXLAN_PORT=4789
 PRIVATE_IP=10.0.1.10
-STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch'
-TOOLS='ip nft awk grep sed flock cksum'
+STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch dns'
+TOOLS='ip nft awk grep sed flock cksum dnsmasq'
 NFT_PEERS=10.1.1.10
 tunnels() {
   "$@" eg1 10.0.1.10 10.1.1.10 1 192.168.250.2/30 1480 tokyo-nat
@@ -56,3 +56,5 @@ DOWN_AFTER=3
 UP_AFTER=5
 PROBE_MS=200
 PROBE_S=0.2
+DNS_VPC=10.0.0.2
+DNS_LOCAL='internal amazonaws.com'

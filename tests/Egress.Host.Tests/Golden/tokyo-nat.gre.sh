@@ -10,8 +10,8 @@ ROLE=gateway
 OVERLAY=gre
 VXLAN_PORT=4789
 PRIVATE_IP=10.1.1.10
-STEPS='require uplink tunnels firewall sysctls'
-TOOLS='ip nft awk grep sed flock cksum'
+STEPS='require uplink tunnels firewall sysctls dns'
+TOOLS='ip nft awk grep sed flock cksum dnsmasq'
 NFT_PEERS=10.0.1.10
 tunnels() {
   "$@" eg1 10.1.1.10 10.0.1.10 1 192.168.250.1/30 1476 sg-client
@@ -30,3 +30,5 @@ sysctls() {
 clients() {
   "$@" eg1 192.168.250.2 sg-client
 }
+DNS_LISTEN=192.168.250.1
+DNS_UPSTREAM=10.1.0.2

@@ -1,0 +1,45 @@
+using System.Globalization;
+using Egress.Host.Execution;
+
+namespace Egress.Verify.Probes;
+
+/// <summary>How a host's system resolver answers names, and how long it takes: for each name two lookups in a row with
+/// <c>getent ahostsv4</c> (the resolver every program uses: /etc/hosts, then /etc/resolv.conf's nameserver), timed with
+/// <c>date +%s%N</c>. The first lookup is cold unless something cached the name before (an earlier round, the host's own
+/// use); the second is answered from the stub's or forwarder's cache.</summary>
+public static class DnsLookup
+{
+    /// <summary>Prints one line per name: NAME FIRST_US REPEAT_US ADDRESS... ("-" when the name does not resolve).</summary>
+    private const string Script =
+        "for n; do s=$(date +%s%N); a=$(getent ahostsv4 \"$n\" | awk '$2 == \"STREAM\" { printf \" %s\", $1 }'); " +
+        "m=$(date +%s%N); getent ahostsv4 \"$n\" >/dev/null; e=$(date +%s%N); " +
+        "echo \"$n $(( (m - s) / 1000 )) $(( (e - m) / 1000 ))${a:- -}\"; done";
+
+    public static CommandSpec Command(IEnumerable<string> names) =>
+        new("sh", ["-c", Script, "dns", .. names]) { Timeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>One name's answer: its IPv4 addresses (empty: it does not resolve) and the two lookups' times.</summary>
+    public sealed record Answer(string Name, IReadOnlyList<string> Addresses, double FirstMs, double RepeatMs);
+
+    /// <summary>The answers by name; a line that does not parse is skipped (the caller reports a name without an answer).</summary>
+    public static IReadOnlyDictionary<string, Answer> Parse(CommandResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var answers = new Dictionary<string, Answer>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 4
+                || !long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+                || !long.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var repeat))
+            {
+                continue;
+            }
+
+            var addresses = fields.Skip(3).Where(a => a != "-").Distinct().ToList();
+            answers[fields[0]] = new Answer(fields[0], addresses, first / 1000.0, repeat / 1000.0);
+        }
+
+        return answers;
+    }
+}
