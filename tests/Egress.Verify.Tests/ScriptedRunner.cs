@@ -1,3 +1,4 @@
+using Egress.Verify.Probes;
 using Egress.Core.Net;
 using Egress.Core.Topology;
 using Egress.Host.Execution;
@@ -58,7 +59,8 @@ internal sealed class FakeEnvironment
         foreach (var host in Topology.Hosts)
         {
             Runners[host.Name] = new ScriptedRunner(host.Name)
-                .On(s => s.Program == "egress-check", _ => Samples.Result("check-ok.json"));
+                .On(s => s.Program == "egress-check", _ => Samples.Result("check-ok.json"))
+                .On(DnsLookup.IsLookup, s => Dns(s, "192.0.2.10"));
         }
 
         foreach (var client in Topology.Hosts.Where(h => h.Role == HostRole.Client))
@@ -78,6 +80,10 @@ internal sealed class FakeEnvironment
     /// <summary>What `ip -4 -o route get` prints on a client whose internet routes go through the tunnel to <paramref name="via"/>.</summary>
     public static CommandResult Route(string via) =>
         Samples.Output($"192.0.2.1 via {via} dev eg1 src 192.168.250.2 uid 0 \\    cache \n");
+
+    /// <summary>What the DNS probe prints when every name resolves to <paramref name="address"/> (2.5 ms, then 0.3 ms cached).</summary>
+    public static CommandResult Dns(CommandSpec spec, string address) =>
+        Samples.Output(string.Concat(spec.Arguments.Skip(3).Select(n => $"{n} 2500 300 {address}\n")));
 
     /// <summary>Public addresses the environment knows (tests add standbys).</summary>
     public Dictionary<string, Ipv4Address> PublicAddresses { get; } = new() { ["tokyo-nat"] = TokyoPublic, ["sg-client"] = Ipv4Address.Parse("198.51.100.10") };

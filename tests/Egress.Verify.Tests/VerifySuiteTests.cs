@@ -1,3 +1,4 @@
+using Egress.Verify.Probes;
 using Egress.Host.Execution;
 
 namespace Egress.Verify.Tests;
@@ -25,7 +26,7 @@ public class VerifySuiteTests
         Assert.Empty(fake.Gateway.Unmatched);
         var ids = report.Rounds[0].Checks.Select(c => c.Id).ToHashSet();
         Assert.Equal(
-            new HashSet<string> { "connectivity.host-check", "connectivity.tunnel", "egress.ip", "egress.geolocation", "egress.target-access", "latency.requests", "latency.keepalive-reuse", "latency.cold-budget", "path.first-hop" },
+            new HashSet<string> { "connectivity.host-check", "connectivity.tunnel", "egress.ip", "egress.geolocation", "egress.target-access", "latency.requests", "latency.keepalive-reuse", "latency.cold-budget", "path.first-hop", "dns.answer-from-gateway-region" },
             ids);
         Assert.Equal(2, report.Rounds[0].Checks.Count(c => c.Id == "connectivity.host-check"));
         Assert.Contains(progress, p => p.Round == 2 && p.Host == "sg-client" && p.Step.StartsWith("cold requests", StringComparison.Ordinal));
@@ -429,5 +430,45 @@ public class VerifySuiteTests
     private sealed class ListProgress(List<VerifyProgress> list) : IProgress<VerifyProgress>
     {
         public void Report(VerifyProgress value) => list.Add(value);
+    }
+
+    [Fact]
+    public async Task RunAsync_ClientResolvesElsewhereThanTheGatewayRegion_FailsTheDnsCheckSayingMismatch()
+    {
+        var fake = new FakeEnvironment();
+        fake.Client.On(DnsLookup.IsLookup, s => FakeEnvironment.Dns(s, "192.0.2.241"));
+        fake.Gateway.On(DnsLookup.IsLookup, s => FakeEnvironment.Dns(s, "192.0.2.242"));
+
+        var report = await new VerifySuite().RunAsync(fake.Build() with { DnsNames = ["cdn.lab.example"] }, FakeEnvironment.Options(rounds: 1), null, CancellationToken.None);
+
+        var dns = report.Rounds[0].Checks.Where(c => c.Id == VerifySuite.Ids.DnsAnswer).ToList();
+        Assert.Equal(["api.binance.com", "cdn.lab.example"], dns.Select(c => c.Target));
+        Assert.All(dns, c => Assert.Equal(CheckStatus.Fail, c.Status));
+        Assert.StartsWith("mismatch: sg-client resolves cdn.lab.example to 192.0.2.241, but tokyo-nat's region ap-northeast-1 answers 192.0.2.242", dns[1].Detail, StringComparison.Ordinal);
+        Assert.EndsWith("lookup 2.5 ms first, 0.3 ms repeated (cached)", dns[1].Detail, StringComparison.Ordinal);
+        Assert.False(report.Passed);
+    }
+
+    [Fact]
+    public async Task RunAsync_SameAnswerAsTheGatewayRegion_PassesWithLookupTimes()
+    {
+        var fake = new FakeEnvironment();
+
+        var report = await new VerifySuite().RunAsync(fake.Build(), FakeEnvironment.Options(rounds: 1), null, CancellationToken.None);
+
+        var dns = Assert.Single(report.Rounds[0].Checks, c => c.Id == VerifySuite.Ids.DnsAnswer);
+        Assert.Equal((CheckStatus.Pass, "api.binance.com -> 192.0.2.10, as tokyo-nat's region ap-northeast-1 answers; lookup 2.5 ms first, 0.3 ms repeated (cached)"), (dns.Status, dns.Detail));
+        Assert.True(report.Passed);
+    }
+
+    [Fact]
+    public void DnsLookup_Parse_AddressesAndTimesPerName()
+    {
+        var answers = DnsLookup.Parse(Samples.Output("cdn.lab.example 2412 187 192.0.2.242 192.0.2.243\nnothing.example 1003 998 -\ngarbage\n"));
+
+        Assert.Equal(["192.0.2.242", "192.0.2.243"], answers["cdn.lab.example"].Addresses);
+        Assert.Equal((2.412, 0.187), (answers["cdn.lab.example"].FirstMs, answers["cdn.lab.example"].RepeatMs));
+        Assert.Empty(answers["nothing.example"].Addresses);
+        Assert.Equal(2, answers.Count);
     }
 }

@@ -18,6 +18,13 @@ public static class DnsLookup
     public static CommandSpec Command(IEnumerable<string> names) =>
         new("sh", ["-c", Script, "dns", .. names]) { Timeout = TimeSpan.FromSeconds(60) };
 
+    /// <summary>True for a command <see cref="Command"/> made; its names are the arguments after "dns".</summary>
+    public static bool IsLookup(CommandSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Program == "sh" && spec.Arguments.Count > 2 && spec.Arguments[1] == Script && spec.Arguments[2] == "dns";
+    }
+
     /// <summary>One name's answer: its IPv4 addresses (empty: it does not resolve) and the two lookups' times.</summary>
     public sealed record Answer(string Name, IReadOnlyList<string> Addresses, double FirstMs, double RepeatMs);
 

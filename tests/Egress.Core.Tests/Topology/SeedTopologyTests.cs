@@ -33,6 +33,36 @@ public sealed class SeedTopologyTests
     }
 
     [Fact]
+    public void Load_Seed_ClientsResolveViaTheirGatewayByDefault()
+    {
+        var t = Examples.Load(Examples.Seed);
+
+        Assert.Null(t.Dns.ResolveVia);
+        Assert.Equal(DnsResolveVia.Gateway, t.ResolveViaOf(t.GetHost("sg-client")));
+        Assert.Equal(DnsResolveVia.Local, t.ResolveViaOf(t.GetHost("tokyo-nat")));
+        Assert.Contains("dns:\n  resolveVia: auto\n", TopologyWriter.ToYaml(t), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_DnsTopLevelAndClientOverride_ClientWins()
+    {
+        var text = Examples.Text(Examples.ThreeRegion)
+            .Replace("egressVia: [tokyo-nat]", "egressVia: [tokyo-nat]\n        dns: { resolveVia: gateway }", StringComparison.Ordinal) + "\ndns:\n  resolveVia: local\n";
+
+        var result = TopologyLoader.Load(text);
+
+        Assert.True(result.Succeeded, string.Join('\n', result.Diagnostics));
+        var t = result.Topology!;
+        Assert.Equal(DnsResolveVia.Local, t.Dns.ResolveVia);
+        var clients = t.Hosts.Where(h => h.Role == HostRole.Client).ToList();
+        Assert.All(clients, c => Assert.Equal(DnsResolveVia.Gateway, t.ResolveViaOf(c)));
+        var shown = TopologyWriter.ToYaml(t);
+        Assert.Equal(shown, TopologyWriter.ToYaml(TopologyLoader.Load(shown).Require()));
+        Assert.Contains("dns:\n  resolveVia: local\n", shown, StringComparison.Ordinal);
+        Assert.Contains("- client: syd-client\n#     resolveVia: gateway", shown, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_ThreeRegion_GivesSydneyTheSecondTunnel()
     {
         var t = Examples.Load(Examples.ThreeRegion);
