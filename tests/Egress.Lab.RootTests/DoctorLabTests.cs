@@ -21,7 +21,9 @@ public sealed class DoctorLabTests
     {
         LabTestSupport.RequirePrerequisites();
         Prerequisites.RequireProgram("python3", "python3");
-        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed));
+        // dns.resolveVia local: the slow resolver below replaces the client's resolv.conf, which with the default (gateway)
+        // belongs to the host script's dns step (its dns.resolv-conf invariant would be the first finding).
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed) with { Dns = new DnsSettings { ResolveVia = DnsResolveVia.Local } });
         try
         {
             await HealthyThroughTheCliAsync(lab);
