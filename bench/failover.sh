@@ -20,13 +20,17 @@ pids=
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null || true; done
   sleep 0.3
-  for n in cl g1 g2 rt in; do ip netns del "$P-$n" 2>/dev/null || true; done
+  for n in cl g1 g2 rt in; do
+    for p in $(ip netns pids "$P-$n" 2>/dev/null); do kill "$p" 2>/dev/null; done # the dns step's dnsmasq, if down did not run
+    ip netns del "$P-$n" 2>/dev/null || true; rm -rf "/etc/netns/$P-$n"
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
 for h in sg-client tokyo-nat tokyo-nat-c; do "$egress" render "$h" -f examples/failover.yaml --overlay vxlan >"$work/$h.sh"; done
-for n in cl g1 g2 rt in; do ip netns add "$P-$n"; ip -n "$P-$n" link set lo up; done
+# Each namespace's own resolv.conf (bind-mounted by ip netns exec): the client's dns step rewrites that one, not the machine's.
+for n in cl g1 g2 rt in; do ip netns add "$P-$n"; ip -n "$P-$n" link set lo up; mkdir -p "/etc/netns/$P-$n"; echo 'nameserver 127.0.0.1' >"/etc/netns/$P-$n/resolv.conf"; done
 ip link add vpca netns "$P-rt" type veth peer name eth0 netns "$P-cl"
 ip link add vpcb netns "$P-rt" type veth peer name eth0 netns "$P-g1"
 ip link add vpcc netns "$P-rt" type veth peer name eth0 netns "$P-g2"
@@ -60,7 +64,7 @@ while True:
 ' >/dev/null 2>&1 &
 pids="$pids $!"
 
-export EGRESS_NETNS_ONLY=1 EGRESS_RUN_DIR="$work/run"
+export EGRESS_NETNS_ONLY=1 EGRESS_RUN_DIR="$work/run" EGRESS_STATE_DIR="$work/state"
 for pair in g1:tokyo-nat g2:tokyo-nat-c cl:sg-client; do
   ip netns exec "$P-${pair%%:*}" sh "$work/${pair#*:}.sh" apply 2>/dev/null
 done

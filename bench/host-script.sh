@@ -10,7 +10,13 @@ dotnet build src/Egress.Cli -c Release -nologo -v q -clp:NoSummary >/dev/null
 egress=src/Egress.Cli/bin/Release/net10.0/egress
 work=$(mktemp -d)
 P=eh$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-cleanup() { for n in cl gw rt; do ip netns del "$P-$n" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for n in cl gw rt; do
+    for p in $(ip netns pids "$P-$n" 2>/dev/null); do kill "$p" 2>/dev/null; done # the dns step's dnsmasq, if down did not run
+    ip netns del "$P-$n" 2>/dev/null || true; rm -rf "/etc/netns/$P-$n"
+  done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 echo "rendered sizes (bytes; cloud-init limit 16384)"
@@ -27,7 +33,8 @@ done
 [ "$(id -u)" = 0 ] || { echo "apply/check/down timings need root; skipped"; exit 0; }
 "$egress" render sg-client -f examples/seed.yaml --overlay vxlan >"$work/cl.sh"
 "$egress" render tokyo-nat -f examples/seed.yaml --overlay vxlan >"$work/gw.sh"
-for n in cl gw rt; do ip netns add "$P-$n"; ip -n "$P-$n" link set lo up; done
+# Each namespace's own resolv.conf (bind-mounted by ip netns exec): the client's dns step rewrites that one, not the machine's.
+for n in cl gw rt; do ip netns add "$P-$n"; ip -n "$P-$n" link set lo up; mkdir -p "/etc/netns/$P-$n"; echo 'nameserver 127.0.0.1' >"/etc/netns/$P-$n/resolv.conf"; done
 ip link add vpca netns "$P-rt" type veth peer name eth0 netns "$P-cl"
 ip link add vpcb netns "$P-rt" type veth peer name eth0 netns "$P-gw"
 ip -n "$P-rt" addr add 10.0.1.1/24 dev vpca; ip -n "$P-rt" addr add 10.1.1.1/24 dev vpcb
@@ -35,7 +42,7 @@ ip -n "$P-rt" link set vpca up; ip -n "$P-rt" link set vpcb up
 ip netns exec "$P-rt" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
 ip -n "$P-cl" addr add 10.0.1.10/24 dev eth0; ip -n "$P-cl" link set eth0 up; ip -n "$P-cl" route add default via 10.0.1.1
 ip -n "$P-gw" addr add 10.1.1.10/24 dev eth0; ip -n "$P-gw" link set eth0 up; ip -n "$P-gw" route add default via 10.1.1.1
-export EGRESS_NETNS_ONLY=1 EGRESS_RUN_DIR="$work/run"
+export EGRESS_NETNS_ONLY=1 EGRESS_RUN_DIR="$work/run" EGRESS_STATE_DIR="$work/state"
 ms() { s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; echo $(( ($(date +%s%N) - s) / 1000000 )); }
 echo "seed, vxlan, in namespaces: milliseconds per run over $rounds rounds (first apply / second apply / check / down)"
 for role in cl gw; do

@@ -193,7 +193,7 @@ public sealed class VerifySuite
                 continue;
             }
 
-            var times = $"lookup {F(answer.FirstMs)} ms first, {F(answer.RepeatMs)} ms repeated (cached)";
+            var times = $"lookup {F(answer.FirstMs)} ms first, {F(answer.RepeatMs)} ms repeated (cached), net of getent's start";
             var said = string.Join(", ", answer.Addresses);
             if (!theirs.TryGetValue(name, out var expected) || expected.Addresses.Count == 0)
             {

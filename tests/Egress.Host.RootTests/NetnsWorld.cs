@@ -62,6 +62,9 @@ internal sealed class NetnsWorld : IAsyncDisposable
 
     public string Prefix { get; }
 
+    /// <summary>Each namespace's /etc/netns/NS/resolv.conf as the world makes it (the dns step's down restores it).</summary>
+    public const string ResolvConf = "# egress host root tests\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+
     /// <summary>Scripts and the scripts' run directory (EGRESS_RUN_DIR) live here, removed at the end.</summary>
     public string Directory { get; }
 
@@ -108,6 +111,10 @@ internal sealed class NetnsWorld : IAsyncDisposable
             await Ip("-n", ns, "link", "set", "lo", "up");
             // IPv4 only: IPv6 link-local addresses appear late (DAD) and would make dumps taken a moment apart differ.
             await Exec(ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6");
+            // The namespace's own resolv.conf, bind-mounted by `ip netns exec` as in the lab: the client's dns step rewrites
+            // it (and down restores it), never the machine's.
+            System.IO.Directory.CreateDirectory(Path.Combine("/etc/netns", ns));
+            await File.WriteAllTextAsync(Path.Combine("/etc/netns", ns, "resolv.conf"), ResolvConf);
         }
 
         var clientSubnet = Topology.SubnetOf(ClientHost);
@@ -226,6 +233,7 @@ internal sealed class NetnsWorld : IAsyncDisposable
         {
             ["EGRESS_NETNS_ONLY"] = "1",
             ["EGRESS_RUN_DIR"] = Path.Combine(Directory, "run"),
+            ["EGRESS_STATE_DIR"] = Path.Combine(Directory, "state"),
         };
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
@@ -322,6 +330,7 @@ internal sealed class NetnsWorld : IAsyncDisposable
         }
 
         info.Environment["EGRESS_RUN_DIR"] = Path.Combine(Directory, "run");
+        info.Environment["EGRESS_STATE_DIR"] = Path.Combine(Directory, "state");
         info.Environment["EGRESS_NETNS_ONLY"] = "1";
         var watcher = Process.Start(info)!;
         _listeners.Add(watcher);
@@ -394,7 +403,18 @@ internal sealed class NetnsWorld : IAsyncDisposable
 
         foreach (var ns in _namespaces.AsEnumerable().Reverse())
         {
+            // Daemons a script started in the namespace (the dns step's dnsmasq) when no down stopped them: by PID.
+            var pids = await Runner.RunAsync(CommandSpec.Of("ip", "netns", "pids", ns));
+            foreach (var pid in pids.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                await Runner.RunAsync(CommandSpec.Of("kill", pid));
+            }
+
             await Runner.RunAsync(CommandSpec.Of("ip", "netns", "del", ns));
+            if (System.IO.Directory.Exists(Path.Combine("/etc/netns", ns)))
+            {
+                System.IO.Directory.Delete(Path.Combine("/etc/netns", ns), recursive: true);
+            }
         }
 
         System.IO.Directory.Delete(Directory, recursive: true);

@@ -445,7 +445,7 @@ public class VerifySuiteTests
         Assert.Equal(["api.binance.com", "cdn.lab.example"], dns.Select(c => c.Target));
         Assert.All(dns, c => Assert.Equal(CheckStatus.Fail, c.Status));
         Assert.StartsWith("mismatch: sg-client resolves cdn.lab.example to 192.0.2.241, but tokyo-nat's region ap-northeast-1 answers 192.0.2.242", dns[1].Detail, StringComparison.Ordinal);
-        Assert.EndsWith("lookup 2.5 ms first, 0.3 ms repeated (cached)", dns[1].Detail, StringComparison.Ordinal);
+        Assert.EndsWith("lookup 2.5 ms first, 0.3 ms repeated (cached), net of getent's start", dns[1].Detail, StringComparison.Ordinal);
         Assert.False(report.Passed);
     }
 
@@ -457,18 +457,19 @@ public class VerifySuiteTests
         var report = await new VerifySuite().RunAsync(fake.Build(), FakeEnvironment.Options(rounds: 1), null, CancellationToken.None);
 
         var dns = Assert.Single(report.Rounds[0].Checks, c => c.Id == VerifySuite.Ids.DnsAnswer);
-        Assert.Equal((CheckStatus.Pass, "api.binance.com -> 192.0.2.10, as tokyo-nat's region ap-northeast-1 answers; lookup 2.5 ms first, 0.3 ms repeated (cached)"), (dns.Status, dns.Detail));
+        Assert.Equal((CheckStatus.Pass, "api.binance.com -> 192.0.2.10, as tokyo-nat's region ap-northeast-1 answers; lookup 2.5 ms first, 0.3 ms repeated (cached), net of getent's start"), (dns.Status, dns.Detail));
         Assert.True(report.Passed);
     }
 
     [Fact]
     public void DnsLookup_Parse_AddressesAndTimesPerName()
     {
-        var answers = DnsLookup.Parse(Samples.Output("cdn.lab.example 2412 187 192.0.2.242 192.0.2.243\nnothing.example 1003 998 -\ngarbage\n"));
+        var answers = DnsLookup.Parse(Samples.Output("- 1000\ncdn.lab.example 3412 1187 192.0.2.242 192.0.2.243\nnothing.example 1003 998 -\ngarbage\n"));
 
         Assert.Equal(["192.0.2.242", "192.0.2.243"], answers["cdn.lab.example"].Addresses);
         Assert.Equal((2.412, 0.187), (answers["cdn.lab.example"].FirstMs, answers["cdn.lab.example"].RepeatMs));
         Assert.Empty(answers["nothing.example"].Addresses);
+        Assert.Equal((0.003, 0.0), (answers["nothing.example"].FirstMs, answers["nothing.example"].RepeatMs)); // net of the baseline, never below 0
         Assert.Equal(2, answers.Count);
     }
 }

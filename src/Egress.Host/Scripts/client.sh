@@ -384,6 +384,11 @@ resolv_text() {
   cat "$SAVED/resolv.search" 2>/dev/null
 }
 apply_dns() {
+  # A namespace (the lab, tests) has its own resolv.conf only when `ip netns exec` bind-mounted /etc/netns/NS/resolv.conf:
+  # never rewrite the machine's.
+  if [ "$NETNS_ONLY" = 1 ] && [ "$RESOLV" = /etc/resolv.conf ] && ! grep -q ' /etc/resolv.conf ' /proc/self/mountinfo; then
+    abort "EGRESS_NETNS_ONLY=1 but /etc/resolv.conf is the machine's (no /etc/netns/<ns>/resolv.conf): create that file or set EGRESS_RESOLV_CONF"
+  fi
   log "dns stub (dnsmasq on 127.0.0.1): internet names via the active gateway, $DNS_LOCAL via $DNS_VPC; $RESOLV points at it"
   find_active
   eval "v=\$V_$ACT"
