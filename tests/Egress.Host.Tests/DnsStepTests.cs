@@ -107,7 +107,7 @@ public sealed class DnsStepTests
 
             var run = await ScriptHarness.RunAsync(Topologies.Seed(), "sg-client", body);
 
-            Assert.Equal("NOT-A-LINK\n1\n", run.StandardOutput.Replace("START --listen-address=127.0.0.1 ", string.Empty, StringComparison.Ordinal));
+            Assert.Equal("NOT-A-LINK\n1\n", run.StandardOutput.Replace("START --user=root --listen-address=127.0.0.1 ", string.Empty, StringComparison.Ordinal));
             Assert.Equal("stub-resolv.conf", new FileInfo(resolv).LinkTarget);
             Assert.Equal(Stub, await File.ReadAllTextAsync(target));
         }

@@ -90,7 +90,7 @@ public sealed class ScriptContentTests
         Assert.Contains("LOCK=\"${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME.lock\"", script, StringComparison.Ordinal);
         Assert.Contains("DNS_PID=\"$RUN_DIR/dnsmasq.pid\"", script, StringComparison.Ordinal);
         // The only file under /etc a script touches is the client's resolv.conf (and only through $RESOLV).
-        Assert.Equal(host == "sg-client" ? ["/etc/resolv.conf"] : [], Regex.Matches(script, @"/etc/[^\s""'}]*").Select(m => m.Value).Distinct());
+        Assert.Equal(host == "sg-client" ? ["/etc/resolv.conf", "/etc/netns/NAMESPACE/resolv.conf"] : [], Regex.Matches(script, @"/etc/[^\s""'}]*").Select(m => m.Value).Distinct());
     }
 
     [Fact]

@@ -387,7 +387,7 @@ apply_dns() {
   # A namespace (the lab, tests) has its own resolv.conf only when `ip netns exec` bind-mounted /etc/netns/NS/resolv.conf:
   # never rewrite the machine's.
   if [ "$NETNS_ONLY" = 1 ] && [ "$RESOLV" = /etc/resolv.conf ] && ! grep -q ' /etc/resolv.conf ' /proc/self/mountinfo; then
-    abort "EGRESS_NETNS_ONLY=1 but /etc/resolv.conf is the machine's (no /etc/netns/<ns>/resolv.conf): create that file or set EGRESS_RESOLV_CONF"
+    abort "EGRESS_NETNS_ONLY=1 but /etc/resolv.conf is the machine's, not this namespace's: create /etc/netns/NAMESPACE/resolv.conf or set EGRESS_RESOLV_CONF"
   fi
   log "dns stub (dnsmasq on 127.0.0.1): internet names via the active gateway, $DNS_LOCAL via $DNS_VPC; $RESOLV points at it"
   find_active
@@ -395,7 +395,9 @@ apply_dns() {
   if [ "$ACT" = 0 ]; then case $HALF in *realm*) v=none ;; *) v=local ;; esac; fi
   mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
   dns_point "$v"
-  dns_start --listen-address=127.0.0.1 "--servers-file=$DNS_SERVERS"
+  # --user=root: dnsmasq re-reads the servers file on SIGHUP after dropping privileges, and EGRESS_RUN_DIR may be a
+  # directory only root can enter (a test's temporary one). It listens on 127.0.0.1 only.
+  dns_start --user=root --listen-address=127.0.0.1 "--servers-file=$DNS_SERVERS"
   resolv_save
   t=$(resolv_text)
   if [ -L "$RESOLV" ] || [ "$(cat "$RESOLV" 2>/dev/null)" != "$t" ]; then
