@@ -608,13 +608,16 @@ resolv_text() {
   cat "$SAVED/resolv.search" 2>/dev/null
 }
 apply_dns() {
+  if [ "$NETNS_ONLY" = 1 ] && [ "$RESOLV" = /etc/resolv.conf ] && ! grep -q ' /etc/resolv.conf ' /proc/self/mountinfo; then
+    abort "EGRESS_NETNS_ONLY=1 but /etc/resolv.conf is the machine's, not this namespace's: create /etc/netns/NAMESPACE/resolv.conf or set EGRESS_RESOLV_CONF"
+  fi
   log "dns stub (dnsmasq on 127.0.0.1): internet names via the active gateway, $DNS_LOCAL via $DNS_VPC; $RESOLV points at it"
   find_active
   eval "v=\$V_$ACT"
   if [ "$ACT" = 0 ]; then case $HALF in *realm*) v=none ;; *) v=local ;; esac; fi
   mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
   dns_point "$v"
-  dns_start --listen-address=127.0.0.1 "--servers-file=$DNS_SERVERS"
+  dns_start --user=root --listen-address=127.0.0.1 "--servers-file=$DNS_SERVERS"
   resolv_save
   t=$(resolv_text)
   if [ -L "$RESOLV" ] || [ "$(cat "$RESOLV" 2>/dev/null)" != "$t" ]; then
