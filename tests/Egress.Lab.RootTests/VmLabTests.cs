@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab.Vm;
 using Egress.Tests.Shared;
 using Xunit.Abstractions;

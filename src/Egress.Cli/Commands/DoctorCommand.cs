@@ -4,7 +4,7 @@ using Egress.Aws.Execution;
 using Egress.Aws.Remote;
 using Egress.Core.Topology;
 using Egress.Doctor;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Rendering;
 using Egress.Lab;
 using Egress.Verify;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Egress.Core.Net;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab.World;
 
 namespace Egress.Lab.Vm;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab;
 using Egress.Lab.Vm;
 using Egress.Lab.World;
