@@ -1,3 +1,4 @@
+using Egress.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Egress.Aws.Execution;
@@ -123,7 +124,7 @@ internal sealed class DoctorCommand : Command
                 elapsedMs = Math.Round(report.Elapsed.TotalMilliseconds),
                 findings = report.Findings.Select(Json),
                 checks = report.Checks.Select(Json),
-            }, JsonDefaults.Indented));
+            }, EgressJson.Options));
         }
         else
         {
