@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab.World;
 using Egress.Tests.Shared;
 using Egress.Verify;

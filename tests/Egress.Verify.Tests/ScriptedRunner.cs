@@ -1,7 +1,7 @@
 using Egress.Verify.Probes;
 using Egress.Core.Net;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Verify.Tests;
 

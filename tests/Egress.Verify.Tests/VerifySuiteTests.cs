@@ -1,5 +1,5 @@
+using Egress.Processes;
 using Egress.Verify.Probes;
-using Egress.Host.Execution;
 
 namespace Egress.Verify.Tests;
 

@@ -1,3 +1,4 @@
+using Egress.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Egress.Core.Topology;
@@ -32,7 +33,7 @@ internal sealed class ValidateCommand : Command
                         message = d.Message,
                         fix = d.Hint,
                     }),
-                }, JsonDefaults.Indented);
+                }, EgressJson.Options);
                 context.Output.WriteLine(json);
             }
             else

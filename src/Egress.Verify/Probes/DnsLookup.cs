@@ -1,5 +1,5 @@
 using System.Globalization;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Verify.Probes;
 
