@@ -50,10 +50,13 @@ internal static class EgressCli
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
         var root = Build(context, args.Length > 0 ? args[0] : null);
+        StartupTrace.Mark("verbs built");
         SpeakNumbers(root);
+        StartupTrace.Mark("number parsers set");
 
         // Bare 'egress' is a request for help, not a mistake: print it on stdout, exit 0 (README, Commands).
         var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
+        StartupTrace.Mark("parsed");
         if (parse.Errors.Count > 0)
         {
             foreach (var message in ErrorMessages(parse))
