@@ -1,5 +1,5 @@
 using Egress.Aws.Remote;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Rendering;
 using Egress.Lab;
 using Egress.Lab.Vm;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Rendering;
 using Egress.Verify;
 using Egress.Verify.Probes;

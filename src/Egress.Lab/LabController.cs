@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab.Services;
 using Egress.Lab.World;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using Egress.Core;
 using Egress.Core.Topology;
 using Egress.Lab.World;
 
@@ -31,17 +31,10 @@ public sealed record LabManifest
 
     public required DateTimeOffset Created { get; init; }
 
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Options);
+    public string ToJson() => JsonSerializer.Serialize(this, EgressJson.Options);
 
     public static LabManifest FromJson(string json) =>
-        JsonSerializer.Deserialize<LabManifest>(json, Options) ?? throw new InvalidDataException("The lab manifest is empty.");
+        JsonSerializer.Deserialize<LabManifest>(json, EgressJson.Options) ?? throw new InvalidDataException("The lab manifest is empty.");
 
     public TopologyModel LoadTopology() => TopologyLoader.Load(Topology, $"lab {Id} manifest").Require();
 

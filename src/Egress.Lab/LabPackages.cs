@@ -1,4 +1,4 @@
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Lab;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Rendering;
 using Egress.Lab.World;
 

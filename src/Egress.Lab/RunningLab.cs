@@ -1,6 +1,6 @@
 using Egress.Core.Net;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab.Services;
 using Egress.Lab.World;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Egress.Core;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Rendering;
 using Egress.Verify.Probes;
 

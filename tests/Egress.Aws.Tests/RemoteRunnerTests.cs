@@ -3,7 +3,7 @@ using Egress.Aws.Model;
 using Egress.Aws.Remote;
 using Egress.Core.Net;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Aws.Tests;
 

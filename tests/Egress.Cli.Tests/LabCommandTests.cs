@@ -23,7 +23,10 @@ public sealed class LabCommandTests
     [Theory]
     [InlineData("--naive", "--instances", "vm")]
     [InlineData("--eip-delay", "30")]
+    [InlineData("--eip-delay", "boot")]
     [InlineData("--instances", "vm", "--eip-delay", "-1")]
+    [InlineData("--instances", "vm", "--eip-delay", "3601")]
+    [InlineData("--instances", "vm", "--eip-delay", "later")]
     public async Task LabUp_VmOptionsThatDoNotGo_Exit2BeforeAnythingIsBuilt(params string[] options)
     {
         using var cli = new CliRunner();

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Egress.Core.Net;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Verify;
 
 namespace Egress.Cli.Tests;

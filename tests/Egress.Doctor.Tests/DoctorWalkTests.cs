@@ -1,6 +1,6 @@
 using Egress.Core.Net;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Verify;
 
 namespace Egress.Doctor.Tests;

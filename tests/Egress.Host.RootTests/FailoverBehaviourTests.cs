@@ -292,7 +292,7 @@ public sealed class FailoverBehaviourTests
 
     private static async Task DropEveryOtherEchoAsync(string ns)
     {
-        var result = await NetnsWorld.Runner.RunAsync(new Execution.CommandSpec("ip", ["netns", "exec", ns, "nft", "-f", "-"])
+        var result = await NetnsWorld.Runner.RunAsync(new Processes.CommandSpec("ip", ["netns", "exec", ns, "nft", "-f", "-"])
         {
             StandardInput = "table ip efflaky {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    icmp type echo-request numgen inc mod 2 0 drop\n  }\n}\n",
         });

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Failover;
 using Egress.Host.Rendering;
 

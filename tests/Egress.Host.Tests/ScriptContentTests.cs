@@ -175,7 +175,7 @@ public sealed class ScriptContentTests
         var path = Path.Combine(Directory.CreateTempSubdirectory("eh-gw-").FullName, "egress-host");
         await File.WriteAllTextAsync(path, script);
 
-        var watch = await Egress.Host.Execution.ProcessRunner.Instance.RunAsync(new Egress.Host.Execution.CommandSpec("sh", [path, "watch"]));
+        var watch = await Egress.Processes.ProcessRunner.Instance.RunAsync(new Egress.Processes.CommandSpec("sh", [path, "watch"]));
 
         Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
         Assert.DoesNotContain("do_watch", script, StringComparison.Ordinal);

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Egress.Core.Topology;
 using Egress.Doctor;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Tests.Shared;
 
 namespace Egress.Lab.RootTests;

@@ -39,7 +39,7 @@ public sealed class LabLifecycleTests
             {
                 // Stop the first lab's gateway NAT: only the first lab's egress may break.
                 await first.RunnerFor("tokyo-nat").RunOkAsync("nft", "delete", "table", "ip", "egress");
-                var broken = await first.RunnerFor("sg-client").RunAsync(new Host.Execution.CommandSpec("curl", ["-sS", "--max-time", "3", "https://ipinfo.io/json"]));
+                var broken = await first.RunnerFor("sg-client").RunAsync(new Processes.CommandSpec("curl", ["-sS", "--max-time", "3", "https://ipinfo.io/json"]));
                 var working = await second.RunnerFor("sg-client").RunOkAsync("curl", "-sS", "--max-time", "5", "https://ipinfo.io/json");
 
                 Assert.NotEqual(first.Id, second.Id);
@@ -96,7 +96,7 @@ public sealed class LabLifecycleTests
         Assert.Empty(Directory.GetDirectories(LabNames.NetnsEtc, LabNames.NamespacePrefix(lab.Id) + "*"));
         Assert.False(Directory.Exists(lab.State.Path));
         Assert.False(LabController.IsAlive(pid.Value)); // exited (at most a zombie awaiting init)
-        var links = await Host.Execution.ProcessRunner.Instance.RunOkAsync("ip", "-o", "link", "show");
+        var links = await Processes.ProcessRunner.Instance.RunOkAsync("ip", "-o", "link", "show");
         Assert.DoesNotContain("link-netns " + LabNames.NamespacePrefix(lab.Id), links.StandardOutput, StringComparison.Ordinal);
     }
 

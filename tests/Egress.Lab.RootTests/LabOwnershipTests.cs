@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Tests.Shared;
 
 namespace Egress.Lab.RootTests;

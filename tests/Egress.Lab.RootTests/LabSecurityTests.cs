@@ -1,5 +1,5 @@
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Tests.Shared;
 
 namespace Egress.Lab.RootTests;

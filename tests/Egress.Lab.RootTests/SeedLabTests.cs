@@ -48,7 +48,7 @@ public sealed class SeedLabTests(SeedLabFixture fixture) : IClassFixture<SeedLab
         try
         {
             await Task.Delay(300);
-            var client = await Lab.InternetRunner().RunAsync(new Host.Execution.CommandSpec("iperf3", ["-c", "198.51.100.10", "-p", port, "-t", "1", "-J", "--connect-timeout", "3000"]) { Timeout = TimeSpan.FromSeconds(20) });
+            var client = await Lab.InternetRunner().RunAsync(new Processes.CommandSpec("iperf3", ["-c", "198.51.100.10", "-p", port, "-t", "1", "-J", "--connect-timeout", "3000"]) { Timeout = TimeSpan.FromSeconds(20) });
             Assert.True(client.Succeeded, client.StandardOutput + client.StandardError);
         }
         finally
@@ -92,7 +92,7 @@ public sealed class SeedLabTests(SeedLabFixture fixture) : IClassFixture<SeedLab
         {
             await internet.RunOkAsync("nft", "add chain ip labtest in { type filter hook input priority filter; policy accept; }");
             await internet.RunOkAsync("nft", "add rule ip labtest in icmp type destination-unreachable icmp code frag-needed drop");
-            var result = await Lab.RunnerFor("sg-client").RunAsync(new Host.Execution.CommandSpec("curl",
+            var result = await Lab.RunnerFor("sg-client").RunAsync(new Processes.CommandSpec("curl",
                 ["-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{size_download} %{remote_ip}", "https://api.binance.com/lab/bytes/20971520"])
             {
                 Timeout = TimeSpan.FromSeconds(90),

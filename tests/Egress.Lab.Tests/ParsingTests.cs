@@ -1,4 +1,4 @@
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Rendering;
 namespace Egress.Lab.Tests;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Tests.Shared;
 
 namespace Egress.Verify.RootTests;

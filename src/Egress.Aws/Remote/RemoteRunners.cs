@@ -2,7 +2,7 @@ using Egress.Aws.Execution;
 using Egress.Aws.Model;
 using Egress.Aws.Ports;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Aws.Remote;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Aws.Remote;
 

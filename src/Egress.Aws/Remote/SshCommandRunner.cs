@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 

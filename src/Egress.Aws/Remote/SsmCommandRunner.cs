@@ -1,6 +1,6 @@
 using Egress.Aws.Execution;
 using Egress.Aws.Ports;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Aws.Remote;
 

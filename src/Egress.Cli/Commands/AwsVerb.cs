@@ -1,3 +1,4 @@
+using Egress.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Egress.Aws;
@@ -177,7 +178,7 @@ internal sealed class AwsVerb
         }
     }
 
-    public void WriteJson(object data) => _context.Output.WriteLine(JsonSerializer.Serialize(data, JsonDefaults.Indented));
+    public void WriteJson(object data) => _context.Output.WriteLine(JsonSerializer.Serialize(data, EgressJson.Options));
 
     private static Uri? ParseEndpoint(string? text)
     {

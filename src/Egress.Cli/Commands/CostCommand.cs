@@ -1,3 +1,4 @@
+using Egress.Core;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -80,7 +81,7 @@ internal sealed class CostCommand : Command
 
             if (parse.GetValue(output) == OutputFormat.Json)
             {
-                context.Output.WriteLine(JsonSerializer.Serialize(CostReport.ToJson(comparison, path, topology), JsonDefaults.Indented));
+                context.Output.WriteLine(JsonSerializer.Serialize(CostReport.ToJson(comparison, path, topology), EgressJson.Options));
             }
             else
             {

@@ -1,10 +1,11 @@
+using Egress.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Egress.Aws.Execution;
 using Egress.Aws.Remote;
 using Egress.Core.Topology;
 using Egress.Doctor;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Rendering;
 using Egress.Lab;
 using Egress.Verify;
@@ -123,7 +124,7 @@ internal sealed class DoctorCommand : Command
                 elapsedMs = Math.Round(report.Elapsed.TotalMilliseconds),
                 findings = report.Findings.Select(Json),
                 checks = report.Checks.Select(Json),
-            }, JsonDefaults.Indented));
+            }, EgressJson.Options));
         }
         else
         {

@@ -6,7 +6,7 @@ using Egress.Aws.Planning;
 using Egress.Aws.Ports;
 using Egress.Aws.Remote;
 using Egress.Core.Cost;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Rendering;
 
 namespace Egress.Cli.Commands;

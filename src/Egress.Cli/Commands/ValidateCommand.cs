@@ -1,3 +1,4 @@
+using Egress.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Egress.Core.Topology;
@@ -59,5 +60,5 @@ internal sealed class ValidateCommand : Command
                 message = d.Message,
                 fix = d.Hint,
             }),
-        }, JsonDefaults.Indented));
+        }, EgressJson.Options));
 }

@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using YamlDotNet.Serialization;
 
@@ -8,12 +7,6 @@ namespace Egress.Core.Topology;
 /// tunnel pairs) shown, as YAML that <see cref="TopologyLoader"/> reads back, or as JSON.</summary>
 public static class TopologyWriter
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     public static string ToYaml(TopologyModel topology)
     {
         var serializer = new SerializerBuilder().DisableAliases().Build();
@@ -25,7 +18,7 @@ public static class TopologyWriter
     }
 
     public static string ToJson(TopologyModel topology) =>
-        JsonSerializer.Serialize(ToTree(topology, includeDerived: true), JsonOptions) + "\n";
+        JsonSerializer.Serialize(ToTree(topology, includeDerived: true), EgressJson.Options) + "\n";
 
     private static OrderedDictionary<string, object?> ToTree(TopologyModel t, bool includeDerived)
     {

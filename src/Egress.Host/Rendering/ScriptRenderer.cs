@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Host.Plan;
 
 namespace Egress.Host.Rendering;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Egress.Core.Net;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab.World;
 
 namespace Egress.Lab.Vm;
@@ -58,10 +58,9 @@ public sealed record VmLabOptions
     public int MemoryMiB { get; init; } = VmInstancePlanner.DefaultMemoryMiB;
 
     /// <summary>Like AWS, where an Elastic IP is associated only once the instance runs: the gateways' IGW 1:1 NAT starts
-    /// this long after the VMs are launched (their first boot runs without internet). `up` returns after both.</summary>
-    public TimeSpan EipDelay { get; init; } = DefaultEipDelay;
-
-    public static TimeSpan DefaultEipDelay { get; } = TimeSpan.FromSeconds(300);
+    /// this long after the VMs are launched. Null (the default): once every gateway's cloud-init has finished, so first
+    /// boot runs without internet however fast or slow this machine boots. `up` returns after both.</summary>
+    public TimeSpan? EipDelay { get; init; }
 
     /// <summary>How long `up` waits for every VM's cloud-init to finish (software emulation is slow).</summary>
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(15);
@@ -127,7 +126,7 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         if (delayed.Count > 0)
         {
-            progress($"Elastic IPs of {string.Join(", ", delayed.Select(d => d.Host))}: associated {options.EipDelay.TotalSeconds:0} s after launch (as on AWS, first boot runs without internet)");
+            progress($"Elastic IPs of {string.Join(", ", delayed.Select(d => d.Host))}: associated {(options.EipDelay is { } delay ? $"{delay.TotalSeconds:0} s after launch" : "once their cloud-init finished")} (as on AWS, first boot runs without internet)");
         }
 
         var eipPending = delayed.Count > 0;
@@ -141,7 +140,7 @@ public sealed partial class VmLab(ICommandRunner runner)
         var pending = instances.ToList();
         while (pending.Count > 0 || eipPending)
         {
-            if (eipPending && clock.Elapsed >= options.EipDelay)
+            if (eipPending && (options.EipDelay is { } delay ? clock.Elapsed >= delay : !delayed.Any(pending.Contains)))
             {
                 foreach (var router in delayed.Select(d => d.RouterNamespace).Distinct())
                 {

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Verify.Probes;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Verify.Probes;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Verify.Probes;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Egress.Host.Execution;
+using Egress.Processes;
 
 namespace Egress.Verify.Probes;
 

@@ -1,5 +1,5 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using Egress.Core;
 using Egress.Verify.Probes;
 
 namespace Egress.Verify.Reporting;
@@ -12,7 +12,7 @@ public static class VerifyJsonWriter
     {
         ArgumentNullException.ThrowIfNull(report);
         using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var json = new Utf8JsonWriter(stream, EgressJson.WriterOptions))
         {
             Write(json, report);
         }

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using CsCheck;
 using Egress.Aws.Testing;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab.World;
 using Xunit.Abstractions;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Egress.Core.Topology;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab;
 using Egress.Lab.Vm;
 using Egress.Lab.World;
@@ -24,11 +24,34 @@ internal static class LabCli
         HelpName = "namespaces|vm",
     };
 
-    public static Option<int?> EipDelayOption() => new("--eip-delay")
+    public static Option<string?> EipDelayOption() => new("--eip-delay")
     {
-        Description = $"With --instances vm: seconds after launch until the gateways' Elastic IPs are associated (their IGW NAT starts), as on AWS; default {VmLabOptions.DefaultEipDelay.TotalSeconds:0}, which covers cloud-init's first boot here.",
-        HelpName = "SECONDS",
+        Description = "With --instances vm: when the gateways' Elastic IPs are associated (their IGW NAT starts), as on AWS where that comes after launch: 'boot' (default) once their cloud-init finished, so first boot runs without internet; or SECONDS after launch (0 to 3600).",
+        HelpName = "boot|SECONDS",
     };
+
+    /// <summary>--eip-delay as the VM lab's option: null for 'boot' (or not given), else seconds in 0..3600; else exit 2.</summary>
+    public static TimeSpan? ParseEipDelay(string? value, LabInstances instances)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (instances != LabInstances.Vm)
+        {
+            throw new UsageException("--eip-delay goes with --instances vm (a namespace lab has no boot to wait for).");
+        }
+
+        if (value == "boot")
+        {
+            return null;
+        }
+
+        return int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds <= 3600
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new UsageException($"--eip-delay {value}: give 'boot' (associate once the gateways' cloud-init finished) or 0 to 3600 seconds.");
+    }
 
     public static Option<string?> IdOption(string description) => new("--id")
     {
@@ -104,14 +127,9 @@ internal static class LabCli
         : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : "dotnet";
 
-    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces, int? eipDelay = null)
+    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces, string? eipDelayOption = null)
     {
-        if (eipDelay is { } delay && (instances != LabInstances.Vm || delay is < 0 or > 3600))
-        {
-            throw new UsageException(instances != LabInstances.Vm
-                ? "--eip-delay goes with --instances vm (a namespace lab has no boot to wait for)."
-                : $"--eip-delay {delay}: give 0 to 3600 seconds.");
-        }
+        var eipDelay = ParseEipDelay(eipDelayOption, instances);
 
         if (instances == LabInstances.Vm && naive)
         {
@@ -137,7 +155,7 @@ internal static class LabCli
                     {
                         UserData = host => HostUserData.Render(topology, host),
                         MetadataCommand = MetadataCommand,
-                        EipDelay = eipDelay is { } seconds ? TimeSpan.FromSeconds(seconds) : VmLabOptions.DefaultEipDelay,
+                        EipDelay = eipDelay,
                     }
                     : null,
             }, cancellationToken);

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Egress.Host.Execution;
+using Egress.Processes;
 using Egress.Lab;
 using Egress.Lab.Vm;
 using Egress.Lab.World;

@@ -1,3 +1,4 @@
+using Egress.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Egress.Lab;
@@ -20,7 +21,7 @@ internal sealed class LabStatusCommand : Command
             var status = await LabStatusCollector.CollectAsync(lab, cancellationToken: cancellationToken);
             if (parse.GetValue(output) == OutputFormat.Json)
             {
-                context.Output.WriteLine(JsonSerializer.Serialize(status, JsonDefaults.Indented));
+                context.Output.WriteLine(JsonSerializer.Serialize(status, EgressJson.Options));
                 return status.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
             }
 

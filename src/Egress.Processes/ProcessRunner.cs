@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Egress.Host.Execution;
+namespace Egress.Processes;
 
 /// <summary>Runs commands as child processes of this one, with a timeout that kills the whole process tree.</summary>
 public sealed class ProcessRunner : ICommandRunner

@@ -1,4 +1,4 @@
-namespace Egress.Host.Execution;
+namespace Egress.Processes;
 
 /// <summary>The one POSIX shell quoting of the code base: the host script's data block, command lines shown in logs
 /// and errors, and commands sent to a remote shell all quote words with it.</summary>

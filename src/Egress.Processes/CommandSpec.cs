@@ -1,4 +1,4 @@
-namespace Egress.Host.Execution;
+namespace Egress.Processes;
 
 /// <summary>An external command as data: program, arguments, optional standard input and environment.
 /// Renderers and planners return these; one <see cref="ICommandRunner"/> executes them.</summary>
