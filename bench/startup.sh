@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Prints how long `egress validate` on the seed takes as a whole process (wall and CPU), for the ReadyToRun build
 # that ./egress runs and for the plain IL build (`dotnet build`), and the floor: an empty .NET program on the same
-# machine at the same moment. Each figure: median, min and max of RUNS runs after 3 warm-ups.
+# machine at the same moment. The ./egress wrapper (its staleness check, then exec) is measured apart from the
+# binary. Each figure: median, min and max of RUNS runs after 3 warm-ups. Last, one run's in-process marks
+# (EGRESS_STARTUP_TRACE=1): where the time goes after the .NET host has started Main.
 #   bench/startup.sh [RUNS]   (default 20)
 # The target is 100 ms wall for the ReadyToRun build on an idle machine. On a busy one compare the ratio to the
 # floor, not absolute times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20}
+repo=$PWD
+TIMEFORMAT='%3R %3U %3S' # bash's own timing, to the millisecond: wall, user, system
 ./egress --version > /dev/null # builds artifacts/egress (ReadyToRun) when sources changed
 dotnet build src/Egress.Cli -c Release -nologo -v q -clp:NoSummary > /dev/null
 work=$(mktemp -d)
@@ -30,17 +34,20 @@ measure() {
   for _ in 1 2 3; do (cd "$work" && "$@" > /dev/null 2>&1) || true; done
   : > "$work/times"
   for _ in $(seq "$runs"); do
-    (cd "$work" && /usr/bin/time -f '%e %U %S' -a -o "$work/times" "$@" > /dev/null 2>&1) || true
+    (cd "$work" && { time "$@" > /dev/null 2>&1; } 2>> "$work/times") || true
   done
   local wall cpu
   wall=$(awk '{ printf "%d\n", $1 * 1000 }' "$work/times" | sort -n)
   cpu=$(awk '{ printf "%d\n", ($2 + $3) * 1000 }' "$work/times" | sort -n)
-  printf '%-36s wall %4d ms (min %d, max %d)   cpu %4d ms\n' "$label" \
+  printf '%-42s wall %4d ms (min %d, max %d)   cpu %4d ms\n' "$label" \
     "$(echo "$wall" | sed -n "$(( (runs + 1) / 2 ))p")" "$(echo "$wall" | head -1)" "$(echo "$wall" | tail -1)" \
     "$(echo "$cpu" | sed -n "$(( (runs + 1) / 2 ))p")"
 }
 
 echo "egress validate on the seed, $runs runs each ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)):"
 measure "empty .NET program (floor)" dotnet "$work/empty/out/empty.dll"
-measure "egress validate, ReadyToRun" dotnet "$PWD/artifacts/egress/egress.dll" validate egress.yaml
-measure "egress validate, IL (dotnet build)" dotnet "$PWD/src/Egress.Cli/bin/Release/net10.0/egress.dll" validate egress.yaml
+measure "egress validate, ReadyToRun" dotnet "$repo/artifacts/egress/egress.dll" validate egress.yaml
+measure "egress validate, IL (dotnet build)" dotnet "$repo/src/Egress.Cli/bin/Release/net10.0/egress.dll" validate egress.yaml
+measure "./egress validate (wrapper + ReadyToRun)" "$repo/egress" validate egress.yaml
+echo "one ReadyToRun run's marks, ms since Main began:"
+(cd "$work" && EGRESS_STARTUP_TRACE=1 dotnet "$repo/artifacts/egress/egress.dll" validate egress.yaml 2>&1 > /dev/null | sed -n 's/^startup-trace /  /p')

@@ -9,7 +9,7 @@
 # The directory holds root.img (raw ext4, used read-only as the backing file of each VM's qcow2 overlay),
 # vmlinuz and initrd.img (direct kernel boot: no boot loader), packages.txt and build-seconds.
 #
-# Offline by design: the image has every package the host user data lists (HostScript.Packages) and no apt
+# Offline by design: the image has every package the host user data lists (HostScript.PackagesFor: dnsmasq-base too, for the dns step) and no apt
 # sources, so cloud-init's package step (package_update + packages) succeeds without any download: the gateway
 # has no internet until its Elastic IP is associated, and first boot converges anyway.
 set -euo pipefail
@@ -22,7 +22,7 @@ dir="$cache/images/$key"
 # dhclient for its ephemeral DHCP, ifupdown for the network it renders, sshd for the SSH runner).
 packages=(
   systemd systemd-sysv udev dbus cloud-init openssh-server sudo ca-certificates
-  nftables iproute2 curl mtr-tiny iputils-ping procps kmod
+  nftables iproute2 curl mtr-tiny iputils-ping procps kmod dnsmasq-base
   isc-dhcp-client ifupdown netbase e2fsprogs locales
   linux-image-amd64 initramfs-tools
 )

@@ -115,12 +115,12 @@ internal sealed class CliTable(string? title, params CliColumn[] columns)
                     continue;
                 }
 
+                // A prose value breaks between words under itself; a value line (an address) stays whole.
                 var prefix = (c == 0 ? "- " : "  ") + (Columns[c].Header + ":").PadRight(label + 2);
-                var lines = row[c].Split('\n');
-                writer.WriteLine(prefix + lines[0]);
-                foreach (var more in lines.Skip(1))
+                var lines = row[c].Split('\n').Select((line, i) => (i == 0 ? prefix : new string(' ', prefix.Length)) + line);
+                foreach (var line in Columns[c].Prose ? lines.SelectMany(l => CliText.WrapLine(l, console.Profile.Width, prefix.Length)) : lines)
                 {
-                    writer.WriteLine(new string(' ', prefix.Length) + more);
+                    writer.WriteLine(line);
                 }
             }
         }

@@ -1,3 +1,8 @@
 using Egress.Cli;
 
-return await EgressCli.RunAsync(args, CliContext.FromProcess());
+StartupTrace.Mark("main");
+var context = CliContext.FromProcess();
+StartupTrace.Mark("console probed");
+var code = await EgressCli.RunAsync(args, context);
+StartupTrace.Mark("exit");
+return code;

@@ -81,7 +81,9 @@ public sealed class AwsCommandsTests : IDisposable
             .Select(l => l[6..l.IndexOf("  (", StringComparison.Ordinal)]).ToList();
         Assert.Equal(SeedResources, created);
         Assert.Contains("Plan: 18 to add, 0 to change, 0 to destroy.", stdout, StringComparison.Ordinal);
-        Assert.Contains("t3.micro, Ubuntu 22.04 amd64 (SSM), 10.1.1.10, source/dest check off, IMDSv2, encrypted gp3 root", stdout, StringComparison.Ordinal);
+        // At 80 columns the summary breaks between words onto an indented line (CliText): read it as one line.
+        var unwrapped = System.Text.RegularExpressions.Regex.Replace(stdout, @"\n +", " ");
+        Assert.Contains("t3.micro, Ubuntu 22.04 amd64 (SSM), 10.1.1.10, source/dest check off, IMDSv2, encrypted gp3 root", unwrapped, StringComparison.Ordinal);
         Assert.Contains($"AWS calls: {SeedPlanReads} read calls, 0 mutating calls.", stderr, StringComparison.Ordinal);
         Assert.Equal(0, _cloud.MutatingCalls);
     }

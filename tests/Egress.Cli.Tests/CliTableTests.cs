@@ -84,4 +84,35 @@ public sealed class CliTableTests : IDisposable
     [InlineData("5", null, 80)]
     public void WidthFrom_ColumnsThenTerminalThen80(string? columns, int? terminal, int expected) =>
         Assert.Equal(expected, CliContext.WidthFrom(columns, () => terminal));
+
+    [Fact]
+    public void Wrap_LongLine_BreaksBetweenWordsUnderAHangingIndentAndKeepsEveryWord()
+    {
+        var line = "      + ingress protocol 4 from 10.0.1.10/32; protocol 4 from 10.2.1.10/32; all egress to 0.0.0.0/0";
+
+        var lines = CliText.WrapLine(line, 40).ToList();
+
+        Assert.True(lines.Count > 1);
+        Assert.All(lines, l => Assert.True(l.Length <= 40, l));
+        Assert.All(lines.Skip(1), l => Assert.StartsWith(new string(' ', 6 + CliText.Hanging), l, StringComparison.Ordinal));
+        Assert.Equal(line.Split(' ', StringSplitOptions.RemoveEmptyEntries), string.Join(' ', lines).Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Wrap_WordLongerThanTheWidth_StandsWholeOnItsOwnLine()
+    {
+        var id = "i-0123456789abcdef0123456789abcdef0123456789";
+
+        var lines = CliText.WrapLine($"  delete {id} now", 30).ToList();
+
+        Assert.Equal(["  delete", new string(' ', 2 + CliText.Hanging) + id, new string(' ', 2 + CliText.Hanging) + "now"], lines);
+    }
+
+    [Fact]
+    public void Wrap_ShortLinesAndLineEnds_AreUnchanged()
+    {
+        var text = "Plan: 3 to add.\n\n  +   a  (b)\n";
+
+        Assert.Equal(text, CliText.Wrap(text, 80));
+    }
 }

@@ -18,7 +18,7 @@ internal sealed class ApplyCommand : Command
             {
                 var plan = await provisioner.PlanAsync(desired, cancellationToken);
                 aws.WriteSweep(plan.Sweep);
-                context.Error.Write(PlanRenderer.Render(plan));
+                context.Error.Write(CliText.Wrap(PlanRenderer.Render(plan), context.Width));
                 if (!plan.IsEmpty && !await aws.ConfirmAsync(parse, "apply", $"Apply these changes to stack {topology.Stack} ({plan.Totals[6..^1]})?", cancellationToken))
                 {
                     return ExitCodes.Cancelled;
@@ -33,7 +33,7 @@ internal sealed class ApplyCommand : Command
                 if (!left.IsEmpty)
                 {
                     context.Error.WriteLine("error: AWS still differs from the topology after apply:");
-                    context.Error.Write(PlanRenderer.Render(left));
+                    context.Error.Write(CliText.Wrap(PlanRenderer.Render(left), context.Width));
                     context.Error.WriteLine("  fix: run 'egress apply' again; if the same steps remain, something outside egress changes them.");
                     return ExitCodes.CheckFailed;
                 }

@@ -30,7 +30,7 @@ internal sealed class DestroyCommand : Command
                     return ExitCodes.Ok;
                 }
 
-                context.Error.Write(PlanRenderer.Render(plan));
+                context.Error.Write(CliText.Wrap(PlanRenderer.Render(plan), context.Width));
                 if (!await aws.ConfirmAsync(parse, "destroy", $"Destroy these {plan.ToDestroy} resources of stack {topology.Stack}?", cancellationToken))
                 {
                     return ExitCodes.Cancelled;

@@ -24,7 +24,7 @@ internal sealed class PlanCommand : Command
                 }
                 else
                 {
-                    context.Output.Write(PlanRenderer.Render(plan));
+                    context.Output.Write(CliText.Wrap(PlanRenderer.Render(plan), context.Width));
                 }
 
                 return ExitCodes.Ok;

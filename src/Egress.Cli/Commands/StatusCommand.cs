@@ -8,7 +8,6 @@ using Egress.Aws.Remote;
 using Egress.Core.Cost;
 using Egress.Processes;
 using Egress.Host.Rendering;
-using Spectre.Console;
 
 namespace Egress.Cli.Commands;
 
@@ -48,18 +47,19 @@ internal sealed class StatusCommand : Command
                 if (rows.Count == 0)
                 {
                     var searched = observed.Sweep is { } sweep ? $"any of the {sweep.Searched.Count} regions searched" : string.Join(", ", AwsProvisioner.RegionsOf(topology));
-                    context.Data.MarkupLine(Markup.Escape($"Stack {topology.Stack}: nothing tagged in {searched}."));
+                    CliText.WriteLine(context.Output, $"Stack {topology.Stack}: nothing tagged in {searched}.", context.Width);
                 }
 
+                // A table per region that fits the width (COLUMNS when piped), else a list: an id is never split (CliTable).
                 foreach (var region in rows.GroupBy(r => r.Region))
                 {
-                    var table = new Table().Title(Markup.Escape(region.Key)).AddColumns("resource", "id", "state", "detail");
+                    var table = new CliTable(region.Key, new CliColumn("resource"), new CliColumn("id"), new CliColumn("state"), new CliColumn("detail", Prose: true));
                     foreach (var row in region)
                     {
-                        table.AddRow(Markup.Escape(row.Resource), Markup.Escape(row.Id), Markup.Escape(row.State), Markup.Escape(row.Detail));
+                        table.AddRow(row.Resource, row.Id, row.State, row.Detail);
                     }
 
-                    context.Data.Write(table);
+                    table.Write(context.Data);
                 }
 
                 WriteCost(context, cost);
@@ -124,11 +124,11 @@ internal sealed class StatusCommand : Command
         foreach (var line in cost.Lines)
         {
             var price = line.UsdPerHour is { } usd ? "$" + usd.ToString("0.0000", CultureInfo.InvariantCulture) + "/h" : "no price in the table";
-            context.Error.WriteLine($"  {line.Region}  {line.Description}  {price}");
+            CliText.WriteLine(context.Error, $"  {line.Region}  {line.Description}  {price}", context.Width);
         }
 
-        context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Cost while running: ${cost.UsdPerHour:0.0000}/hour (${cost.UsdPerHour * Traffic.HoursPerMonth:0.00}/month), {PriceTable.BuiltInName}; data transfer extra ('egress cost')."));
+        CliText.WriteLine(context.Error, string.Create(CultureInfo.InvariantCulture,
+            $"Cost while running: ${cost.UsdPerHour:0.0000}/hour (${cost.UsdPerHour * Traffic.HoursPerMonth:0.00}/month), {PriceTable.BuiltInName}; data transfer extra ('egress cost')."), context.Width);
         if (cost.Unpriced.Any())
         {
             context.Error.WriteLine("  (some items have no price in the table and count as $0: see 'egress cost --default-prices')");

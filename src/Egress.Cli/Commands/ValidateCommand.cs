@@ -17,24 +17,12 @@ internal sealed class ValidateCommand : Command
 
         SetAction(parse =>
         {
+            StartupTrace.Mark("validate action");
             var (result, path) = source.Read(context, parse);
+            StartupTrace.Mark("topology loaded");
             if (parse.GetValue(output) == OutputFormat.Json)
             {
-                var json = JsonSerializer.Serialize(new
-                {
-                    file = path,
-                    valid = result.Succeeded,
-                    diagnostics = result.Diagnostics.Select(d => new
-                    {
-                        severity = d.IsError ? "error" : "warning",
-                        line = d.Line,
-                        column = d.Column,
-                        path = d.Path,
-                        message = d.Message,
-                        fix = d.Hint,
-                    }),
-                }, EgressJson.Options);
-                context.Output.WriteLine(json);
+                WriteJson(context, result, path);
             }
             else
             {
@@ -55,4 +43,22 @@ internal sealed class ValidateCommand : Command
             return ExitCodes.Ok;
         });
     }
+
+    /// <summary>Its own method so that text output (the common case) never loads System.Text.Json (start-up,
+    /// bench/startup.sh).</summary>
+    private static void WriteJson(CliContext context, TopologyLoadResult result, string path) =>
+        context.Output.WriteLine(JsonSerializer.Serialize(new
+        {
+            file = path,
+            valid = result.Succeeded,
+            diagnostics = result.Diagnostics.Select(d => new
+            {
+                severity = d.IsError ? "error" : "warning",
+                line = d.Line,
+                column = d.Column,
+                path = d.Path,
+                message = d.Message,
+                fix = d.Hint,
+            }),
+        }, EgressJson.Options));
 }

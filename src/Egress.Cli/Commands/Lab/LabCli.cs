@@ -281,16 +281,18 @@ internal static class LabCli
 
     public static void PrintCounters(CliContext context, LabCounters counters)
     {
-        context.Error.WriteLine("counters (packets):");
-        context.Error.WriteLine("  IGW NAT out/in (conn): " + string.Join(", ", counters.IgwNatOut.Select(c => $"{c.Key} {c.Value}/{counters.IgwNatIn.GetValueOrDefault(c.Key)}")));
-        context.Error.WriteLine("  IGW drops:             " + string.Join(", ", counters.IgwDrops.Select(c => $"{c.Key} {c.Value}")));
-        context.Error.WriteLine("  peering edge-to-edge:  " + string.Join(", ", counters.PeeringDrops.Select(c => $"{c.Key} {c.Value}")));
-        context.Error.WriteLine("  peering frag-needed:   " + string.Join(", ", counters.PeeringFragNeededDrops.Select(c => $"{c.Key} {c.Value}")));
-        context.Error.WriteLine("  security-group drops:  " + string.Join(", ", counters.SecurityGroupDrops.Select(c => $"{c.Key} {c.Value}")));
-        context.Error.WriteLine("  gateway forward drops: " + string.Join(", ", counters.GatewayForwardDrops.Select(c => $"{c.Key} {c.Value}")));
+        void Line(string text) => CliText.WriteLine(context.Error, text, context.Width);
+
+        Line("counters (packets):");
+        Line("  IGW NAT out/in (conn): " + string.Join(", ", counters.IgwNatOut.Select(c => $"{c.Key} {c.Value}/{counters.IgwNatIn.GetValueOrDefault(c.Key)}")));
+        Line("  IGW drops:             " + string.Join(", ", counters.IgwDrops.Select(c => $"{c.Key} {c.Value}")));
+        Line("  peering edge-to-edge:  " + string.Join(", ", counters.PeeringDrops.Select(c => $"{c.Key} {c.Value}")));
+        Line("  peering frag-needed:   " + string.Join(", ", counters.PeeringFragNeededDrops.Select(c => $"{c.Key} {c.Value}")));
+        Line("  security-group drops:  " + string.Join(", ", counters.SecurityGroupDrops.Select(c => $"{c.Key} {c.Value}")));
+        Line("  gateway forward drops: " + string.Join(", ", counters.GatewayForwardDrops.Select(c => $"{c.Key} {c.Value}")));
         foreach (var (region, flows) in counters.Dropped.Where(d => d.Value.Count > 0))
         {
-            context.Error.WriteLine($"  dropped in {region}: " + string.Join("; ", flows.OrderByDescending(f => f.Packets).Take(5).Select(f => $"{f.Point} {f}")));
+            Line($"  dropped in {region}: " + string.Join("; ", flows.OrderByDescending(f => f.Packets).Take(5).Select(f => $"{f.Point} {f}")));
         }
     }
 }

@@ -2,7 +2,6 @@ using Egress.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Egress.Lab;
-using Spectre.Console;
 
 namespace Egress.Cli.Commands;
 
@@ -26,48 +25,56 @@ internal sealed class LabStatusCommand : Command
                 return status.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
             }
 
-            var human = context.Data;
-            human.WriteLine($"lab {status.Id} ({status.Stack}){(status.Naive ? " NAIVE" : string.Empty)}");
-            human.WriteLine($"overlay: {status.Overlay}");
-            human.WriteLine(status.Latency);
-            human.WriteLine($"services: {(status.ServicesPid is { } pid ? $"running (pid {pid})" : "NOT running")}");
-            var namespaces = new Table().Border(TableBorder.Rounded).AddColumns("namespace", "role", "of", "addresses");
-            foreach (var ns in status.Namespaces)
-            {
-                namespaces.AddRow(Markup.Escape(ns.Name), ns.Role, Markup.Escape(ns.Owner), ns.Exists ? Markup.Escape(string.Join("\n", ns.Addresses)) : "[red]missing[/]");
-            }
-
-            human.Write(namespaces);
-            foreach (var (host, address) in status.PublicAddresses)
-            {
-                human.WriteLine($"public address {host}: {address ?? "none"}");
-            }
-
-            foreach (var tunnel in status.Tunnels)
-            {
-                human.WriteLine($"tunnel {tunnel.Host} {tunnel.Interface}: {tunnel.Kind} {tunnel.State} mtu {tunnel.Mtu}");
-            }
-
-            foreach (var check in status.Checks)
-            {
-                human.WriteLine($"check {check.Host}: {(check.Passed ? "ok" : "FAIL")} {check.Problem ?? string.Join(", ", check.Failed.Select(i => i.Name))}");
-            }
-
-            foreach (var f in status.Failover)
-            {
-                var active = f.ActiveGateway switch { null => "unknown (no watcher state)", "-" => "NONE (every gateway down; the policy applies)", var g => g };
-                var watcher = (f.WatcherPid, f.Supervised) switch
-                {
-                    ({ } w, true) => $"pid {w}, supervised",
-                    ({ } w, false) => $"pid {w}, NOT supervised (its supervisor is gone: a crash would not be restarted)",
-                    (null, true) => "NOT running (its supervisor restarts it)",
-                    (null, false) => "NOT running and not supervised: a gateway failure would neither fail over nor fail closed",
-                };
-                human.WriteLine($"egress of {f.Client}: via {active}; watcher {watcher}{(f.GatewayStates.Count > 0 ? "; " + string.Join(", ", f.GatewayStates) : string.Empty)}");
-            }
-
-            LabCli.PrintCounters(new CliContext(context.Output, context.Output, context.WorkingDirectory, colors: false), status.Counters);
+            Print(context, status);
             return status.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
         });
+    }
+
+    /// <summary>The report as text on stdout, fitted to the width (COLUMNS when piped): the namespaces are a
+    /// <see cref="CliTable"/> (a list when they do not fit), the other lines break between words; no address or name is split.</summary>
+    internal static void Print(CliContext context, LabStatusReport status)
+    {
+        void Line(string text) => CliText.WriteLine(context.Output, text, context.Width);
+
+        Line($"lab {status.Id} ({status.Stack}){(status.Naive ? " NAIVE" : string.Empty)}");
+        Line($"overlay: {status.Overlay}");
+        Line(status.Latency);
+        Line($"services: {(status.ServicesPid is { } pid ? $"running (pid {pid})" : "NOT running")}");
+        var namespaces = new CliTable(null, new CliColumn("namespace"), new CliColumn("role"), new CliColumn("of"), new CliColumn("addresses"));
+        foreach (var ns in status.Namespaces)
+        {
+            namespaces.AddRow(ns.Name, ns.Role, ns.Owner, ns.Exists ? string.Join("\n", ns.Addresses) : "MISSING");
+        }
+
+        namespaces.Write(context.Data);
+        foreach (var (host, address) in status.PublicAddresses)
+        {
+            Line($"public address {host}: {address ?? "none"}");
+        }
+
+        foreach (var tunnel in status.Tunnels)
+        {
+            Line($"tunnel {tunnel.Host} {tunnel.Interface}: {tunnel.Kind} {tunnel.State} mtu {tunnel.Mtu}");
+        }
+
+        foreach (var check in status.Checks)
+        {
+            Line($"check {check.Host}: {(check.Passed ? "ok" : "FAIL")} {check.Problem ?? string.Join(", ", check.Failed.Select(i => i.Name))}");
+        }
+
+        foreach (var f in status.Failover)
+        {
+            var active = f.ActiveGateway switch { null => "unknown (no watcher state)", "-" => "NONE (every gateway down; the policy applies)", var g => g };
+            var watcher = (f.WatcherPid, f.Supervised) switch
+            {
+                ({ } w, true) => $"pid {w}, supervised",
+                ({ } w, false) => $"pid {w}, NOT supervised (its supervisor is gone: a crash would not be restarted)",
+                (null, true) => "NOT running (its supervisor restarts it)",
+                (null, false) => "NOT running and not supervised: a gateway failure would neither fail over nor fail closed",
+            };
+            Line($"egress of {f.Client}: via {active}; watcher {watcher}{(f.GatewayStates.Count > 0 ? "; " + string.Join(", ", f.GatewayStates) : string.Empty)}");
+        }
+
+        LabCli.PrintCounters(new CliContext(context.Output, context.Output, context.WorkingDirectory, colors: false) { Width = context.Width }, status.Counters);
     }
 }
