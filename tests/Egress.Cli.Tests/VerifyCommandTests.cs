@@ -51,6 +51,7 @@ public sealed class VerifyCommandTests : IDisposable
             {
                 _ when script.Contains("egress-host check", StringComparison.Ordinal) => (0, Sample("check-ok.json"), ""),
                 _ when script.StartsWith("ping ", StringComparison.Ordinal) => (0, Sample("ping-ok.txt"), ""),
+                _ when script.Contains("getent ahostsv4", StringComparison.Ordinal) => (0, "- 1000\napi.binance.com 3500 1300 192.0.2.10\n", ""), // the DNS probe, on both hosts
                 _ when script.StartsWith("mtr ", StringComparison.Ordinal) => (0, Sample("mtr-ok.json"), ""),
                 _ when script.Contains("https://ipinfo.io/json", StringComparison.Ordinal) => (0, echo, ""),
                 _ when script.Split("https://api.binance.com/").Length == 2 => (0, Sample("curl-cold-ok.txt"), ""),
