@@ -131,3 +131,35 @@ internal sealed class ManualTime : TimeProvider
 
     public void Advance(TimeSpan by) => _now += by;
 }
+
+/// <summary>The image has no apt sources, so cloud-init's package step can only succeed when the image already holds
+/// every package the user data lists: a host step that needs a new package must add it to eng/vm/image.sh too.</summary>
+public sealed class VmImageRecipeTests
+{
+    [Fact]
+    public void Image_HoldsEveryPackageTheUserDataOfAnyExampleHostInstalls()
+    {
+        var recipe = typeof(VmImage).Assembly.GetManifestResourceStream("vm/image.sh") ?? throw new InvalidOperationException("vm/image.sh is not embedded");
+        var text = new StreamReader(recipe).ReadToEnd();
+        var list = text[(text.IndexOf("packages=(", StringComparison.Ordinal) + "packages=(".Length)..];
+        var imagePackages = list[..list.IndexOf(')', StringComparison.Ordinal)].Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+
+        var checkedHosts = 0;
+        foreach (var name in Examples.Names)
+        {
+            foreach (var via in new[] { DnsResolveVia.Gateway, DnsResolveVia.Local })
+            {
+                var topology = Examples.Load(name) with { Dns = new DnsSettings { ResolveVia = via } };
+                foreach (var host in topology.Hosts)
+                {
+                    var missing = Egress.Host.Rendering.HostScript.PackagesFor(Egress.Host.Plan.HostPlanner.Build(topology, host.Name)).Where(p => !imagePackages.Contains(p)).ToList();
+                    Assert.True(missing.Count == 0, $"{name} {host.Name} (dns {via}): the user data installs {string.Join(", ", missing)}, which eng/vm/image.sh lacks");
+                    checkedHosts++;
+                }
+            }
+        }
+
+        Assert.True(checkedHosts >= 6);
+        Assert.Contains("dnsmasq-base", imagePackages);
+    }
+}
