@@ -13,6 +13,7 @@ public static class LabPackages
         ("curl", "curl"),
         ("mtr", "mtr-tiny"),
         ("ping", "iputils-ping"),
+        ("dnsmasq", "dnsmasq-base"), // the VPC resolvers, the hosts' dns step, the VM lab's DHCP
     ];
 
     public static IReadOnlyList<string> Missing() =>

@@ -21,6 +21,7 @@ internal static class LabTestSupport
         Prerequisites.RequireProgram("mtr", "mtr-tiny");
         Prerequisites.RequireProgram("iperf3", "iperf3");
         Prerequisites.RequireProgram("ping", "iputils-ping");
+        Prerequisites.RequireProgram("dnsmasq", "dnsmasq-base");
     }
 
     /// <summary>The lab's internet address, allowed SSH (tcp/22) by <see cref="WithSshFromInternet"/>.</summary>
