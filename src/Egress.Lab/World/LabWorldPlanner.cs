@@ -92,9 +92,9 @@ public static class LabWorldPlanner
 
         var services = Services(topology);
         var edges = regions.Select((region, r) => new LabEdge(region.Name, ServiceRange.At(FirstEdgeOffset + r))).ToList();
-        var resolvers = instances == LabInstances.Namespaces
-            ? routers.Select((router, r) => new LabResolver(router.Region, router.Namespace, router.Vpc.At(2), edges[r].Address, ResolverHosts(topology, services, edges[r]))).ToList()
-            : [];
+        // Every lab has them, the VM lab too: a gateway's dns step forwards to its VPC resolver (base + 2) and a client's
+        // stub sends VPC names there, whichever way the host runs.
+        var resolvers = routers.Select((router, r) => new LabResolver(router.Region, router.Namespace, router.Vpc.At(2), edges[r].Address, ResolverHosts(topology, services, edges[r]))).ToList();
         var ranges = regions.Select((region, r) =>
         {
             var aws = AwsRegions.Find(region.Name);
@@ -281,12 +281,10 @@ public static class LabWorldPlanner
         var region = topology.Regions.First(r => r.Name == router.Region);
         var igwLink = IgwTransit.Subnet(30, regionIndex);
         var batch = new List<string> { "link set lo up", $"addr add {LabWorldPlan.MetadataAddress}/32 dev lo" };
-        if (instances == LabInstances.Namespaces)
-        {
-            // The VPC resolver (dnsmasq, started by the controller): base + 2 and Amazon's link-local DNS address.
-            batch.Add($"addr add {region.Vpc.At(2)}/32 dev lo");
-            batch.Add($"addr add {AmazonDns}/32 dev lo");
-        }
+        // The VPC resolver (dnsmasq, started by the controller): base + 2 and Amazon's link-local DNS address. In a VM lab
+        // the router's DHCP server (another dnsmasq, bound to the taps only) hands out the port address as resolver.
+        batch.Add($"addr add {region.Vpc.At(2)}/32 dev lo");
+        batch.Add($"addr add {AmazonDns}/32 dev lo");
 
         // Like AWS's VPC fabric, the router is L3 to every host: each host's veth port carries the subnet's router
         // address (base + 1) as a /32 and a /32 route to the host, and proxy ARP answers for the rest of the subnet,
