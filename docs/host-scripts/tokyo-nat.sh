@@ -306,8 +306,10 @@ c_forward() { c_nft "iifname \"$1\" oifname \"$UPLINK\" ip saddr $2 " accept; }
 apply_dns() {
   log "dns forwarder (dnsmasq) on $DNS_LISTEN to the VPC resolver $DNS_UPSTREAM"
   set --
-  for a in $DNS_LISTEN; do set -- "$@" "--listen-address=$a"; done
-  dns_start "$@" "--server=$DNS_UPSTREAM" "--address=/$HOST_NAME.dns.egress.test/${DNS_LISTEN%% *}"
+  for a in $DNS_LISTEN; do
+    set -- "$@" "--listen-address=$a" "--address=/$(echo "$a" | sed 's/\./-/g').$HOST_NAME.dns.egress.test/$a"
+  done
+  dns_start "$@" "--server=$DNS_UPSTREAM"
 }
 down_dns() { dns_stop; }
 check_dns() {

@@ -151,7 +151,8 @@ public sealed record FailoverWatch(IReadOnlyList<WatchedGateway> Gateways, Failo
 
 /// <summary>The gateway's DNS forwarder (dnsmasq): listens only on the tunnel addresses of the clients that resolve
 /// through it and forwards to the gateway's own VPC resolver, so geo-aware names answer for where the traffic leaves.
-/// It answers <c>HOST.dns.egress.test</c> itself with its first listen address: the clients' check asks that name.</summary>
+/// For each listen address A it answers <c>A-with-dashes.HOST.dns.egress.test</c> with A itself: each client's check asks
+/// the name of its own tunnel address.</summary>
 public sealed record DnsForwarder(IReadOnlyList<Ipv4Address> Listen, Ipv4Address Upstream) : PlanStep
 {
     public override string Summary => $"dns forwarder (dnsmasq) on {string.Join(", ", Listen)} to the VPC resolver {Upstream}";

@@ -423,8 +423,9 @@ check_dns() {
   else
     eval "n=\$N_$ACT v=\$V_$ACT"
     if grep -qx "server=$v" "$DNS_SERVERS" 2>/dev/null; then fact true "internet names to $n's forwarder $v"; else fact false "the stub does not send internet names to $n ($v)"; fi
-    a=$(getent ahostsv4 "$n.dns.egress.test" 2>/dev/null | awk 'NR == 1 { print $1 }')
-    if [ "$a" = "$v" ]; then fact true "$n's forwarder answers through the tunnel"; else fact false "$n.dns.egress.test: ${a:-no answer} via the stub; want $v"; fi
+    q="$(echo "$v" | sed 's/\./-/g').$n.dns.egress.test"
+    a=$(getent ahostsv4 "$q" 2>/dev/null | awk 'NR == 1 { print $1 }')
+    if [ "$a" = "$v" ]; then fact true "$n's forwarder answers through the tunnel"; else fact false "$q: ${a:-no answer} via the stub; want $v"; fi
   fi
   end
 }

@@ -58,13 +58,16 @@ check_firewall() {
 c_masquerade() { c_nft "iifname \"$1\" oifname \"$UPLINK\" counter" masquerade; }
 c_forward() { c_nft "iifname \"$1\" oifname \"$UPLINK\" ip saddr $2 " accept; }
 # Step dns: a caching DNS forwarder (dnsmasq) bound only to the tunnel addresses of the clients that resolve through this
-# gateway (DNS_LISTEN), forwarding to this VPC's resolver (DNS_UPSTREAM): names resolve where the traffic leaves. It
-# answers HOST.dns.egress.test with its first address itself: the clients' check asks that name through the tunnel.
+# gateway (DNS_LISTEN), forwarding to this VPC's resolver (DNS_UPSTREAM): names resolve where the traffic leaves. For
+# each listen address A (e.g. 192.168.250.5) it answers A-WITH-DASHES.HOST.dns.egress.test (192-168-250-5.tokyo-nat...)
+# with A itself: each client's check asks the name of its own tunnel address through the tunnel.
 apply_dns() {
   log "dns forwarder (dnsmasq) on $DNS_LISTEN to the VPC resolver $DNS_UPSTREAM"
   set --
-  for a in $DNS_LISTEN; do set -- "$@" "--listen-address=$a"; done
-  dns_start "$@" "--server=$DNS_UPSTREAM" "--address=/$HOST_NAME.dns.egress.test/${DNS_LISTEN%% *}"
+  for a in $DNS_LISTEN; do
+    set -- "$@" "--listen-address=$a" "--address=/$(echo "$a" | sed 's/\./-/g').$HOST_NAME.dns.egress.test/$a"
+  done
+  dns_start "$@" "--server=$DNS_UPSTREAM"
 }
 down_dns() { dns_stop; }
 check_dns() {
