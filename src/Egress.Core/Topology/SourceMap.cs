@@ -4,7 +4,9 @@ namespace Egress.Core.Topology;
 /// can point at a line and column.</summary>
 public sealed class SourceMap
 {
-    private readonly Dictionary<string, (int Line, int Column)> _positions = new(StringComparer.Ordinal);
+    // Positions as objects, not (int, int) tuples: a Dictionary whose value is a struct has no ReadyToRun code and is
+    // JIT-compiled when 'egress validate' starts (bench/startup.sh).
+    private readonly Dictionary<string, Position> _positions = new(StringComparer.Ordinal);
 
     public SourceMap(string file) => File = file;
 
@@ -13,7 +15,7 @@ public sealed class SourceMap
     /// <summary>Paths that failed to bind; semantic checks that involve them are not reported twice.</summary>
     internal HashSet<string> Poisoned { get; } = new(StringComparer.Ordinal);
 
-    internal void Record(string path, int line, int column) => _positions.TryAdd(path, (line, column));
+    internal void Record(string path, int line, int column) => _positions.TryAdd(path, new Position(line, column));
 
     /// <summary>The position of <paramref name="path"/> or of its nearest recorded ancestor; (0, 0) when unknown.</summary>
     public (int Line, int Column) Find(string path)
@@ -23,7 +25,7 @@ public sealed class SourceMap
         {
             if (_positions.TryGetValue(current, out var position))
             {
-                return position;
+                return (position.Line, position.Column);
             }
 
             if (current.Length == 0)
@@ -55,6 +57,8 @@ public sealed class SourceMap
         var cut = Math.Max(path.LastIndexOf('.'), path.LastIndexOf('['));
         return cut <= 0 ? string.Empty : path[..cut];
     }
+
+    private sealed record Position(int Line, int Column);
 
     /// <summary>A map that knows no positions, for models built in code.</summary>
     public static SourceMap None(string file = "(model)") => new(file);

@@ -28,7 +28,7 @@ public static partial class TopologyValidator
 
     private static void Stack(TopologyModel topology, Context c)
     {
-        if (topology.Stack.Length > 0 && !StackName().IsMatch(topology.Stack))
+        if (topology.Stack.Length > 0 && !IsLowercaseName(topology.Stack, 32))
         {
             c.Error("stack", $"'{topology.Stack}' is not a valid stack name",
                 "use 1–32 lowercase letters, digits and '-', starting with a letter (it becomes part of AWS tags and lab namespace names)");
@@ -118,7 +118,7 @@ public static partial class TopologyValidator
             }
 
             var zoneLetter = subnet.Az.StartsWith(region.Name, StringComparison.Ordinal) ? subnet.Az[region.Name.Length..] : null;
-            if (region.Name.Length > 0 && (zoneLetter is null || !AzPattern().IsMatch(zoneLetter)))
+            if (region.Name.Length > 0 && zoneLetter is not [>= 'a' and <= 'z'])
             {
                 c.Error(path + ".az", $"availability zone '{subnet.Az}' is not in region {region.Name}", $"write the region code and a letter, e.g. {region.Name}a");
             }
@@ -142,7 +142,8 @@ public static partial class TopologyValidator
     private static void Hosts(TopologyModel topology, Context c)
     {
         var seenNames = new Dictionary<string, string>(StringComparer.Ordinal);
-        var seenIps = new Dictionary<Ipv4Address, string>();
+        // Keyed by the address's text: a Dictionary keyed by the Ipv4Address struct has no ReadyToRun code (bench/startup.sh).
+        var seenIps = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var r = 0; r < topology.Regions.Count; r++)
         {
             var region = topology.Regions[r];
@@ -150,7 +151,7 @@ public static partial class TopologyValidator
             {
                 var host = region.Hosts[h];
                 var path = Index(Index("regions", r) + ".hosts", h);
-                if (host.Name.Length > 0 && !HostName().IsMatch(host.Name))
+                if (host.Name.Length > 0 && !IsLowercaseName(host.Name, 40))
                 {
                     c.Error(path + ".name", $"'{host.Name}' is not a valid host name", "use 1–40 lowercase letters, digits and '-', starting with a letter");
                 }
@@ -171,9 +172,10 @@ public static partial class TopologyValidator
                     HostAddress(host, subnet, path, c, Index("regions", r) + ".subnets");
                 }
 
-                if (host.PrivateIp != default && !seenIps.TryAdd(host.PrivateIp, path))
+                if (host.PrivateIp != default && !seenIps.TryAdd(host.PrivateIp.ToString(), path))
                 {
-                    c.Error(path + ".privateIp", $"address {host.PrivateIp} is already used by {seenIps[host.PrivateIp]}", "give every host its own private IP", seenIps[host.PrivateIp] + ".privateIp");
+                    var first = seenIps[host.PrivateIp.ToString()];
+                    c.Error(path + ".privateIp", $"address {host.PrivateIp} is already used by {first}", "give every host its own private IP", first + ".privateIp");
                 }
 
                 if (!InstanceTypes.IsWellFormed(host.InstanceType))
@@ -240,7 +242,17 @@ public static partial class TopologyValidator
 
     private static void Egress(TopologyModel topology, Context c)
     {
-        var regionOf = topology.Regions.SelectMany(r => r.Hosts.Select(h => (h.Name, Region: r.Name))).GroupBy(x => x.Name).ToDictionary(g => g.Key, g => g.First().Region, StringComparer.Ordinal);
+        // Each host name's region (its first, when a name is used twice); loops, not LINQ over (name, region) tuples,
+        // which has no ReadyToRun code (bench/startup.sh).
+        var regionOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var region in topology.Regions)
+        {
+            foreach (var host in region.Hosts)
+            {
+                regionOf.TryAdd(host.Name, region.Name);
+            }
+        }
+
         var used = new HashSet<string>(StringComparer.Ordinal);
         ForEachHost(topology, (host, region, path) =>
         {
@@ -316,7 +328,12 @@ public static partial class TopologyValidator
         }
         else
         {
-            var pairs = topology.Hosts.Where(h => h.Role == HostRole.Client).Sum(h => h.EgressVia.Count);
+            var pairs = 0;
+            foreach (var client in topology.Hosts.Where(h => h.Role == HostRole.Client))
+            {
+                pairs += client.EgressVia.Count;
+            }
+
             var capacity = TunnelPairs.Capacity(overlay.Pool);
             if (pairs > capacity)
             {
@@ -455,14 +472,26 @@ public static partial class TopologyValidator
 
     private static string Name(CpuArchitecture architecture) => architecture.ToString().ToLowerInvariant();
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,31}$")]
-    private static partial Regex StackName();
+    /// <summary>1 to <paramref name="maxLength"/> lowercase ASCII letters, digits and '-', starting with a letter. A loop,
+    /// not a regex: a generated regex's character-class search JIT-compiles vectorised framework code on every start
+    /// (bench/startup.sh).</summary>
+    internal static bool IsLowercaseName(string text, int maxLength)
+    {
+        if (text.Length is 0 || text.Length > maxLength || text[0] is not (>= 'a' and <= 'z'))
+        {
+            return false;
+        }
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,39}$")]
-    private static partial Regex HostName();
+        foreach (var ch in text)
+        {
+            if (ch is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
+            {
+                return false;
+            }
+        }
 
-    [GeneratedRegex("^[a-z]$")]
-    private static partial Regex AzPattern();
+        return true;
+    }
 
     [GeneratedRegex(@"^[\w+=,.@-]{1,128}$")]
     private static partial Regex InstanceProfileName();

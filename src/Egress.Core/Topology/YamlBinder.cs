@@ -53,7 +53,7 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
         return reader;
     }
 
-    public IReadOnlyList<(YamlNode Node, string Path)> Sequence(YamlNode? node, string path, string what, int max)
+    public IReadOnlyList<SequenceItem> Sequence(YamlNode? node, string path, string what, int max)
     {
         if (node is null || IsNull(node))
         {
@@ -74,12 +74,12 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
             return [];
         }
 
-        var items = new List<(YamlNode, string)>();
+        var items = new List<SequenceItem>();
         for (var i = 0; i < sequence.Children.Count; i++)
         {
             var itemPath = string.Create(CultureInfo.InvariantCulture, $"{path}[{i}]");
             Record(itemPath, sequence.Children[i]);
-            items.Add((sequence.Children[i], itemPath));
+            items.Add(new SequenceItem(sequence.Children[i], itemPath));
         }
 
         return items;
@@ -151,6 +151,10 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
     internal static string? Suggest(string key, IEnumerable<string> known) => Nearest.Of(key, known);
 }
 
+/// <summary>An item of a YAML list and its path. A class, not a (node, path) tuple: LINQ and collections over a tuple of
+/// references have no ReadyToRun code and are JIT-compiled at start-up (bench/startup.sh).</summary>
+internal sealed record SequenceItem(YamlNode Node, string Path);
+
 /// <summary>Typed access to one mapping's keys; each getter reports a bad or missing value and returns null.</summary>
 internal sealed class MappingReader(YamlBinder binder, YamlMappingNode node, string path)
 {
@@ -184,7 +188,7 @@ internal sealed class MappingReader(YamlBinder binder, YamlMappingNode node, str
         return binder.Scalar(node, At(key));
     }
 
-    public T? Enum<T>(string key, IReadOnlyDictionary<string, T> names)
+    public T? Enum<T>(string key, EnumNames<T> names)
         where T : struct
     {
         var text = String(key);
@@ -198,9 +202,9 @@ internal sealed class MappingReader(YamlBinder binder, YamlMappingNode node, str
             return value;
         }
 
-        var suggestion = YamlBinder.Suggest(text, names.Keys);
+        var suggestion = YamlBinder.Suggest(text, names.Names);
         binder.Error(At(key), Get(key), $"'{text}' is not a valid {key}" + (suggestion is null ? string.Empty : $"; did you mean '{suggestion}'?"),
-            $"use one of: {string.Join(", ", names.Keys)}");
+            $"use one of: {string.Join(", ", names.Names)}");
         return null;
     }
 
