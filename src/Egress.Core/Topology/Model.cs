@@ -246,14 +246,23 @@ public enum GeolocationExpectation
 
 public sealed record VerifySettings
 {
-    public static readonly IReadOnlyList<Uri> DefaultTargets = [new("https://api.binance.com/api/v3/time")];
+    // The defaults and the parsed URLs are HttpUrls: each Uri is built when first read, and 'egress validate' reads
+    // none (HttpUrl; bench/startup.sh).
+    private static readonly HttpUrl DefaultIpEchoUrl = HttpUrl.TryCreate("https://ipinfo.io/json")!;
 
-    public static readonly Uri DefaultIpEcho = new("https://ipinfo.io/json");
+    private readonly HttpUrl _ipEcho = DefaultIpEchoUrl;
+
+    public static IReadOnlyList<Uri> DefaultTargets { get; } = new HttpUrlList([HttpUrl.TryCreate("https://api.binance.com/api/v3/time")!]);
+
+    public static Uri DefaultIpEcho => DefaultIpEchoUrl.Uri;
 
     public IReadOnlyList<Uri> Targets { get; init; } = DefaultTargets;
 
     /// <summary>A service that answers with the caller's address and its location as JSON (ipinfo.io style).</summary>
-    public Uri IpEcho { get; init; } = DefaultIpEcho;
+    public Uri IpEcho { get => _ipEcho.Uri; init => _ipEcho = new HttpUrl(value); }
+
+    /// <summary>The <see cref="IpEcho"/> URL as written, without building its Uri.</summary>
+    public HttpUrl IpEchoUrl { get => _ipEcho; init => _ipEcho = value ?? throw new ArgumentNullException(nameof(value)); }
 
     public VerifyCriteria Criteria { get; init; } = new();
 }

@@ -328,13 +328,13 @@ internal sealed class TopologyParser
 
         var targets = _binder.Sequence(map.Get("targets"), map.At("targets"), "URLs", TopologyLimits.Targets)
             .Select(item => map.Url(item.Node, item.Path))
-            .OfType<Uri>()
+            .OfType<HttpUrl>()
             .ToList();
         var ipEcho = map.Get("ipEcho") is { } echoNode ? map.Url(echoNode, map.At("ipEcho")) : null;
         return new VerifySettings
         {
-            Targets = map.Has("targets") ? targets : defaults.Targets,
-            IpEcho = ipEcho ?? defaults.IpEcho,
+            Targets = map.Has("targets") ? new HttpUrlList(targets) : defaults.Targets,
+            IpEchoUrl = ipEcho ?? defaults.IpEchoUrl,
             Criteria = Criteria(map.Get("criteria"), map.At("criteria")),
         };
     }

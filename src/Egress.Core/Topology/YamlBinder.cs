@@ -279,7 +279,7 @@ internal sealed class MappingReader(YamlBinder binder, YamlMappingNode node, str
         }
     }
 
-    public Uri? Url(YamlNode node, string itemPath)
+    public HttpUrl? Url(YamlNode node, string itemPath)
     {
         var text = binder.Scalar(node, itemPath);
         if (text is null)
@@ -287,9 +287,9 @@ internal sealed class MappingReader(YamlBinder binder, YamlMappingNode node, str
             return null;
         }
 
-        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp))
+        if (HttpUrl.TryCreate(text) is { } url)
         {
-            return uri;
+            return url;
         }
 
         binder.Error(itemPath, node, $"'{text}' is not an http(s) URL", "write a full URL such as https://api.binance.com/api/v3/time");
