@@ -4,5 +4,5 @@ StartupTrace.Mark("main");
 var context = CliContext.FromProcess();
 StartupTrace.Mark("console probed");
 var code = await EgressCli.RunAsync(args, context);
-StartupTrace.Mark("exit");
+StartupTrace.End();
 return code;
