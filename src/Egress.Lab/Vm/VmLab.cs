@@ -16,9 +16,10 @@ public sealed class VmFiles(LabStateDirectory state)
 
     public string PublicKey => PrivateKey + ".pub";
 
-    public string HostsFile => Path.Combine(Directory, "hosts");
-
     public string Image => Path.Combine(Directory, "image");
+
+    /// <summary>"kvm" or "tcg", as `up` chose it: `lab heal` boots with the same.</summary>
+    public string Accelerator => Path.Combine(Directory, "accelerator");
 
     public string UserData(string host) => Path.Combine(Directory, host + ".user-data");
 
@@ -66,11 +67,52 @@ public sealed record VmLabOptions
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(15);
 }
 
-/// <summary>Boots a lab's hosts as VMs: per VPC router a DHCP+DNS server (dnsmasq) and the IMDSv2 service, per host a
+/// <summary>Boots a lab's hosts as VMs: per VPC router a DHCP server (dnsmasq) and the IMDSv2 service, per host a
 /// QEMU VM whose only NIC is a tap at the router's port (no user-mode networking, nothing in the root namespace).</summary>
 public sealed partial class VmLab(ICommandRunner runner)
 {
     public static bool KvmUsable => File.Exists("/dev/kvm") && CanOpen("/dev/kvm");
+
+    /// <summary>Where KVM opened but did not run a guest (nested KVM that hangs): software emulation from then on. Shared
+    /// with the full-kernel tier's eng/vm/vm.sh, which writes the same marker.</summary>
+    public static string KvmHangsMarker => Path.Combine(VmImage.CacheRoot, "kvm-hangs");
+
+    /// <summary>"kvm" when /dev/kvm opens and a KVM guest really runs (the image's kernel prints its first console line
+    /// within 20 s), else "tcg". An openable /dev/kvm proves nothing: on these machines nested KVM opens, creates the VM
+    /// and then never runs a guest instruction. A failed probe leaves <see cref="KvmHangsMarker"/>, so it costs its 20 s
+    /// once; EGRESS_VM_NO_KVM=1 skips it.</summary>
+    public async Task<string> AcceleratorAsync(VmImage image, Action<string> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(progress);
+        if (!KvmUsable || Environment.GetEnvironmentVariable("EGRESS_VM_NO_KVM") == "1" || File.Exists(KvmHangsMarker))
+        {
+            return "tcg";
+        }
+
+        var console = Path.Combine(Path.GetTempPath(), $"egress-kvm-probe-{Environment.ProcessId}.console");
+        try
+        {
+            var probe = await runner.RunAsync(new CommandSpec("qemu-system-x86_64",
+            [
+                "-nodefaults", "-no-user-config", "-accel", "kvm", "-cpu", "max", "-m", "128", "-display", "none", "-no-reboot",
+                "-kernel", image.Kernel, "-append", "console=ttyS0 panic=-1", "-serial", "file:" + console,
+            ]) { Timeout = TimeSpan.FromSeconds(20) }, cancellationToken);
+            if (File.Exists(console) && (await File.ReadAllTextAsync(console, cancellationToken)).Contains("Linux version", StringComparison.Ordinal))
+            {
+                return "kvm";
+            }
+
+            progress($"KVM: /dev/kvm opens but a guest did not run within 20 s (exit {probe.ExitCode}); software emulation from now on ({KvmHangsMarker})");
+            Directory.CreateDirectory(VmImage.CacheRoot);
+            await File.WriteAllTextAsync(KvmHangsMarker, $"the VM lab's probe found KVM hanging at {DateTimeOffset.UtcNow:O}\n", cancellationToken);
+            return "tcg";
+        }
+        finally
+        {
+            File.Delete(console);
+        }
+    }
 
     private static bool CanOpen(string path)
     {
@@ -104,7 +146,6 @@ public sealed partial class VmLab(ICommandRunner runner)
         await File.WriteAllTextAsync(files.Image, image.Directory + "\n", cancellationToken);
         var instances = VmInstancePlanner.Plan(plan, options.MemoryMiB);
         await RunAsync(CommandSpec.Of("ssh-keygen", "-q", "-t", "ed25519", "-N", string.Empty, "-C", $"egress-lab-{plan.Id}", "-f", files.PrivateKey), cancellationToken);
-        await File.WriteAllTextAsync(files.HostsFile, plan.HostsFile, cancellationToken);
         foreach (var instance in instances)
         {
             await File.WriteAllTextAsync(files.UserData(instance.Host), options.UserData(instance.Host), cancellationToken);
@@ -112,12 +153,13 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         foreach (var region in instances.GroupBy(i => i.Region))
         {
-            await StartDnsmasqAsync(files, region.Key, [.. region], cancellationToken);
+            await StartDnsmasqAsync(files, region.Key, plan.Resolvers.First(r => r.Region == region.Key).Address, [.. region], cancellationToken);
             await StartMetadataAsync(files, region.Key, region.First().RouterNamespace, options.MetadataCommand(plan.Id, region.Key), cancellationToken);
         }
 
-        progress($"VPC services: DHCP+DNS (dnsmasq) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
-        var accel = KvmUsable ? "kvm" : "tcg";
+        progress($"VPC services: DHCP (dnsmasq; DNS is the VPC resolver) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
+        var accel = await AcceleratorAsync(image, progress, cancellationToken);
+        await File.WriteAllTextAsync(files.Accelerator, accel + "\n", cancellationToken);
         var delayed = instances.Where(i => i.Role == Egress.Core.Topology.HostRole.Gateway && i.PublicIp is not null).ToList();
         foreach (var router in delayed.GroupBy(i => i.RouterNamespace))
         {
@@ -181,13 +223,17 @@ public sealed partial class VmLab(ICommandRunner runner)
         }
     }
 
-    private async Task StartDnsmasqAsync(VmFiles files, string region, IReadOnlyList<VmInstance> instances, CancellationToken cancellationToken)
+    private async Task StartDnsmasqAsync(VmFiles files, string region, Ipv4Address resolver, IReadOnlyList<VmInstance> instances, CancellationToken cancellationToken)
     {
         var ns = instances[0].RouterNamespace;
         var args = new List<string>
         {
-            "netns", "exec", ns, "dnsmasq", "--conf-file=/dev/null", "--user=root", "--no-resolv", "--no-hosts",
-            "--addn-hosts=" + files.HostsFile, "--bind-interfaces", "--except-interface=lo",
+            // DHCP only (--port=0): names are the VPC resolver's (base + 2), which the lab runs for every lab. The options
+            // are EC2's default DHCP options set: AmazonProvidedDNS and the region's compute.internal domain, so
+            // resolv.conf gets "search REGION.compute.internal" and the instance's own name (ip-10-0-1-10) resolves.
+            "netns", "exec", ns, "dnsmasq", "--conf-file=/dev/null", "--user=root", "--port=0", "--no-resolv", "--no-hosts",
+            "--dhcp-option=option:dns-server," + resolver, "--dhcp-option=option:domain-name," + region + ".compute.internal",
+            "--bind-interfaces", "--except-interface=lo",
             "--pid-file=" + files.DnsmasqPid(region), "--dhcp-leasefile=" + files.Leases(region),
             "--log-facility=" + files.DnsmasqLog(region), "--log-dhcp", "--dhcp-authoritative",
         };
@@ -282,7 +328,8 @@ public sealed partial class VmLab(ICommandRunner runner)
             "-monitor", $"unix:{files.Monitor(instance.Host)},server=on,wait=off",
             "-kernel", image.Kernel, "-initrd", image.Initrd,
             // The lab CA for the image's egress-lab-ca.service (eng/vm), as base64 DER: the VM trusts the lab's HTTPS services.
-            "-append", $"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 egress.lab_ca={CaParameter(caPem)}",
+            // The topology's link delays, emulated inside the VM by the image's egress-lab-delay.service (netem on eth0).
+            "-append", $"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1{DelayParameter(instance)} egress.lab_ca={CaParameter(caPem)}",
             "-drive", $"file={files.Disk(instance.Host)},if=virtio,format=qcow2,cache=unsafe",
             // The only NIC: a tap at the router's port. No -nic user, no bridge.
             "-netdev", $"tap,id=nic0,ifname={instance.Tap},script=no,downscript=no",
@@ -291,6 +338,13 @@ public sealed partial class VmLab(ICommandRunner runner)
             "-smbios", $"type=1,manufacturer=Amazon EC2,product={instance.InstanceType},serial={instance.SmbiosUuid},uuid={instance.SmbiosUuid}",
             "-pidfile", files.Pid(instance.Host), "-daemonize",
         ];
+    }
+
+    /// <summary>" egress.lab_delay=CIDR@MS,..." for a VM with delays to emulate, else empty.</summary>
+    public static string DelayParameter(VmInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        return instance.Delays.Count == 0 ? string.Empty : " egress.lab_delay=" + string.Join(',', instance.Delays);
     }
 
     /// <summary>A PEM certificate's base64 body on one line (what egress.lab_ca= carries).</summary>
@@ -340,7 +394,14 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         var image = new VmImage((await File.ReadAllTextAsync(files.Image, cancellationToken)).Trim());
         var instance = VmInstancePlanner.Plan(lab.Plan).First(i => i.Host == host);
-        await BootAsync(files, image, instance, lab.State, KvmUsable ? "kvm" : "tcg", cancellationToken);
+        await BootAsync(files, image, instance, lab.State, Accelerator(files), cancellationToken);
+    }
+
+    /// <summary>The accelerator `up` chose for this lab's VMs ("kvm" or "tcg").</summary>
+    public static string Accelerator(VmFiles files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        return File.Exists(files.Accelerator) ? File.ReadAllText(files.Accelerator).Trim() : "tcg";
     }
 
     private static bool IsQemuOf(int pid, VmFiles files)
