@@ -3,10 +3,11 @@
 # that ./egress runs and for the plain IL build (`dotnet build`), and the floor: an empty .NET program on the same
 # machine at the same moment. The ./egress wrapper (its staleness check, then exec) is measured apart from the
 # binary. Each figure: median, min and max of RUNS runs after 3 warm-ups. Last, one run's in-process marks
-# (EGRESS_STARTUP_TRACE=1): where the time goes after the .NET host has started Main.
+# (EGRESS_STARTUP_TRACE=1): where the time goes after the .NET host has started Main, and how many methods the JIT
+# has compiled by then (code ReadyToRun could not precompile; EGRESS_STARTUP_TRACE=3 names them).
 #   bench/startup.sh [RUNS]   (default 20)
 # The target is 100 ms wall for the ReadyToRun build on an idle machine. On a busy one compare the ratio to the
-# floor, not absolute times.
+# floor and the CPU time (about the wall time when idle), not absolute wall times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20}
