@@ -47,6 +47,9 @@ public sealed class InvalidTopologyTests
         { "architecture mismatch", "instanceType: t3.micro => instanceType: t4g.micro", "regions[1].hosts[0].architecture", "t4g.micro runs arm64, not amd64" },
         { "malformed instance type", "instanceType: t3.small => instanceType: small", "regions[0].hosts[0].instanceType", "'small' is not an EC2 instance type" },
         { "invalid stack name", "stack: egress-seed => stack: Egress_Seed", "stack", "'Egress_Seed' is not a valid stack name" },
+        // A quoted newline at the end: the regexes these checks were ('$' matches before a final newline) let it through.
+        { "stack name ending in a newline", "stack: egress-seed => stack: \"egress-seed\\n\"", "stack", "is not a valid stack name" },
+        { "host name ending in a newline", "name: sg-client => name: \"sg-client\\n\"", "regions[0].hosts[0].name", "is not a valid host name" },
         { "invalid host name", "name: sg-client => name: SG Client", "regions[0].hosts[0].name", "'SG Client' is not a valid host name" },
         { "missing stack", "stack: egress-seed\n => ", "stack", "'stack' is required" },
         { "missing private IP", "        privateIp: 10.1.1.10\n => ", "regions[1].hosts[0].privateIp", "'privateIp' is required" },
