@@ -221,13 +221,15 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         progress($"world built: {plan.Namespaces.Count} namespaces, {plan.Veths.Count} veth pairs, {plan.Peerings.Count} peering(s)");
 
         // 4. Each region's VPC resolver: dnsmasq on base + 2 and 169.254.169.253 in the router's namespace, answering only
-        //    its hosts file (no upstream: nothing leaves the lab). Its pid file names the state directory, so `down` stops it.
+        //    its hosts file and every name under the geo name (a CDN's many names; tests ask names never asked before, which
+        //    no cache holds), with no upstream: nothing leaves the lab. Its pid file names the state directory, so `down` stops it.
         foreach (var resolver in plan.Resolvers)
         {
             var hosts = state.NamespaceFile(resolver.Namespace, "dns-hosts");
             await File.WriteAllTextAsync(hosts, resolver.HostsFile, cancellationToken);
             await RunAsync(CommandSpec.Of("ip", "netns", "exec", resolver.Namespace, "dnsmasq", "--conf-file=/dev/null", "--user=root", "--no-resolv", "--no-hosts",
                 "--bind-interfaces", $"--listen-address={resolver.Address}", $"--listen-address={LabWorldPlanner.AmazonDns}", "--addn-hosts=" + hosts,
+                $"--address=/{LabWorldPlan.GeoName}/{resolver.Edge}",
                 "--local-ttl=60", "--pid-file=" + state.NamespaceFile(resolver.Namespace, "dnsmasq.pid"), "--log-facility=" + state.NamespaceFile(resolver.Namespace, "dnsmasq.log")), cancellationToken);
         }
 

@@ -94,6 +94,76 @@ public sealed class DnsLabTests
         }
     }
 
+    /// <summary>examples/failover.yaml: DNS moves with egress. The client's names resolve through the primary's forwarder;
+    /// when the primary is cut they resolve through the standby's (a name never asked before still gets the Tokyo edge,
+    /// and the stub's servers file names the standby's tunnel address); with every gateway cut (fail-closed) internet
+    /// names are refused at once while the VPC's names resolve; healed, they resolve again. Prints how long after the cut
+    /// the stub answered again (docs/lab.md quotes it).</summary>
+    [RootFact]
+    public async Task Failover_DnsMovesWithEgress_FailClosedRefusesInternetNamesButNotVpcNames_HealResolvesAgain()
+    {
+        LabTestSupport.RequirePrerequisites();
+        Prerequisites.RequireProgram("python3", "python3");
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Failover));
+        try
+        {
+            var client = lab.RunnerFor("sg-client");
+            var tokyo = EdgeOf(lab, "ap-northeast-1");
+            var primary = TunnelAddressOf(lab, "tokyo-nat");
+            var standby = TunnelAddressOf(lab, "tokyo-nat-c");
+            var servers = Path.Combine(Path.GetDirectoryName(lab.State.FailoverState("sg-client"))!, "dns.servers");
+            await WaitForAsync(() => LabStatusCollector.Failover(lab).Single().ActiveGateway == "tokyo-nat", lab);
+            Assert.Equal($"server={primary}", InternetServer(servers));
+            Assert.Equal(tokyo, await ResolveAsync(client, LabWorldPlan.GeoName));
+
+            // Cut the primary while the probe asks the stub a name never asked before every 20 ms.
+            await using (var probe = DnsProbe.Start(lab, "sg-client"))
+            {
+                await Task.Delay(500);
+                await probe.CutAsync(() => LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat", fail: true));
+                var outage = await probe.OutageAfterCutAsync(TimeSpan.FromSeconds(10));
+                Console.WriteLine($"dns after failover: the stub answered again {outage.TotalMilliseconds:0} ms after the primary was cut");
+                Assert.True(outage < TimeSpan.FromSeconds(3), $"DNS answered again only {outage.TotalMilliseconds:0} ms after the cut\n{probe.Describe()}");
+            }
+
+            Assert.Equal("tokyo-nat-c", LabStatusCollector.Failover(lab).Single().ActiveGateway);
+            Assert.Equal($"server={standby}", InternetServer(servers));
+            Assert.Equal(tokyo, await ResolveAsync(client, $"after-failover.{LabWorldPlan.GeoName}"));
+            Assert.Equal(standby, await ResolveAsync(client, $"{standby.Replace('.', '-')}.tokyo-nat-c.dns.egress.test"));
+            var dns = (await LabStatusCollector.CheckAsync(lab, "sg-client")).Report!.Invariants.Where(i => i.Name.StartsWith("dns.", StringComparison.Ordinal)).ToList();
+            Assert.Equal(3, dns.Count);
+            Assert.True(dns.All(i => i.Ok), string.Join("\n", dns.Select(i => $"{i.Name} {i.Ok} {i.Detail}")));
+
+            // Fail-closed: no gateway left; internet names are refused at once, the VPC's names still resolve.
+            await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat-c", fail: true);
+            await WaitForAsync(() => LabStatusCollector.Failover(lab).Single().ActiveGateway is null or "-", lab);
+            Assert.Null(InternetServer(servers));
+            var clock = Stopwatch.StartNew();
+            Assert.Null(await ResolveAsync(client, $"fail-closed.{LabWorldPlan.GeoName}"));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"refusing took {clock.ElapsedMilliseconds} ms");
+            Assert.Equal("10.0.1.10", await ResolveAsync(client, "ip-10-0-1-10.ap-southeast-1.compute.internal"));
+            Assert.Equal("10.1.3.10", await ResolveAsync(client, "ip-10-1-3-10.ap-northeast-1.compute.internal"));
+
+            // Heal the standby: names resolve again through it.
+            clock.Restart();
+            await LabController.Default.SetGatewayFailedAsync(lab, "tokyo-nat-c", fail: false);
+            await WaitForAsync(async () => await ResolveAsync(client, $"healed-{clock.ElapsedMilliseconds}.{LabWorldPlan.GeoName}") == tokyo, lab, TimeSpan.FromSeconds(15));
+            Console.WriteLine($"dns after heal: names resolve again {clock.ElapsedMilliseconds} ms after the standby was healed");
+            Assert.Equal($"server={standby}", InternetServer(servers));
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+
+    /// <summary>The stub's server for internet names (the servers file's line without a domain), or null (refused).</summary>
+    private static string? InternetServer(string serversFile) =>
+        File.ReadAllLines(serversFile).SingleOrDefault(l => l.StartsWith("server=", StringComparison.Ordinal) && !l.StartsWith("server=/", StringComparison.Ordinal));
+
+    private static string TunnelAddressOf(RunningLab lab, string gateway) =>
+        TunnelPairs.Of(lab.Topology).Single(p => p.Client.Name == "sg-client" && p.Gateway.Name == gateway).GatewayAddress.ToString();
+
     private static string EdgeOf(RunningLab lab, string region) => lab.Plan.Edges.Single(e => e.Region == region).Address.ToString();
 
     /// <summary>The first IPv4 address the host's system resolver gives for <paramref name="name"/>, or null.</summary>
