@@ -11,7 +11,7 @@ namespace Egress.Lab.RootTests;
 /// region. With dns.resolveVia gateway the client resolves through the tunnel to the gateway's forwarder, gets the Tokyo
 /// edge, and its request goes there; with local it gets the Singapore edge and verify reports the mismatch.</summary>
 [Collection(FailoverTiming.Name)]
-public sealed class DnsLabTests
+public sealed partial class DnsLabTests
 {
     [RootFact]
     public async Task ResolveViaGateway_ClientGetsTheGatewayRegionsEdge_FailClosedRefusesInternetNames_DownRestoresResolvConf()
@@ -156,6 +156,54 @@ public sealed class DnsLabTests
             await LabController.Default.DownAsync(lab.Id);
         }
     }
+
+    /// <summary>`lab up --resolver-delay ap-southeast-1=400`: Singapore's VPC resolver answers after 400 ms. With
+    /// resolveVia local the client asks it, and verify's cold lookup of the geo name pays the delay; with gateway the
+    /// client's internet names are resolved in Tokyo (not delayed) and do not: the point of resolving at the egress side.
+    /// `down` stops the delaying forwarder.</summary>
+    [RootFact]
+    public async Task SlowSingaporeResolver_LocalPaysTheDelay_GatewayDoesNot_DownStopsTheForwarder()
+    {
+        LabTestSupport.RequirePrerequisites();
+        const int delayMs = 400;
+        var delays = new Dictionary<string, int> { ["ap-southeast-1"] = delayMs };
+        foreach (var via in new[] { DnsResolveVia.Local, DnsResolveVia.Gateway })
+        {
+            var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed) with { Dns = new DnsSettings { ResolveVia = via } }, resolverDelays: delays);
+            int? forwarder;
+            try
+            {
+                Assert.Equal(delayMs, lab.Manifest.ResolverDelays["ap-southeast-1"]);
+                forwarder = LabController.TryReadPid(lab.State.ResolverDelayFile("ap-southeast-1", "pid"));
+                Assert.True(forwarder is { } pid && LabController.IsAlive(pid), "the delaying forwarder does not run");
+                Assert.Null(LabController.TryReadPid(lab.State.ResolverDelayFile("ap-northeast-1", "pid")));
+
+                var report = await LabTestSupport.VerifyAsync(lab, rounds: 1);
+                var dns = report.Rounds[0].Checks.Single(c => c.Id == VerifySuite.Ids.DnsAnswer && c.Target == LabWorldPlan.GeoName);
+                var first = double.Parse(FirstLookup().Match(dns.Detail).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                Console.WriteLine($"resolver delay {delayMs} ms on ap-southeast-1, resolveVia {via}: cold lookup of {LabWorldPlan.GeoName} {first} ms");
+                if (via == DnsResolveVia.Local)
+                {
+                    Assert.True(first >= delayMs - 20, dns.Detail);
+                    Assert.Equal(EdgeOf(lab, "ap-southeast-1"), await ResolveAsync(lab.RunnerFor("sg-client"), LabWorldPlan.GeoName));
+                }
+                else
+                {
+                    Assert.True(first < delayMs / 2, dns.Detail);
+                    Assert.Equal(CheckStatus.Pass, dns.Status);
+                }
+            }
+            finally
+            {
+                await LabController.Default.DownAsync(lab.Id);
+            }
+
+            Assert.False(LabController.IsAlive(forwarder!.Value), $"down left the delaying forwarder {forwarder} running");
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("lookup ([0-9.]+) ms first")]
+    private static partial System.Text.RegularExpressions.Regex FirstLookup();
 
     /// <summary>The stub's server for internet names (the servers file's line without a domain), or null (refused).</summary>
     private static string? InternetServer(string serversFile) =>
