@@ -15,7 +15,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${EGRESS_VM_CACHE:-/var/cache/egress-vm}
-key=$(cat "$here/image.sh" "$here/cloud.cfg" "$here/egress-lab-ca.service" | sha256sum | cut -c1-16)
+key=$(cat "$here/image.sh" "$here/cloud.cfg" "$here/egress-lab-ca.service" "$here/egress-lab-delay" "$here/egress-lab-delay.service" | sha256sum | cut -c1-16)
 dir="$cache/images/$key"
 
 # What EC2's Ubuntu AMI has and the host script needs, plus the lab's boot path (cloud-init's Ec2 datasource with
@@ -61,6 +61,7 @@ build() {
     --customize-hook='mkdir -p "$1/etc/cloud/cloud.cfg.d"; cp "'"$here"'/cloud.cfg" "$1/etc/cloud/cloud.cfg.d/90-egress-lab.cfg"' \
     --customize-hook='mkdir -p "$1/etc/network/interfaces.d"; printf "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n" > "$1/etc/network/interfaces"' \
     --customize-hook='cp "'"$here"'/egress-lab-ca.service" "$1/etc/systemd/system/"; chroot "$1" systemctl enable egress-lab-ca.service' \
+    --customize-hook='install -m 755 "'"$here"'/egress-lab-delay" "$1/usr/local/sbin/egress-lab-delay"; cp "'"$here"'/egress-lab-delay.service" "$1/etc/systemd/system/"; chroot "$1" systemctl enable egress-lab-delay.service' \
     --customize-hook='chroot "$1" dpkg-query -W -f "\${Package} \${Version}\n" > "$1/root/packages.txt"' \
     bookworm "$work/root" "deb http://deb.debian.org/debian bookworm main" >&2
   echo "image: [2/3] kernel and initramfs" >&2

@@ -21,7 +21,7 @@ internal static class LabVerification
         return new VerifyEnvironment("lab", lab.Topology, host => vm ? VmRunner(lab, host) : lab.RunnerFor(host), lab.PublicAddresses, lab.LatencyEmulated,
             host => vm ? VmCheckCommand : lab.CheckCommand(host))
         {
-            ZeroDelay = lab.LatencyEmulated ? ct => ZeroDelayAsync(lab, ct) : null,
+            ZeroDelay = !lab.LatencyEmulated ? null : vm ? ct => VmZeroDelayAsync(lab, ct) : ct => ZeroDelayAsync(lab, ct),
             DnsNames = vm ? [] : [Egress.Lab.World.LabWorldPlan.GeoName],
             RoundChecks = async (_, ct) =>
             {
@@ -62,6 +62,31 @@ internal static class LabVerification
     private sealed class DelaysBack(RunningLab lab) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync() => await LabController.Default.SetDelaysAsync(lab, on: true, CancellationToken.None);
+    }
+
+    /// <summary>The image's delay switch on a VM, over SSH as root (the delays are netem inside the VM: eng/vm/egress-lab-delay).</summary>
+    public static CommandSpec VmDelayCommand(bool on) => new("sudo", ["-n", "/usr/local/sbin/egress-lab-delay", on ? "on" : "off"]) { Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>A VM lab's delays off inside every VM until disposed.</summary>
+    private static async Task<IAsyncDisposable> VmZeroDelayAsync(RunningLab lab, CancellationToken cancellationToken)
+    {
+        var hosts = lab.Topology.Hosts.Where(h => lab.PublicAddressOf(h.Name) is not null).Select(h => h.Name).ToList();
+        await SwitchVmDelaysAsync(lab, hosts, on: false, cancellationToken);
+        return new VmDelaysBack(lab, hosts);
+    }
+
+    private static async Task SwitchVmDelaysAsync(RunningLab lab, IReadOnlyList<string> hosts, bool on, CancellationToken cancellationToken)
+    {
+        foreach (var host in hosts)
+        {
+            var spec = VmDelayCommand(on);
+            (await VmRunner(lab, host).RunAsync(spec, cancellationToken)).EnsureSuccess(spec);
+        }
+    }
+
+    private sealed class VmDelaysBack(RunningLab lab, IReadOnlyList<string> hosts) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await SwitchVmDelaysAsync(lab, hosts, on: true, CancellationToken.None);
     }
 
     internal static CheckResult ToResult(LabCheck check) => new(

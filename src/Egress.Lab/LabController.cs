@@ -118,7 +118,8 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
 
             var instances = options.Vms is null ? LabInstances.Namespaces : LabInstances.Vm;
             var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive, instances);
-            var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0);
+            // A VM lab emulates the delays inside its VMs (whose kernel has netem), not on the routers.
+            var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0, vms: options.Vms is not null);
             var manifest = new LabManifest
             {
                 Id = options.Id,
@@ -127,7 +128,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
                 Instances = instances,
                 Overlay = overlay,
                 OverlayNote = options.Naive ? "none (naive: no overlay, the seed's 0.0.0.0/0 → peering route)" : overlayNote,
-                LatencyEmulated = kernel.Netem && plan.Delays.Count > 0,
+                LatencyEmulated = (kernel.Netem || options.Vms is not null) && plan.Delays.Count > 0,
                 LatencyNote = latencyNote,
                 Created = time.GetUtcNow(),
                 ResolverDelays = options.ResolverDelays,
@@ -163,7 +164,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
                 progress("host scripts written but not applied (naive): their checks show what is missing");
             }
 
-            if (manifest.LatencyEmulated)
+            if (manifest.LatencyEmulated && options.Vms is null)
             {
                 await ApplyDelaysAsync(plan, cancellationToken);
             }
@@ -510,9 +511,9 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
     public async Task SetDelaysAsync(RunningLab lab, bool on, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lab);
-        if (!lab.LatencyEmulated)
+        if (!lab.LatencyEmulated || lab.Manifest.Instances == LabInstances.Vm)
         {
-            return;
+            return; // a VM lab's delays are inside its VMs: LabVerification switches them over SSH
         }
 
         if (on)

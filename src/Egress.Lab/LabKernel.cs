@@ -41,8 +41,9 @@ public sealed record KernelFeatures(bool Ipip, bool Gre, bool Netem)
         _ => (OverlayMode.Vxlan, "vxlan (overlay auto: this kernel cannot create an ipip link)"),
     };
 
-    public string LatencyNote(bool topologyHasLatency) =>
+    public string LatencyNote(bool topologyHasLatency, bool vms = false) =>
         !topologyHasLatency ? "latency emulation: off (the topology sets no lab.latency)"
+        : vms ? "latency emulation: on (tc netem inside each VM, by destination: Debian's kernel has it)"
         : Netem ? "latency emulation: on (tc netem)"
         : "latency emulation: off (kernel has no netem)";
 }

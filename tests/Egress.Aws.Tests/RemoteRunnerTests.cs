@@ -42,6 +42,26 @@ public sealed class RemoteRunnerTests : IDisposable
     }
 
     [Fact]
+    public void ConsoleHostKeys_ReadsTheLastKeysBlockForKnownHosts()
+    {
+        const string console = """
+            ec2: -----BEGIN SSH HOST KEY KEYS-----
+            ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= root@old
+            ec2: -----END SSH HOST KEY KEYS-----
+            [  301.2] reboot: Restarting system
+            [    8.1] cloud-init[601]: Cloud-init v. 22.4.2 running 'modules:final'
+            ec2: -----BEGIN SSH HOST KEY KEYS-----
+            ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTZ= root@ip-10-1-1-10
+            ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx root@ip-10-1-1-10
+            ec2: -----END SSH HOST KEY KEYS-----
+            """;
+
+        Assert.Equal(["ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTZ=", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx"], ConsoleHostKeys.ParseKeys(console));
+        Assert.Empty(ConsoleHostKeys.ParseKeys(Console));
+        Assert.Empty(ConsoleHostKeys.ParseKeys("ec2: -----BEGIN SSH HOST KEY KEYS-----\nssh-ed25519 AAAAC3 cut off by a reboot"));
+    }
+
+    [Fact]
     public void PinnedHostKeys_AcceptsOnlyPrintedKeys()
     {
         var policy = new PinnedHostKeys(ConsoleHostKeys.Parse(Console));

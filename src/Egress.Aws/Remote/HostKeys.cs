@@ -23,6 +23,19 @@ public static partial class ConsoleHostKeys
         return [.. FingerprintLine().Matches(block).Select(m => new HostKeyFingerprint(m.Groups["type"].Value, m.Groups["fp"].Value))];
     }
 
+    /// <summary>The host public keys themselves ("ssh-ed25519 AAAA..."), from cloud-init's last SSH HOST KEY KEYS block on
+    /// the console: what OpenSSH's known_hosts needs (the fingerprints are enough for the SSH.NET runner).</summary>
+    public static IReadOnlyList<string> ParseKeys(string consoleOutput)
+    {
+        ArgumentNullException.ThrowIfNull(consoleOutput);
+        var begin = consoleOutput.LastIndexOf("-----BEGIN SSH HOST KEY KEYS-----", StringComparison.Ordinal);
+        var end = begin < 0 ? -1 : consoleOutput.IndexOf("-----END SSH HOST KEY KEYS-----", begin, StringComparison.Ordinal);
+        return begin < 0 || end < 0 ? [] : [.. KeyLine().Matches(consoleOutput[begin..end]).Select(m => m.Groups["type"].Value + " " + m.Groups["key"].Value)];
+    }
+
+    [GeneratedRegex(@"(?<type>(?:ssh|ecdsa-sha2|sk-ssh|sk-ecdsa-sha2)-[A-Za-z0-9@.-]+) (?<key>AAAA[A-Za-z0-9+/]+={0,2})", RegexOptions.Multiline)]
+    private static partial Regex KeyLine();
+
     [GeneratedRegex(@"^(?:.*?:\s)?\d+\s+SHA256:(?<fp>[A-Za-z0-9+/]+)\s+.*\((?<type>[A-Z0-9-]+)\)\s*$", RegexOptions.Multiline)]
     private static partial Regex FingerprintLine();
 }

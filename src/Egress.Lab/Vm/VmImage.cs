@@ -15,7 +15,7 @@ public sealed record VmImage(string Directory)
 
     public static string CacheRoot => Environment.GetEnvironmentVariable("EGRESS_VM_CACHE") is { Length: > 0 } dir ? dir : "/var/cache/egress-vm";
 
-    private static readonly string[] RecipeFiles = ["image.sh", "cloud.cfg", "egress-lab-ca.service"];
+    private static readonly string[] RecipeFiles = ["image.sh", "cloud.cfg", "egress-lab-ca.service", "egress-lab-delay", "egress-lab-delay.service"];
 
     /// <summary>Returns the cached image, building it first when needed (minutes; progress lines go to
     /// <paramref name="progress"/>). Throws <see cref="LabUpFailedException"/> when the build fails.</summary>

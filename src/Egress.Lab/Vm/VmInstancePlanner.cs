@@ -50,6 +50,16 @@ public sealed record VmInstance
     public Ipv4Address? PublicIp { get; init; }
 
     public required int MemoryMiB { get; init; }
+
+    /// <summary>The topology's link delays as this VM emulates them on its own NIC (netem by destination, first match
+    /// wins; the image's egress-lab-delay): empty when the topology sets none.</summary>
+    public IReadOnlyList<VmDelay> Delays { get; init; } = [];
+}
+
+/// <summary>What a VM delays toward <paramref name="Destination"/>: <paramref name="DelayMs"/> on every packet it sends there (0: none).</summary>
+public sealed record VmDelay(Ipv4Cidr Destination, int DelayMs)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Destination}@{DelayMs}");
 }
 
 /// <summary>Pure: the VMs of a lab plan.</summary>
@@ -91,6 +101,34 @@ public static class VmInstancePlanner
             VpcId = "vpc-0" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"egress-lab/{plan.Id}/{region.Name}")))[..16],
             PublicIp = host.PublicIp,
             MemoryMiB = memoryMiB,
+            Delays = Delays(plan, region.Name),
         };
+    }
+
+    private static readonly Ipv4Cidr LinkLocal = Ipv4Cidr.Parse("169.254.0.0/16");
+
+    private static readonly Ipv4Cidr Anywhere = Ipv4Cidr.Parse("0.0.0.0/0");
+
+    /// <summary>The lab.latency entries as one VM emulates them where the lab machine's kernel has no netem (the VMs'
+    /// Debian kernel has): each VM delays what it sends, so a link between two VMs gets half its round trip on each
+    /// end (as the namespace lab puts half on each end of the peering) and a link to the internet, whose end delays
+    /// nothing, gets the whole round trip here. Its own VPC and link-local (metadata, the Amazon resolver) come first
+    /// with no delay, then every other VPC (half the round trip of a latency entry with that region, else none), then
+    /// the internet. Empty when no entry of this region has a round trip.</summary>
+    public static IReadOnlyList<VmDelay> Delays(LabWorldPlan plan, string region)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        int RttTo(string other) => plan.Topology.Lab.Latency
+            .Where(l => (l.A == region && l.B == other) || (l.B == region && l.A == other)).Select(l => l.RttMs).DefaultIfEmpty(0).Max();
+        var own = plan.RouterOf(region);
+        var delays = new List<VmDelay> { new(own.Vpc, 0), new(LinkLocal, 0) };
+        foreach (var router in plan.Routers.Where(r => r.Region != region))
+        {
+            var peered = plan.Peerings.Any(p => (p.Requester == region && p.Accepter == router.Region) || (p.Accepter == region && p.Requester == router.Region));
+            delays.Add(new VmDelay(router.Vpc, peered && RttTo(router.Region) > 0 ? Math.Max(1, RttTo(router.Region) / 2) : 0));
+        }
+
+        delays.Add(new VmDelay(Anywhere, RttTo(LinkLatency.Internet)));
+        return delays.Any(d => d.DelayMs > 0) ? delays : [];
     }
 }

@@ -20,6 +20,9 @@ public sealed class VmFiles(LabStateDirectory state)
 
     public string Image => Path.Combine(Directory, "image");
 
+    /// <summary>"kvm" or "tcg", as `up` chose it: `lab heal` boots with the same.</summary>
+    public string Accelerator => Path.Combine(Directory, "accelerator");
+
     public string UserData(string host) => Path.Combine(Directory, host + ".user-data");
 
     public string Disk(string host) => Path.Combine(Directory, host + ".qcow2");
@@ -72,6 +75,47 @@ public sealed partial class VmLab(ICommandRunner runner)
 {
     public static bool KvmUsable => File.Exists("/dev/kvm") && CanOpen("/dev/kvm");
 
+    /// <summary>Where KVM opened but did not run a guest (nested KVM that hangs): software emulation from then on. Shared
+    /// with the full-kernel tier's eng/vm/vm.sh, which writes the same marker.</summary>
+    public static string KvmHangsMarker => Path.Combine(VmImage.CacheRoot, "kvm-hangs");
+
+    /// <summary>"kvm" when /dev/kvm opens and a KVM guest really runs (the image's kernel prints its first console line
+    /// within 20 s), else "tcg". An openable /dev/kvm proves nothing: on these machines nested KVM opens, creates the VM
+    /// and then never runs a guest instruction. A failed probe leaves <see cref="KvmHangsMarker"/>, so it costs its 20 s
+    /// once; EGRESS_VM_NO_KVM=1 skips it.</summary>
+    public async Task<string> AcceleratorAsync(VmImage image, Action<string> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(progress);
+        if (!KvmUsable || Environment.GetEnvironmentVariable("EGRESS_VM_NO_KVM") == "1" || File.Exists(KvmHangsMarker))
+        {
+            return "tcg";
+        }
+
+        var console = Path.Combine(Path.GetTempPath(), $"egress-kvm-probe-{Environment.ProcessId}.console");
+        try
+        {
+            var probe = await runner.RunAsync(new CommandSpec("qemu-system-x86_64",
+            [
+                "-nodefaults", "-no-user-config", "-accel", "kvm", "-cpu", "max", "-m", "128", "-display", "none", "-no-reboot",
+                "-kernel", image.Kernel, "-append", "console=ttyS0 panic=-1", "-serial", "file:" + console,
+            ]) { Timeout = TimeSpan.FromSeconds(20) }, cancellationToken);
+            if (File.Exists(console) && (await File.ReadAllTextAsync(console, cancellationToken)).Contains("Linux version", StringComparison.Ordinal))
+            {
+                return "kvm";
+            }
+
+            progress($"KVM: /dev/kvm opens but a guest did not run within 20 s (exit {probe.ExitCode}); software emulation from now on ({KvmHangsMarker})");
+            Directory.CreateDirectory(VmImage.CacheRoot);
+            await File.WriteAllTextAsync(KvmHangsMarker, $"the VM lab's probe found KVM hanging at {DateTimeOffset.UtcNow:O}\n", cancellationToken);
+            return "tcg";
+        }
+        finally
+        {
+            File.Delete(console);
+        }
+    }
+
     private static bool CanOpen(string path)
     {
         try
@@ -117,7 +161,8 @@ public sealed partial class VmLab(ICommandRunner runner)
         }
 
         progress($"VPC services: DHCP+DNS (dnsmasq) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
-        var accel = KvmUsable ? "kvm" : "tcg";
+        var accel = await AcceleratorAsync(image, progress, cancellationToken);
+        await File.WriteAllTextAsync(files.Accelerator, accel + "\n", cancellationToken);
         var delayed = instances.Where(i => i.Role == Egress.Core.Topology.HostRole.Gateway && i.PublicIp is not null).ToList();
         foreach (var router in delayed.GroupBy(i => i.RouterNamespace))
         {
@@ -282,7 +327,8 @@ public sealed partial class VmLab(ICommandRunner runner)
             "-monitor", $"unix:{files.Monitor(instance.Host)},server=on,wait=off",
             "-kernel", image.Kernel, "-initrd", image.Initrd,
             // The lab CA for the image's egress-lab-ca.service (eng/vm), as base64 DER: the VM trusts the lab's HTTPS services.
-            "-append", $"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1 egress.lab_ca={CaParameter(caPem)}",
+            // The topology's link delays, emulated inside the VM by the image's egress-lab-delay.service (netem on eth0).
+            "-append", $"root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1{DelayParameter(instance)} egress.lab_ca={CaParameter(caPem)}",
             "-drive", $"file={files.Disk(instance.Host)},if=virtio,format=qcow2,cache=unsafe",
             // The only NIC: a tap at the router's port. No -nic user, no bridge.
             "-netdev", $"tap,id=nic0,ifname={instance.Tap},script=no,downscript=no",
@@ -291,6 +337,13 @@ public sealed partial class VmLab(ICommandRunner runner)
             "-smbios", $"type=1,manufacturer=Amazon EC2,product={instance.InstanceType},serial={instance.SmbiosUuid},uuid={instance.SmbiosUuid}",
             "-pidfile", files.Pid(instance.Host), "-daemonize",
         ];
+    }
+
+    /// <summary>" egress.lab_delay=CIDR@MS,..." for a VM with delays to emulate, else empty.</summary>
+    public static string DelayParameter(VmInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        return instance.Delays.Count == 0 ? string.Empty : " egress.lab_delay=" + string.Join(',', instance.Delays);
     }
 
     /// <summary>A PEM certificate's base64 body on one line (what egress.lab_ca= carries).</summary>
@@ -340,7 +393,8 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         var image = new VmImage((await File.ReadAllTextAsync(files.Image, cancellationToken)).Trim());
         var instance = VmInstancePlanner.Plan(lab.Plan).First(i => i.Host == host);
-        await BootAsync(files, image, instance, lab.State, KvmUsable ? "kvm" : "tcg", cancellationToken);
+        var accel = File.Exists(files.Accelerator) ? (await File.ReadAllTextAsync(files.Accelerator, cancellationToken)).Trim() : "tcg";
+        await BootAsync(files, image, instance, lab.State, accel, cancellationToken);
     }
 
     private static bool IsQemuOf(int pid, VmFiles files)
