@@ -177,6 +177,7 @@ public sealed partial class DnsLabTests
                 forwarder = LabController.TryReadPid(lab.State.ResolverDelayFile("ap-southeast-1", "pid"));
                 Assert.True(forwarder is { } pid && LabController.IsAlive(pid), "the delaying forwarder does not run");
                 Assert.Null(LabController.TryReadPid(lab.State.ResolverDelayFile("ap-northeast-1", "pid")));
+                Assert.Equal(new LabResolverDelayStatus("ap-southeast-1", delayMs, forwarder), LabStatusCollector.ResolverDelays(lab).Single());
 
                 var report = await LabTestSupport.VerifyAsync(lab, rounds: 1);
                 var dns = report.Rounds[0].Checks.Single(c => c.Id == VerifySuite.Ids.DnsAnswer && c.Target == LabWorldPlan.GeoName);
@@ -191,6 +192,20 @@ public sealed partial class DnsLabTests
                 {
                     Assert.True(first < delayMs / 2, dns.Detail);
                     Assert.Equal(CheckStatus.Pass, dns.Status);
+                }
+
+                if (via == DnsResolveVia.Gateway)
+                {
+                    // A forwarder that died leaves Singapore's resolver answering nothing: lab status says so, unhealthy.
+                    using (var process = Process.GetProcessById(forwarder!.Value))
+                    {
+                        process.Kill();
+                        await process.WaitForExitAsync();
+                    }
+
+                    var status = await LabStatusCollector.CollectAsync(lab);
+                    Assert.Null(status.ResolverDelays.Single().Pid);
+                    Assert.False(status.Healthy);
                 }
             }
             finally
