@@ -74,12 +74,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
 
         if (options.ResolverDelays.Count > 0)
         {
-            LabResolverDelay.Validate(options.ResolverDelays, options.Topology);
-            if (options.Vms is not null)
-            {
-                throw new LabException("--resolver-delay is for namespace labs; the VM lab's resolvers (dnsmasq with DHCP) have no delay yet.");
-            }
-
+            LabResolverDelay.Validate(options.ResolverDelays, options.Topology, options.Vms is null ? LabInstances.Namespaces : LabInstances.Vm);
             if (options.ResolverCommand is null)
             {
                 throw new ArgumentException("Resolver delays need the resolver command.", nameof(options));

@@ -23,7 +23,7 @@ public static class LabResolverDelay
 
     /// <summary>--resolver-delay values (REGION=MS, one per region) checked against <paramref name="topology"/>; throws
     /// <see cref="LabException"/> naming the bad value and the fix.</summary>
-    public static IReadOnlyDictionary<string, int> Parse(IEnumerable<string> values, TopologyModel topology)
+    public static IReadOnlyDictionary<string, int> Parse(IEnumerable<string> values, TopologyModel topology, LabInstances instances = LabInstances.Namespaces)
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(topology);
@@ -43,15 +43,20 @@ public static class LabResolverDelay
                 : delay;
         }
 
-        Validate(delays, topology);
+        Validate(delays, topology, instances);
         return delays;
     }
 
-    /// <summary>Every delayed region must be one of the topology's.</summary>
-    public static void Validate(IReadOnlyDictionary<string, int> delays, TopologyModel topology)
+    /// <summary>Every delayed region must be one of the topology's, and the lab one of namespaces.</summary>
+    public static void Validate(IReadOnlyDictionary<string, int> delays, TopologyModel topology, LabInstances instances)
     {
         ArgumentNullException.ThrowIfNull(delays);
         ArgumentNullException.ThrowIfNull(topology);
+        if (delays.Count > 0 && instances == LabInstances.Vm)
+        {
+            throw new LabException("--resolver-delay goes with namespace labs: the VM lab's resolvers (dnsmasq with DHCP) have no delay yet.");
+        }
+
         foreach (var region in delays.Keys.Where(r => topology.Regions.All(g => g.Name != r)))
         {
             throw new LabException($"--resolver-delay {region}={delays[region]}: the topology has no region {region}; its regions: {string.Join(", ", topology.Regions.Select(r => r.Name))}.");

@@ -63,14 +63,9 @@ internal static class LabCli
     /// <summary>--resolver-delay values as the lab's option (region → ms); else exit 2 naming the value and the fix.</summary>
     public static IReadOnlyDictionary<string, int> ParseResolverDelays(IReadOnlyList<string> values, TopologyModel topology, LabInstances instances)
     {
-        if (values.Count > 0 && instances == LabInstances.Vm)
-        {
-            throw new UsageException("--resolver-delay goes with namespace labs: the VM lab's resolvers (dnsmasq with DHCP) have no delay yet.");
-        }
-
         try
         {
-            return Egress.Lab.Services.LabResolverDelay.Parse(values, topology);
+            return Egress.Lab.Services.LabResolverDelay.Parse(values, topology, instances);
         }
         catch (LabException ex)
         {
