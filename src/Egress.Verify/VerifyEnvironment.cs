@@ -35,8 +35,17 @@ public sealed record VerifyEnvironment(
     /// verify targets' hosts: the client's answer must be the gateway region's (docs/verify.md, dns.answer-from-gateway-region).</summary>
     public IReadOnlyList<string> DnsNames { get; init; } = [];
 
-    /// <summary>Latency budgets are judged on AWS (real delays) and in a lab that emulates link delays.</summary>
-    public bool JudgesLatency => LatencyEmulated || string.Equals(Name, "aws", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Why the latency budget is not judged although delays are emulated, or null. The VM lab under software
+    /// emulation sets it: a cold HTTPS request's own compute there takes seconds and varies by more than the budget's
+    /// width, so no baseline can make the net figure mean anything.</summary>
+    public string? LatencyNotJudged { get; init; }
+
+    /// <summary>Latency budgets are judged on AWS (real delays) and in a lab that emulates link delays, unless
+    /// <see cref="LatencyNotJudged"/> says why not.</summary>
+    public bool JudgesLatency => LatencyNotJudged is null && (LatencyEmulated || string.Equals(Name, "aws", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Why the latency budget is reported but not judged ("latency emulation off", or <see cref="LatencyNotJudged"/>).</summary>
+    public string LatencyNotJudgedReason => LatencyNotJudged ?? "latency emulation off";
 }
 
 /// <summary>How much the suite measures. Defaults suit the lab and AWS alike; a null <see cref="Rounds"/> takes the

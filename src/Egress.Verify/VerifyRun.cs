@@ -50,7 +50,7 @@ public static class VerifyRun
 
         var rounds = options.Rounds ?? env.Topology.Verify.Criteria.Rounds;
         output.Human.MarkupLine($"verify: {Markup.Escape(env.Topology.Stack)} on {Markup.Escape(env.Name)}, {rounds} round(s)" +
-            (env.JudgesLatency ? "" : "; latency emulation is off, so the latency budget is reported but not judged"));
+            (env.JudgesLatency ? "" : $"; the latency budget is reported but not judged ({Markup.Escape(env.LatencyNotJudgedReason)})"));
         var report = await new VerifySuite().RunAsync(env, options, new ConsoleProgress(output.Human), ct);
 
         if (output.Format == VerifyOutputFormat.Json)

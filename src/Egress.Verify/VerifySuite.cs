@@ -151,7 +151,7 @@ public sealed class VerifySuite
             FinishedAt = options.Time.GetUtcNow(),
             LatencyEmulated = env.LatencyEmulated,
             ColdLatencyBudget = new LatencyBudgetReport(budget.MinMs, budget.MaxMs, env.JudgesLatency,
-                !env.JudgesLatency ? "not judged (latency emulation off)"
+                !env.JudgesLatency ? $"not judged ({env.LatencyNotJudgedReason})"
                 : baselines.Count > 0 ? "median of each round's cold total times, net of a zero-delay baseline measured in the same run (the environment's own compute)"
                 : "median of each round's cold total times"),
             Rounds = roundReports,
@@ -390,7 +390,7 @@ public sealed class VerifySuite
         if (!env.JudgesLatency)
         {
             return new CheckResult(Ids.ColdBudget, CheckArea.Latency, client, CheckStatus.NotJudged,
-                $"not judged (latency emulation off): {measured}, budget {budget.MinMs}-{budget.MaxMs} ms") { Target = url };
+                $"not judged ({env.LatencyNotJudgedReason}): {measured}, budget {budget.MinMs}-{budget.MaxMs} ms") { Target = url };
         }
 
         var ok = (net ?? p50) is { } median && median >= budget.MinMs && median <= budget.MaxMs;

@@ -67,6 +67,32 @@ public class VerifySuiteTests
     }
 
     [Fact]
+    public async Task RunAsync_DelaysEmulatedButNotJudgeable_BudgetNotJudgedWithTheReasonAndNoBaseline()
+    {
+        var fake = new FakeEnvironment(latencyEmulated: true);
+        var zeroDelayCalls = 0;
+        var env = fake.Build() with
+        {
+            LatencyNotJudged = "software emulation",
+            ZeroDelay = _ => { zeroDelayCalls++; return Task.FromResult<IAsyncDisposable>(new NoDisposal()); },
+        };
+
+        var report = await new VerifySuite().RunAsync(env, FakeEnvironment.Options(), null, CancellationToken.None);
+
+        var budget = Only(report, "latency.cold-budget");
+        Assert.Equal(CheckStatus.NotJudged, budget.Status);
+        Assert.StartsWith("not judged (software emulation): cold p50", budget.Detail, StringComparison.Ordinal);
+        Assert.True(report.LatencyEmulated);
+        Assert.Equal("not judged (software emulation)", report.ColdLatencyBudget.Basis);
+        Assert.Equal(0, zeroDelayCalls); // no baseline is measured for a budget that is not judged
+    }
+
+    private sealed class NoDisposal : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
     public async Task RunAsync_Aws_BudgetJudgedWithoutEmulation()
     {
         var fake = new FakeEnvironment(latencyEmulated: false);

@@ -16,8 +16,6 @@ public sealed class VmFiles(LabStateDirectory state)
 
     public string PublicKey => PrivateKey + ".pub";
 
-    public string HostsFile => Path.Combine(Directory, "hosts");
-
     public string Image => Path.Combine(Directory, "image");
 
     /// <summary>"kvm" or "tcg", as `up` chose it: `lab heal` boots with the same.</summary>
@@ -69,7 +67,7 @@ public sealed record VmLabOptions
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromMinutes(15);
 }
 
-/// <summary>Boots a lab's hosts as VMs: per VPC router a DHCP+DNS server (dnsmasq) and the IMDSv2 service, per host a
+/// <summary>Boots a lab's hosts as VMs: per VPC router a DHCP server (dnsmasq) and the IMDSv2 service, per host a
 /// QEMU VM whose only NIC is a tap at the router's port (no user-mode networking, nothing in the root namespace).</summary>
 public sealed partial class VmLab(ICommandRunner runner)
 {
@@ -148,7 +146,6 @@ public sealed partial class VmLab(ICommandRunner runner)
         await File.WriteAllTextAsync(files.Image, image.Directory + "\n", cancellationToken);
         var instances = VmInstancePlanner.Plan(plan, options.MemoryMiB);
         await RunAsync(CommandSpec.Of("ssh-keygen", "-q", "-t", "ed25519", "-N", string.Empty, "-C", $"egress-lab-{plan.Id}", "-f", files.PrivateKey), cancellationToken);
-        await File.WriteAllTextAsync(files.HostsFile, plan.HostsFile, cancellationToken);
         foreach (var instance in instances)
         {
             await File.WriteAllTextAsync(files.UserData(instance.Host), options.UserData(instance.Host), cancellationToken);
@@ -156,11 +153,11 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         foreach (var region in instances.GroupBy(i => i.Region))
         {
-            await StartDnsmasqAsync(files, region.Key, [.. region], cancellationToken);
+            await StartDnsmasqAsync(files, region.Key, plan.Resolvers.First(r => r.Region == region.Key).Address, [.. region], cancellationToken);
             await StartMetadataAsync(files, region.Key, region.First().RouterNamespace, options.MetadataCommand(plan.Id, region.Key), cancellationToken);
         }
 
-        progress($"VPC services: DHCP+DNS (dnsmasq) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
+        progress($"VPC services: DHCP (dnsmasq; DNS is the VPC resolver) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
         var accel = await AcceleratorAsync(image, progress, cancellationToken);
         await File.WriteAllTextAsync(files.Accelerator, accel + "\n", cancellationToken);
         var delayed = instances.Where(i => i.Role == Egress.Core.Topology.HostRole.Gateway && i.PublicIp is not null).ToList();
@@ -226,13 +223,17 @@ public sealed partial class VmLab(ICommandRunner runner)
         }
     }
 
-    private async Task StartDnsmasqAsync(VmFiles files, string region, IReadOnlyList<VmInstance> instances, CancellationToken cancellationToken)
+    private async Task StartDnsmasqAsync(VmFiles files, string region, Ipv4Address resolver, IReadOnlyList<VmInstance> instances, CancellationToken cancellationToken)
     {
         var ns = instances[0].RouterNamespace;
         var args = new List<string>
         {
-            "netns", "exec", ns, "dnsmasq", "--conf-file=/dev/null", "--user=root", "--no-resolv", "--no-hosts",
-            "--addn-hosts=" + files.HostsFile, "--bind-interfaces", "--except-interface=lo",
+            // DHCP only (--port=0): names are the VPC resolver's (base + 2), which the lab runs for every lab. The options
+            // are EC2's default DHCP options set: AmazonProvidedDNS and the region's compute.internal domain, so
+            // resolv.conf gets "search REGION.compute.internal" and the instance's own name (ip-10-0-1-10) resolves.
+            "netns", "exec", ns, "dnsmasq", "--conf-file=/dev/null", "--user=root", "--port=0", "--no-resolv", "--no-hosts",
+            "--dhcp-option=option:dns-server," + resolver, "--dhcp-option=option:domain-name," + region + ".compute.internal",
+            "--bind-interfaces", "--except-interface=lo",
             "--pid-file=" + files.DnsmasqPid(region), "--dhcp-leasefile=" + files.Leases(region),
             "--log-facility=" + files.DnsmasqLog(region), "--log-dhcp", "--dhcp-authoritative",
         };
@@ -393,8 +394,14 @@ public sealed partial class VmLab(ICommandRunner runner)
 
         var image = new VmImage((await File.ReadAllTextAsync(files.Image, cancellationToken)).Trim());
         var instance = VmInstancePlanner.Plan(lab.Plan).First(i => i.Host == host);
-        var accel = File.Exists(files.Accelerator) ? (await File.ReadAllTextAsync(files.Accelerator, cancellationToken)).Trim() : "tcg";
-        await BootAsync(files, image, instance, lab.State, accel, cancellationToken);
+        await BootAsync(files, image, instance, lab.State, Accelerator(files), cancellationToken);
+    }
+
+    /// <summary>The accelerator `up` chose for this lab's VMs ("kvm" or "tcg").</summary>
+    public static string Accelerator(VmFiles files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        return File.Exists(files.Accelerator) ? File.ReadAllText(files.Accelerator).Trim() : "tcg";
     }
 
     private static bool IsQemuOf(int pid, VmFiles files)

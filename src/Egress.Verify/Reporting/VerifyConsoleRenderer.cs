@@ -15,7 +15,9 @@ public static class VerifyConsoleRenderer
         console.MarkupLine($"egress verify: [bold]{Markup.Escape(report.Stack)}[/] on {Markup.Escape(report.Environment)}: {verdict} ({report.PassedRounds}/{report.Rounds.Count} rounds passed; every round must pass)");
         if (!report.ColdLatencyBudget.Judged)
         {
-            console.MarkupLine($"[yellow]latency emulation is off: the cold latency budget ({report.ColdLatencyBudget.MinMs}-{report.ColdLatencyBudget.MaxMs} ms) is not judged[/]");
+            console.MarkupLine(report.LatencyEmulated
+                ? $"[yellow]the cold latency budget ({report.ColdLatencyBudget.MinMs}-{report.ColdLatencyBudget.MaxMs} ms) is {Markup.Escape(report.ColdLatencyBudget.Basis)}[/]"
+                : $"[yellow]latency emulation is off: the cold latency budget ({report.ColdLatencyBudget.MinMs}-{report.ColdLatencyBudget.MaxMs} ms) is not judged[/]");
         }
 
         var checks = new Table().Title("Checks").AddColumns("check", "host", "target", "rounds", "status", "detail");

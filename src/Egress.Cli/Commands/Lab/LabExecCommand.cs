@@ -11,7 +11,7 @@ namespace Egress.Cli.Commands;
 internal sealed class LabExecCommand : Command
 {
     public LabExecCommand(CliContext context)
-        : base("exec", "Run a command inside a lab host (e.g. 'egress lab exec sg-client -- curl -s https://ipinfo.io/json'); its exit code is passed through.")
+        : base("exec", "Run a command as root inside a lab host (e.g. 'egress lab exec sg-client -- curl -s https://ipinfo.io/json'); its exit code is passed through. On a VM lab it runs over SSH from the lab's internet, with the host keys pinned from the VM's console.")
     {
         var host = new Argument<string>("HOST") { Description = "A host of the topology." };
         var command = new Argument<string[]>("COMMAND") { Description = "The command and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
