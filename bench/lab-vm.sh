@@ -2,7 +2,7 @@
 # The VM lab's figures: instance image build time (cold: EGRESS_VM_CACHE pointed at an empty directory with --cold),
 # then on the seed with --instances vm: launch to cloud-init finished per host, the Elastic IP association, launch
 # to `egress-host check` passing over SSH (lab verify), resident memory per VM (QEMU's RSS), graceful reboot to
-# cloud-init finished again per host, and lab down.
+# cloud-init finished again per host, the emulated tunnel round trip (ping through lab exec), and lab down.
 # Usage: sudo bench/lab-vm.sh [--cold]
 source "$(dirname "${BASH_SOURCE[0]}")/lab-common.sh"
 cold=
@@ -26,6 +26,9 @@ grep -E "image: built in|cloud-init finished|Elastic IPs associated" "$log" | se
 image=$(cat "$state/image")
 printf 'image: %s (build %s s when it was built; root.img %s used)\n' "$image" "$(cat "$image/build-seconds")" "$(du -sh "$image/root.img" | cut -f1)"
 printf 'lab up (image cached unless --cold): %d s\n' $(( (t1 - t0) / 1000 ))
+printf 'accelerator: %s\n' "$(cat "$state/accelerator")"
+rtt=$("$EGRESS" lab exec --id "$id" sg-client -- ping -n -c 5 -i 0.3 192.168.250.1 </dev/null 2>/dev/null | sed -n 's/^rtt min\/avg\/max\/mdev = //p')
+printf 'tunnel round trip sg-client -> tokyo-nat (emulated 70 ms inside the VMs), min/avg/max/mdev: %s\n' "${rtt:-no answer}"
 for pidfile in "$state"/*.pid; do
   case "$pidfile" in *.dnsmasq.pid|*.metadata.pid) continue ;; esac
   host=$(basename "$pidfile" .pid)

@@ -51,7 +51,7 @@ fi
 
 # The VM lab tier: the seed's hosts boot as QEMU VMs from the user data `egress apply` sends (cloud-init's Ec2
 # datasource, IMDSv2, systemd), the gateway's Elastic IP comes only after its first boot, verify passes over SSH, down
-# (and Ctrl-C during up) leaves nothing (docs/vm-lab.md); the reboot test also needs EGRESS_VM_LAB_REBOOT=1. Always in CI, for a developer when EGRESS_VM_LAB=1 (root). It runs after
+# (and Ctrl-C during up) leaves nothing, both hosts reboot and verify passes again, and the failover example fails over between gateway VMs (docs/vm-lab.md). Always in CI, for a developer when EGRESS_VM_LAB=1 (root). It runs after
 # everything else, alone: two software-emulated VMs take both cores. The image is built first (cached by its recipe).
 if [ "${EGRESS_VM_LAB:-${CI:+1}}" = 1 ]; then
   vm_start=$(date +%s)

@@ -32,6 +32,13 @@ public sealed record LabUpOptions
     /// <summary>Progress lines for people.</summary>
     public Action<string>? Progress { get; init; }
 
+    /// <summary>Milliseconds each of these regions' VPC resolver holds every query (`--resolver-delay REGION=MS`).</summary>
+    public IReadOnlyDictionary<string, int> ResolverDelays { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>The command that runs `egress lab resolver --id ID --region REGION` (a delayed region's forwarder, see
+    /// <see cref="LabResolverDelay"/>); needed only with <see cref="ResolverDelays"/>.</summary>
+    public Func<string, string, CommandSpec>? ResolverCommand { get; init; }
+
     /// <summary>Set: every host boots as a VM (`--instances vm`) instead of a namespace running the host script.</summary>
     public Vm.VmLabOptions? Vms { get; init; }
 }
@@ -63,6 +70,15 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         if (!options.Naive && options.Scripts is null && options.Vms is null)
         {
             throw new ArgumentException("A lab that is not naive needs the host scripts.", nameof(options));
+        }
+
+        if (options.ResolverDelays.Count > 0)
+        {
+            LabResolverDelay.Validate(options.ResolverDelays, options.Topology, options.Vms is null ? LabInstances.Namespaces : LabInstances.Vm);
+            if (options.ResolverCommand is null)
+            {
+                throw new ArgumentException("Resolver delays need the resolver command.", nameof(options));
+            }
         }
 
         var state = new LabStateDirectory(options.Id);
@@ -110,9 +126,10 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
                 LatencyEmulated = (kernel.Netem || options.Vms is not null) && plan.Delays.Count > 0,
                 LatencyNote = latencyNote,
                 Created = time.GetUtcNow(),
+                ResolverDelays = options.ResolverDelays,
             };
             state.Write(manifest);
-            await BuildWorldAsync(plan, state, progress, cancellationToken);
+            await BuildWorldAsync(plan, state, options, progress, cancellationToken);
             var certificates = WriteCertificates(plan, state);
             progress($"certificates: lab CA written to /etc/netns/<ns>/ssl/certs/ca-certificates.crt ({certificates} namespaces)");
             services = StartServicesAsync(plan, state, options.ServicesCommand(options.Id), servicesStart.Token);
@@ -185,7 +202,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
-    private async Task BuildWorldAsync(LabWorldPlan plan, LabStateDirectory state, Action<string> progress, CancellationToken cancellationToken)
+    private async Task BuildWorldAsync(LabWorldPlan plan, LabStateDirectory state, LabUpOptions options, Action<string> progress, CancellationToken cancellationToken)
     {
         // 1. Namespaces and the veths between them, in one `ip -batch` run from the root namespace; both ends
         //    of every veth are created inside lab namespaces, none ever exists in the root namespace.
@@ -222,19 +239,29 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         progress($"world built: {plan.Namespaces.Count} namespaces, {plan.Veths.Count} veth pairs, {plan.Peerings.Count} peering(s)");
 
         // 4. Each region's VPC resolver: dnsmasq on base + 2 and 169.254.169.253 in the router's namespace, answering only
-        //    its hosts file (no upstream: nothing leaves the lab). Its pid file names the state directory, so `down` stops it.
+        //    its hosts file and every name under the geo name (a CDN's many names; tests ask names never asked before, which
+        //    no cache holds), with no upstream: nothing leaves the lab. Its pid file names the state directory, so `down` stops it.
+        //    A region with a resolver delay has dnsmasq on port 5353 of those addresses and the delaying forwarder on 53.
         foreach (var resolver in plan.Resolvers)
         {
             var hosts = state.NamespaceFile(resolver.Namespace, "dns-hosts");
+            var delayed = options.ResolverDelays.ContainsKey(resolver.Region);
             await File.WriteAllTextAsync(hosts, resolver.HostsFile, cancellationToken);
             await RunAsync(CommandSpec.Of("ip", "netns", "exec", resolver.Namespace, "dnsmasq", "--conf-file=/dev/null", "--user=root", "--no-resolv", "--no-hosts",
                 "--bind-interfaces", $"--listen-address={resolver.Address}", $"--listen-address={LabWorldPlanner.AmazonDns}", "--addn-hosts=" + hosts,
+                $"--address=/{LabWorldPlan.GeoName}/{resolver.Edge}", $"--port={(delayed ? LabResolverDelay.UpstreamPort : 53)}",
                 "--local-ttl=60", "--pid-file=" + state.NamespaceFile(resolver.Namespace, "dnsmasq.pid"), "--log-facility=" + state.NamespaceFile(resolver.Namespace, "dnsmasq.log")), cancellationToken);
+            if (delayed)
+            {
+                await StartDetachedAsync(resolver.Namespace, options.ResolverCommand!(plan.Id, resolver.Region), state.ResolverDelayFile(resolver.Region, "log"),
+                    state.ResolverDelayFile(resolver.Region, "ready"), $"the delaying resolver of {resolver.Region}", cancellationToken);
+            }
         }
 
         if (plan.Resolvers.Count > 0)
         {
-            progress($"VPC resolvers (dnsmasq): {string.Join(", ", plan.Resolvers.Select(r => $"{r.Region} {r.Address} ({LabWorldPlan.GeoName} -> {r.Edge})"))}");
+            progress($"VPC resolvers (dnsmasq): {string.Join(", ", plan.Resolvers.Select(r => $"{r.Region} {r.Address} ({LabWorldPlan.GeoName} -> {r.Edge})" +
+                (options.ResolverDelays.TryGetValue(r.Region, out var ms) ? $", answering after {ms} ms" : string.Empty)))}");
         }
     }
 
@@ -266,21 +293,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
     /// namespace and waits for it to say it listens; returns its PID (written by the process itself).</summary>
     private async Task<int> StartServicesAsync(LabWorldPlan plan, LabStateDirectory state, CommandSpec serve, CancellationToken cancellationToken)
     {
-        var launch = new CommandSpec("sh",
-        [
-            "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null &",
-            state.ServicesLog, "ip", "netns", "exec", plan.InternetNamespace, serve.Program, .. serve.Arguments,
-        ])
-        {
-            Environment = new Dictionary<string, string>(serve.Environment)
-            {
-                ["DOTNET_gcServer"] = "0",
-                ["DOTNET_GCHeapHardLimit"] = "0x8000000", // 128 MB: the lab's processes stay small
-                ["DOTNET_TieredPGO"] = "0",
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            },
-        };
-        await RunAsync(launch, cancellationToken);
+        await LaunchDetachedAsync(plan.InternetNamespace, serve, state.ServicesLog, cancellationToken);
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < ServicesStartTimeout)
         {
@@ -300,6 +313,42 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
 
         var log = File.Exists(state.ServicesLog) ? await File.ReadAllTextAsync(state.ServicesLog, cancellationToken) : "(no log)";
         throw new LabUpFailedException($"the lab services did not start within {ServicesStartTimeout.TotalSeconds:0} s ({serve}). Log:\n{log}");
+    }
+
+    /// <summary>Starts <paramref name="command"/> (an `egress lab` verb) detached in namespace <paramref name="ns"/>: setsid,
+    /// output to <paramref name="log"/>, a small .NET heap.</summary>
+    private Task LaunchDetachedAsync(string ns, CommandSpec command, string log, CancellationToken cancellationToken) =>
+        RunAsync(new CommandSpec("sh",
+        [
+            "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null &",
+            log, "ip", "netns", "exec", ns, command.Program, .. command.Arguments,
+        ])
+        {
+            Environment = new Dictionary<string, string>(command.Environment)
+            {
+                ["DOTNET_gcServer"] = "0",
+                ["DOTNET_GCHeapHardLimit"] = "0x8000000", // 128 MB: the lab's processes stay small
+                ["DOTNET_TieredPGO"] = "0",
+                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            },
+        }, cancellationToken);
+
+    /// <summary>Starts <paramref name="command"/> detached in <paramref name="ns"/> and waits for it to write
+    /// <paramref name="ready"/>; `down` stops it with everything else in the lab's namespaces.</summary>
+    private async Task StartDetachedAsync(string ns, CommandSpec command, string log, string ready, string what, CancellationToken cancellationToken)
+    {
+        await LaunchDetachedAsync(ns, command, log, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(ready))
+        {
+            if (clock.Elapsed > ServicesStartTimeout)
+            {
+                var text = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken) : "(no log)";
+                throw new LabUpFailedException($"{what} did not start within {ServicesStartTimeout.TotalSeconds:0} s ({command}). Log:\n{text}");
+            }
+
+            await Task.Delay(25, cancellationToken);
+        }
     }
 
     /// <summary>A few requests to every service from inside the internet namespace, so the first measured request

@@ -31,6 +31,9 @@ public sealed record LabManifest
 
     public required DateTimeOffset Created { get; init; }
 
+    /// <summary>`lab up --resolver-delay`: milliseconds each of these regions' VPC resolver holds a query (none: answers at once).</summary>
+    public IReadOnlyDictionary<string, int> ResolverDelays { get; init; } = new Dictionary<string, int>();
+
     public string ToJson() => JsonSerializer.Serialize(this, EgressJson.Options);
 
     public static LabManifest FromJson(string json) =>
@@ -76,6 +79,9 @@ public sealed class LabStateDirectory(string id)
 
     /// <summary>The watcher's state file (first line "active NAME MS"; NAME "-" when none), under the host's EGRESS_RUN_DIR.</summary>
     public string FailoverState(string host) => System.IO.Path.Combine(Path, "hosts", host + ".run", host, "failover");
+
+    /// <summary>The pid, ready and log files of a region's delaying resolver forwarder (`lab up --resolver-delay`).</summary>
+    public string ResolverDelayFile(string region, string extension) => System.IO.Path.Combine(Path, "ns", "resolver-delay." + region + "." + extension);
 
     public string NamespaceFile(string ns, string extension) => System.IO.Path.Combine(Path, "ns", ns + "." + extension);
 

@@ -63,10 +63,18 @@ public sealed record LabStatusReport
     /// <summary>Each client's failover watcher: which gateway its egress goes through now.</summary>
     public IReadOnlyList<LabFailoverStatus> Failover { get; init; } = [];
 
-    /// <summary>Every namespace exists, the services run, every host's check passes, and every client's failover watcher
-    /// runs under its supervisor (a dead watcher means a later gateway failure would neither fail over nor fail closed).</summary>
-    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Passed) && Failover.All(f => f.Healthy);
+    /// <summary>`lab up --resolver-delay`: each delayed region's forwarder (without it, that resolver answers nothing).</summary>
+    public IReadOnlyList<LabResolverDelayStatus> ResolverDelays { get; init; } = [];
+
+    /// <summary>Every namespace exists, the services run, every host's check passes, every client's failover watcher
+    /// runs under its supervisor (a dead watcher means a later gateway failure would neither fail over nor fail closed),
+    /// and every delaying resolver forwarder runs.</summary>
+    public bool Healthy => ServicesPid is not null && Namespaces.All(n => n.Exists) && Checks.All(c => c.Passed) && Failover.All(f => f.Healthy)
+        && ResolverDelays.All(r => r.Pid is not null);
 }
+
+/// <summary>A region whose VPC resolver answers after <see cref="DelayMs"/>: its forwarder's PID when alive.</summary>
+public sealed record LabResolverDelayStatus(string Region, int DelayMs, int? Pid);
 
 /// <summary>A client's watcher: its PID when alive, whether its supervisor (which restarts it) runs, and the active
 /// gateway from its state file ("-" = none: every gateway down, the policy applies; null = no state yet).</summary>
@@ -99,6 +107,14 @@ public static class LabStatusCollector
             var gateways = lines.Where(l => l.StartsWith("gateway ", StringComparison.Ordinal)).Select(l => string.Join(' ', l.Split(' ')[1..3])).ToList();
             return new LabFailoverStatus(h.Name, pid, active, gateways) { Supervised = supervised };
         })];
+    }
+
+    /// <summary>Each delayed region's forwarder, from its PID file (null when it does not run).</summary>
+    public static IReadOnlyList<LabResolverDelayStatus> ResolverDelays(RunningLab lab)
+    {
+        ArgumentNullException.ThrowIfNull(lab);
+        return [.. lab.Manifest.ResolverDelays.Select(d => new LabResolverDelayStatus(d.Key, d.Value,
+            LabController.TryReadPid(lab.State.ResolverDelayFile(d.Key, "pid")) is { } pid && LabController.IsAlive(pid) ? pid : null))];
     }
 
     public static async Task<LabStatusReport> CollectAsync(RunningLab lab, ICommandRunner? runner = null, CancellationToken cancellationToken = default)
@@ -138,6 +154,7 @@ public static class LabStatusCollector
             Tunnels = tunnels,
             Checks = checks,
             Counters = await CountersAsync(lab, runner, cancellationToken),
+            ResolverDelays = ResolverDelays(lab),
             Failover = Failover(lab),
         };
     }

@@ -1,3 +1,4 @@
+using Egress.Terminal;
 using System.Text.Json;
 using Egress.Aws.Testing;
 using Egress.Core.Topology;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Egress.Core.Topology;
+using Egress.Terminal;
 
 namespace Egress.Cli.Tests;
 

@@ -65,6 +65,28 @@ public sealed class LabCliTests
     }
 
     [RootFact]
+    public async Task Up_BadResolverDelay_Exit2NamingTheValueAndTheFix_NothingBuilt()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var id = LabNames.RandomId('t');
+        try
+        {
+            var unknown = await EgressAsync("lab", "up", "--id", id, "--resolver-delay", "eu-west-9=300");
+            Assert.Equal(2, unknown.ExitCode);
+            Assert.Contains("--resolver-delay eu-west-9=300: the topology has no region eu-west-9; its regions: ap-southeast-1, ap-northeast-1", unknown.StandardError, StringComparison.Ordinal);
+
+            var bad = await EgressAsync("lab", "up", "--id", id, "--resolver-delay", "ap-southeast-1=slow");
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains("--resolver-delay 'ap-southeast-1=slow': give REGION=MS", bad.StandardError, StringComparison.Ordinal);
+            Assert.Empty(await LabController.Default.ExistingNamespacesAsync(id));
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(id);
+        }
+    }
+
+    [RootFact]
     public async Task Exec_UnknownHost_Exit2NamingTheHosts()
     {
         LabTestSupport.RequirePrerequisites();

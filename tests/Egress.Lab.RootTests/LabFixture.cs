@@ -32,13 +32,19 @@ internal static class LabTestSupport
     public static TopologyModel WithSshFromInternet(TopologyModel topology) =>
         topology with { Access = new Access { Ssh = Core.Net.Ipv4Cidr.Parse(InternetAddress + "/32") } };
 
-    public static Task<RunningLab> UpAsync(TopologyModel topology, bool naive = false, string? id = null) =>
+    /// <summary>`egress lab resolver --id ID --region REGION` from the egress.dll next to the tests.</summary>
+    public static CommandSpec ResolverCommand(string id, string region) =>
+        ServicesCommand(id) with { Arguments = [Path.Combine(AppContext.BaseDirectory, "egress.dll"), "lab", "resolver", "--id", id, "--region", region] };
+
+    public static Task<RunningLab> UpAsync(TopologyModel topology, bool naive = false, string? id = null, IReadOnlyDictionary<string, int>? resolverDelays = null) =>
         LabController.Default.UpAsync(new LabUpOptions
         {
             Topology = topology,
             Id = id ?? LabNames.RandomId('t'),
             Naive = naive,
             ServicesCommand = ServicesCommand,
+            ResolverDelays = resolverDelays ?? new Dictionary<string, int>(),
+            ResolverCommand = ResolverCommand,
             Scripts = HostRendererScripts.Instance,
         });
 

@@ -5,7 +5,7 @@ namespace Egress.Verify.Tests;
 
 public class VerifyRunTests
 {
-    private sealed class Captured
+    private sealed class Captured(int width = 250)
     {
         public StringWriter Human { get; } = new();
 
@@ -14,7 +14,7 @@ public class VerifyRunTests
         public VerifyOutput Output(VerifyOutputFormat format, string? html = null) =>
             new(Console(Human), Console(Stdout), Stdout, format, html);
 
-        private static IAnsiConsole Console(TextWriter writer)
+        private IAnsiConsole Console(TextWriter writer)
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
@@ -23,7 +23,7 @@ public class VerifyRunTests
                 ColorSystem = ColorSystemSupport.NoColors,
                 Interactive = InteractionSupport.No,
             });
-            console.Profile.Width = 250;
+            console.Profile.Width = width;
             return console;
         }
     }
@@ -44,6 +44,29 @@ public class VerifyRunTests
         var stderr = captured.Human.ToString();
         Assert.Contains("[round 2/2] sg-client: keep-alive requests to api.binance.com", stderr, StringComparison.Ordinal);
         Assert.Contains("verify passed (2/2 rounds passed)", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>At 80 columns (a terminal, or COLUMNS in a log) no line is wider, and no id, address or URL is split:
+    /// a table that does not fit becomes a list, long lines break between words.</summary>
+    [Fact]
+    public async Task RunAsync_Failing_At80Columns_NoLineWider_NoValueSplit()
+    {
+        var fake = new FakeEnvironment();
+        fake.Client.On(s => s.Program == "mtr", _ => Samples.Result("mtr-wrong-first-hop.json"));
+        var captured = new Captured(80);
+
+        await VerifyRun.RunAsync(fake.Build(), FakeEnvironment.Options(1), captured.Output(VerifyOutputFormat.Text), CancellationToken.None);
+
+        var stdout = captured.Stdout.ToString();
+        var lines = stdout.Split('\n');
+        Assert.All(lines, l => Assert.True(l.TrimEnd().Length <= 80, $"{l.TrimEnd().Length} columns: {l}"));
+        var words = stdout.Split([' ', '\n', '\r', '│', '─', '┌', '┐', '└', '┘', '├', '┤', '┬', '┴', '┼', '╭', '╮', '╰', '╯'], StringSplitOptions.RemoveEmptyEntries);
+        foreach (var value in new[] { "latency.keepalive-reuse", "path.first-hop", "https://api.binance.com/api/v3/time", "192.168.250.1", "egress-seed" })
+        {
+            Assert.Contains(value, words.Select(w => w.TrimEnd(',', ':', ';', ')').TrimStart('(')));
+        }
+
+        Assert.Contains("FAIL", stdout, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,5 +19,6 @@ internal sealed class LabCommand : Command
         Subcommands.Add(new LabRunCommand(context));
         Subcommands.Add(new LabServeCommand());
         Subcommands.Add(new LabMetadataCommand());
+        Subcommands.Add(new LabResolverCommand());
     }
 }

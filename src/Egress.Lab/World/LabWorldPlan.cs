@@ -57,8 +57,8 @@ public sealed record LabPeering(int Index, string Requester, string Accepter, st
 public sealed record LabService(string Name, Ipv4Address Address);
 
 /// <summary>A region's VPC resolver (dnsmasq in the VPC router's namespace, at the VPC base + 2 and 169.254.169.253): it
-/// answers the VPC's names, the lab's service names and <see cref="LabWorldPlan.GeoName"/> with <see cref="Edge"/>, the
-/// edge in its own region, and refuses every other name (it never forwards: nothing leaves the lab).</summary>
+/// answers the VPC's names, the lab's service names and <see cref="LabWorldPlan.GeoName"/> (and every name under it) with
+/// <see cref="Edge"/>, the edge in its own region, and refuses every other name (it never forwards: nothing leaves the lab).</summary>
 public sealed record LabResolver(string Region, string Namespace, Ipv4Address Address, Ipv4Address Edge, string HostsFile);
 
 /// <summary>A CDN-like edge in the lab internet: one RFC 5737 address per region, served by the services process, whose

@@ -53,6 +53,26 @@ internal static class LabCli
             : throw new UsageException($"--eip-delay {value}: give 'boot' (associate once the gateways' cloud-init finished) or 0 to 3600 seconds.");
     }
 
+    public static Option<string[]> ResolverDelayOption() => new("--resolver-delay")
+    {
+        Description = $"Make a region's VPC resolver answer every query after MS milliseconds (1 to {Egress.Lab.Services.LabResolverDelay.MaxDelayMs}), like a slow or far resolver; repeat for more regions. Namespace labs only (docs/lab.md).",
+        HelpName = Egress.Lab.Services.LabResolverDelay.OptionHelp,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>--resolver-delay values as the lab's option (region → ms); else exit 2 naming the value and the fix.</summary>
+    public static IReadOnlyDictionary<string, int> ParseResolverDelays(IReadOnlyList<string> values, TopologyModel topology, LabInstances instances)
+    {
+        try
+        {
+            return Egress.Lab.Services.LabResolverDelay.Parse(values, topology, instances);
+        }
+        catch (LabException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+    }
+
     public static Option<string?> IdOption(string description) => new("--id")
     {
         Description = description,
@@ -112,6 +132,9 @@ internal static class LabCli
     /// <summary>`egress lab metadata --id ID --region REGION`: a VPC's IMDSv2, started in its router's namespace.</summary>
     public static CommandSpec MetadataCommand(string id, string region) => Self(["lab", "metadata", "--id", id, "--region", region]);
 
+    /// <summary>`egress lab resolver --id ID --region REGION`: a region's delaying resolver, started in its router's namespace.</summary>
+    public static CommandSpec ResolverCommand(string id, string region) => Self(["lab", "resolver", "--id", id, "--region", region]);
+
     /// <summary>This egress with <paramref name="arguments"/>: the apphost when that is what runs, else `dotnet egress.dll`.</summary>
     public static CommandSpec Self(IReadOnlyList<string> arguments)
     {
@@ -127,9 +150,10 @@ internal static class LabCli
         : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
         : "dotnet";
 
-    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces, string? eipDelayOption = null)
+    public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces, string? eipDelayOption = null, IReadOnlyList<string>? resolverDelayOptions = null)
     {
         var eipDelay = ParseEipDelay(eipDelayOption, instances);
+        var resolverDelays = ParseResolverDelays(resolverDelayOptions ?? [], topology, instances);
 
         if (instances == LabInstances.Vm && naive)
         {
@@ -148,6 +172,8 @@ internal static class LabCli
                 Id = id,
                 Naive = naive,
                 ServicesCommand = ServicesCommand,
+                ResolverDelays = resolverDelays,
+                ResolverCommand = ResolverCommand,
                 Scripts = HostRendererScripts.Instance,
                 Progress = m => context.Error.WriteLine("  " + m),
                 Vms = instances == LabInstances.Vm

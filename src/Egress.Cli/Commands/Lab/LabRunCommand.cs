@@ -15,11 +15,13 @@ internal sealed class LabRunCommand : Command
         var verify = new VerifyCliOptions();
         var instances = LabCli.InstancesOption();
         var eipDelay = LabCli.EipDelayOption();
+        var resolverDelay = LabCli.ResolverDelayOption();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
         Options.Add(instances);
         Options.Add(eipDelay);
+        Options.Add(resolverDelay);
         verify.AddTo(this);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
@@ -32,7 +34,7 @@ internal sealed class LabRunCommand : Command
             {
                 // A lab that is up already (or any failure to build) is never this run's to remove: UpAsync touches no
                 // lab it did not claim, and removes what it built itself when it fails or is cancelled.
-                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances), parse.GetValue(eipDelay));
+                lab = await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances), parse.GetValue(eipDelay), parse.GetValue(resolverDelay));
                 return await LabCli.VerifyAsync(context, parse, verify, lab, cancellationToken);
             }
             finally

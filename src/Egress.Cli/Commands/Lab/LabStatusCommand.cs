@@ -8,7 +8,7 @@ namespace Egress.Cli.Commands;
 internal sealed class LabStatusCommand : Command
 {
     public LabStatusCommand(CliContext context)
-        : base("status", "Namespaces, addresses, tunnel state, each host's check, each client's failover watcher, the counters (IGW NAT, IGW drops, peering edge-to-edge drops, security-group drops, gateway forward drops). Exit 1 when unhealthy (a namespace missing, the services down, a check failing, a watcher not running).")
+        : base("status", "Namespaces, addresses, tunnel state, each host's check, each client's failover watcher, the counters (IGW NAT, IGW drops, peering edge-to-edge drops, security-group drops, gateway forward drops). Exit 1 when unhealthy (a namespace missing, the services down, a check failing, a watcher or a delaying resolver not running).")
     {
         var id = LabCli.IdOption("Lab id (default: the only lab that is up).");
         var output = OutputFormatOption.Create(OutputFormat.Text);
@@ -40,6 +40,10 @@ internal sealed class LabStatusCommand : Command
         Line($"overlay: {status.Overlay}");
         Line(status.Latency);
         Line($"services: {(status.ServicesPid is { } pid ? $"running (pid {pid})" : "NOT running")}");
+        foreach (var delay in status.ResolverDelays)
+        {
+            Line($"resolver delay {delay.Region}: {delay.DelayMs} ms, forwarder {(delay.Pid is { } forwarder ? $"running (pid {forwarder})" : "NOT running")}");
+        }
         var namespaces = new CliTable(null, new CliColumn("namespace"), new CliColumn("role"), new CliColumn("of"), new CliColumn("addresses"));
         foreach (var ns in status.Namespaces)
         {

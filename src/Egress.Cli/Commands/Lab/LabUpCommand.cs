@@ -14,17 +14,19 @@ internal sealed class LabUpCommand : Command
         var naive = new Option<bool>("--naive") { Description = "Build the seed's misleading first design instead (client VPC 0.0.0.0/0 → peering, no overlay): its egress fails, and the peering drop counter says why." };
         var instances = LabCli.InstancesOption();
         var eipDelay = LabCli.EipDelayOption();
+        var resolverDelay = LabCli.ResolverDelayOption();
         Options.Add(file);
         Options.Add(id);
         Options.Add(naive);
         Options.Add(instances);
         Options.Add(eipDelay);
+        Options.Add(resolverDelay);
         SetAction((parse, cancellationToken) => LabCli.ReportingUpFailuresAsync(context, async () =>
         {
             LabCli.RequireRoot("up");
             var topology = LabCli.LoadTopology(context, parse.GetValue(file));
             var labId = parse.GetValue(id) is { } given ? LabCli.ValidId(given) : LabNames.IdFromStack(topology.Stack);
-            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances), parse.GetValue(eipDelay));
+            await LabCli.UpAsync(context, topology, labId, parse.GetValue(naive), cancellationToken, parse.GetValue(instances), parse.GetValue(eipDelay), parse.GetValue(resolverDelay));
             context.Output.WriteLine(labId);
             return ExitCodes.Ok;
         }));

@@ -1,15 +1,15 @@
 using Spectre.Console;
 
-namespace Egress.Cli;
+namespace Egress.Terminal;
 
 /// <summary>A column of a <see cref="CliTable"/>. A value column (an address, id, CIDR, price) is never wrapped;
 /// a prose column (a description) may wrap between words, never inside one.</summary>
-internal sealed record CliColumn(string Header, bool RightAligned = false, bool Prose = false);
+public sealed record CliColumn(string Header, bool RightAligned = false, bool Prose = false);
 
 /// <summary>The one way the CLI prints a table, readable at 80 columns and in logs: a value is never split mid-token.
 /// When the table fits the console's width (COLUMNS when set, else the terminal's, else 80) it is a bordered table;
 /// when it does not, each row becomes a block of "header: value" lines. Cells are plain text (escaped here).</summary>
-internal sealed class CliTable(string? title, params CliColumn[] columns)
+public sealed class CliTable(string? title, params CliColumn[] columns)
 {
     private readonly List<string[]> _rows = [];
 
@@ -102,7 +102,7 @@ internal sealed class CliTable(string? title, params CliColumn[] columns)
         var writer = console.Profile.Out.Writer;
         if (title is not null)
         {
-            writer.WriteLine(title);
+            writer.WriteLine(CliText.Wrap(title, console.Profile.Width));
         }
 
         var label = Columns.Max(c => c.Header.Length);

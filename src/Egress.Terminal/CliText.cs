@@ -1,11 +1,11 @@
 using System.Text;
 
-namespace Egress.Cli;
+namespace Egress.Terminal;
 
 /// <summary>Lines of free text (a plan, a report line) fitted to the console's width the way <see cref="CliTable"/> fits
 /// tables: a long line breaks between words, its continuation indented under it, and a word (an id, address, CIDR) is
 /// never split; a word longer than the width stands whole on a line of its own.</summary>
-internal static class CliText
+public static class CliText
 {
     /// <summary>How much deeper than its line a continuation starts.</summary>
     public const int Hanging = 4;
