@@ -25,31 +25,8 @@ up() { # up ID ARGS...: lab up, remembered for the clean-up
   "$EGRESS" lab up --id "$@" >/dev/null 2>"$work/up.log" || { cat "$work/up.log" >&2; exit 1; }
 }
 
-# The probe: one line per query, "WALL_MS ok|timeout|rcodeN".
-read -r -d '' PROBE <<'EOF' || true
-import os, socket, struct, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(0.1)
-i = 0
-while True:
-    i += 1
-    qid = i & 0xffff
-    name = "p%dx%d.cdn.lab.example" % (os.getpid(), i)
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
-    s.sendto(q, ("127.0.0.1", 53))
-    r = "timeout"
-    deadline = time.monotonic() + 0.1
-    while time.monotonic() < deadline:
-        try:
-            d, _ = s.recvfrom(4096)
-        except socket.timeout:
-            break
-        if len(d) >= 12 and struct.unpack(">H", d[:2])[0] == qid:
-            r = "ok" if d[3] & 15 == 0 and struct.unpack(">H", d[6:8])[0] > 0 else "rcode%d" % (d[3] & 15)
-            break
-    print(int(time.time() * 1000), r, flush=True)
-    time.sleep(0.02)
-EOF
+# The probe (eng/lab/dns-probe.py, shared with the root test): one line per query, "WALL_MS ok|timeout|rcodeN".
+probe_script=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/eng/lab/dns-probe.py
 
 id="b$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 up "$id" -f examples/failover.yaml
@@ -60,7 +37,7 @@ outages=()
 for run in $(seq 1 "$runs"); do
   wait_primary
   # ip netns exec execs python3 itself, so the kill below ends the probe (lab exec would leave it running).
-  ip netns exec "egl-$id-host-sg-client" python3 -u -c "$PROBE" >"$work/samples" 2>/dev/null &
+  ip netns exec "egl-$id-host-sg-client" python3 -u "$probe_script" cdn.lab.example >"$work/samples" 2>/dev/null &
   probe=$!
   sleep 1
   # The cut is the end of `lab fail` (its last step adds the drop table), not its start: .NET's start is no outage.

@@ -22,7 +22,7 @@ internal static class LabVerification
             host => vm ? VmCheckCommand : lab.CheckCommand(host))
         {
             ZeroDelay = !lab.LatencyEmulated ? null : vm ? ct => VmZeroDelayAsync(lab, ct) : ct => ZeroDelayAsync(lab, ct),
-            DnsNames = vm ? [] : [Egress.Lab.World.LabWorldPlan.GeoName],
+            DnsNames = [Egress.Lab.World.LabWorldPlan.GeoName],
             LatencyNotJudged = vm && lab.LatencyEmulated && VmLab.Accelerator(new VmFiles(lab.State)) != "kvm" ? SoftwareEmulationNote : null,
             RoundChecks = async (_, ct) =>
             {

@@ -4,34 +4,11 @@ namespace Egress.Lab.RootTests;
 
 /// <summary>Asks a host's DNS stub (127.0.0.1:53) for a name never asked before (p&lt;pid&gt;x&lt;n&gt;.cdn.lab.example, which
 /// every lab resolver answers: so no cache anywhere hides an outage) every 20 ms, giving each query 100 ms; a python3
-/// process in the host's namespace, killed by PID at dispose. Each answer's line is stamped when it arrives.</summary>
+/// process (eng/lab/dns-probe.py) in the host's namespace, killed by PID at dispose. Each answer's line is stamped when it arrives.</summary>
 internal sealed class DnsProbe : IAsyncDisposable
 {
-    private const string Script = """
-        import os, socket, struct, sys, time
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(0.1)
-        i = 0
-        while True:
-            i += 1
-            qid = i & 0xffff
-            name = "p%dx%d.%s" % (os.getpid(), i, sys.argv[1])
-            q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
-            s.sendto(q, ("127.0.0.1", 53))
-            r = "timeout"
-            deadline = time.monotonic() + 0.1
-            while time.monotonic() < deadline:
-                try:
-                    d, _ = s.recvfrom(4096)
-                except socket.timeout:
-                    break
-                if len(d) >= 12 and struct.unpack(">H", d[:2])[0] == qid:
-                    rcode, answers = d[3] & 15, struct.unpack(">H", d[6:8])[0]
-                    r = "ok" if rcode == 0 and answers > 0 else "rcode%d" % rcode
-                    break
-            print(r, flush=True)
-            time.sleep(0.02)
-        """;
+    /// <summary>eng/lab/dns-probe.py (bench/lab-dns.sh runs it too), copied next to the tests.</summary>
+    private static string Script => Path.Combine(AppContext.BaseDirectory, "dns-probe.py");
 
     private readonly Process _process;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -47,7 +24,7 @@ internal sealed class DnsProbe : IAsyncDisposable
             {
                 lock (_samples)
                 {
-                    _samples.Add((_clock.Elapsed, line.Trim()));
+                    _samples.Add((_clock.Elapsed, line.Trim().Split(' ')[^1])); // "WALL_MS RESULT": stamped here on arrival
                 }
             }
         };
@@ -57,7 +34,7 @@ internal sealed class DnsProbe : IAsyncDisposable
     public static DnsProbe Start(RunningLab lab, string host)
     {
         var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var a in new[] { "netns", "exec", lab.Plan.HostNamed(host).Namespace, "python3", "-u", "-c", Script, World.LabWorldPlan.GeoName })
+        foreach (var a in new[] { "netns", "exec", lab.Plan.HostNamed(host).Namespace, "python3", "-u", Script, World.LabWorldPlan.GeoName })
         {
             info.ArgumentList.Add(a);
         }

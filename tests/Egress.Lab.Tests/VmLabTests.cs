@@ -87,9 +87,11 @@ public sealed class VmLabTests
 
         // seed: Singapore-Tokyo 70 ms, Tokyo-internet 2 ms, Singapore-internet 70 ms. The client's tunnel packets go to
         // 10.1.1.10 (35 ms) and the gateway's replies to 10.0.1.10 (35 ms): 70 ms, plus 2 ms to the internet through Tokyo.
-        Assert.Equal(["10.0.0.0/16@0", "169.254.0.0/16@0", "10.1.0.0/16@35", "0.0.0.0/0@70"], client.Delays.Select(d => d.ToString()));
-        Assert.Equal(["10.1.0.0/16@0", "169.254.0.0/16@0", "10.0.0.0/16@35", "0.0.0.0/0@2"], gateway.Delays.Select(d => d.ToString()));
-        Assert.Equal(" egress.lab_delay=10.0.0.0/16@0,169.254.0.0/16@0,10.1.0.0/16@35,0.0.0.0/0@70", VmLab.DelayParameter(client));
+        // The geo name's edges: Singapore's (192.0.2.241) near Singapore, Tokyo's (192.0.2.242) near Tokyo, as near as the
+        // nearest region is to the internet (2 ms) and as far as the other region (70 ms).
+        Assert.Equal(["10.0.0.0/16@0", "169.254.0.0/16@0", "10.1.0.0/16@35", "192.0.2.241/32@2", "192.0.2.242/32@70", "0.0.0.0/0@70"], client.Delays.Select(d => d.ToString()));
+        Assert.Equal(["10.1.0.0/16@0", "169.254.0.0/16@0", "10.0.0.0/16@35", "192.0.2.241/32@70", "192.0.2.242/32@2", "0.0.0.0/0@2"], gateway.Delays.Select(d => d.ToString()));
+        Assert.Equal(" egress.lab_delay=10.0.0.0/16@0,169.254.0.0/16@0,10.1.0.0/16@35,192.0.2.241/32@2,192.0.2.242/32@70,0.0.0.0/0@70", VmLab.DelayParameter(client));
         var args = VmLab.QemuArguments(new VmFiles(new LabStateDirectory("seed")), new VmImage("/img"), client, "x", "tcg");
         Assert.Contains(" egress.lab_delay=10.0.0.0/16@0,", args[args.ToList().IndexOf("-append") + 1], StringComparison.Ordinal);
     }
@@ -112,7 +114,7 @@ public sealed class VmLabTests
         var plan = LabWorldPlanner.Plan(topology, "three", OverlayMode.Ipip, instances: LabInstances.Vm);
         foreach (var instance in VmInstancePlanner.Plan(plan))
         {
-            Assert.Equal(plan.Routers.Count + 2, instance.Delays.Count);
+            Assert.Equal(plan.Routers.Count + plan.Edges.Count + 2, instance.Delays.Count);
             Assert.Equal("0.0.0.0/0", instance.Delays[^1].Destination.ToString());
             Assert.Equal(plan.RouterOf(instance.Region).Vpc, instance.Delays[0].Destination);
             Assert.Equal(0, instance.Delays[0].DelayMs);
@@ -203,5 +205,75 @@ public sealed class VmImageRecipeTests
 
         Assert.True(checkedHosts >= 6);
         Assert.Contains("dnsmasq-base", imagePackages);
+    }
+}
+
+/// <summary>The image's egress-lab-delay (embedded, as the image gets it) run by sh with `tc` on PATH replaced by a
+/// recorder: the qdiscs and filters it asks the VM's kernel for.</summary>
+public sealed class VmDelayScriptTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("egress-delay-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private async Task<string[]> RunAsync(string cmdline, string mode = "on")
+    {
+        var script = Path.Combine(_directory, "egress-lab-delay");
+        await using (var resource = typeof(VmImage).Assembly.GetManifestResourceStream("vm/egress-lab-delay") ?? throw new InvalidOperationException("not embedded"))
+        await using (var file = File.Create(script))
+        {
+            await resource.CopyToAsync(file);
+        }
+
+        var bin = Directory.CreateDirectory(Path.Combine(_directory, "bin")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(bin, "tc"), "#!/bin/sh\necho \"tc $*\" >> \"$TC_LOG\"\n");
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(Path.Combine(bin, "tc"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        }
+        await File.WriteAllTextAsync(Path.Combine(_directory, "cmdline"), cmdline + "\n");
+        var log = Path.Combine(_directory, "tc.log");
+        File.Delete(log);
+        var result = await Egress.Processes.ProcessRunner.Instance.RunAsync(new Egress.Processes.CommandSpec("sh", [script, mode])
+        {
+            Environment = new Dictionary<string, string>
+            {
+                ["PATH"] = bin + ":/usr/bin:/bin",
+                ["TC_LOG"] = log,
+                ["EGRESS_LAB_CMDLINE"] = Path.Combine(_directory, "cmdline"),
+            },
+        });
+        Assert.True(result.Succeeded, result.StandardError);
+        return File.Exists(log) ? await File.ReadAllLinesAsync(log) : [];
+    }
+
+    [Fact]
+    public async Task On_OneNetemBandPerDistinctDelay_FiltersInTheLabsOrder()
+    {
+        var client = VmInstancePlanner.Plan(LabWorldPlanner.Plan(Examples.Load(Examples.Seed), "seed", OverlayMode.Ipip, instances: LabInstances.Vm)).Single(i => i.Host == "sg-client");
+
+        var tc = await RunAsync("root=/dev/vda rw console=ttyS0" + VmLab.DelayParameter(client) + " egress.lab_ca=MIIB");
+
+        Assert.Equal(
+        [
+            "tc qdisc del dev eth0 root",
+            "tc qdisc add dev eth0 root handle 1: prio bands 4 priomap 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0",
+            "tc qdisc add dev eth0 parent 1:2 handle 20: netem delay 2ms limit 10000",
+            "tc qdisc add dev eth0 parent 1:3 handle 30: netem delay 35ms limit 10000",
+            "tc qdisc add dev eth0 parent 1:4 handle 40: netem delay 70ms limit 10000",
+            "tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.0/16 flowid 1:1",
+            "tc filter add dev eth0 parent 1: protocol ip prio 2 u32 match ip dst 169.254.0.0/16 flowid 1:1",
+            "tc filter add dev eth0 parent 1: protocol ip prio 3 u32 match ip dst 10.1.0.0/16 flowid 1:3",
+            "tc filter add dev eth0 parent 1: protocol ip prio 4 u32 match ip dst 192.0.2.241/32 flowid 1:2",
+            "tc filter add dev eth0 parent 1: protocol ip prio 5 u32 match ip dst 192.0.2.242/32 flowid 1:4",
+            "tc filter add dev eth0 parent 1: protocol ip prio 6 u32 match ip dst 0.0.0.0/0 flowid 1:4",
+        ], tc);
+    }
+
+    [Fact]
+    public async Task Off_RemovesTheRootQdiscOnly_NoParameter_DoesNothing()
+    {
+        Assert.Equal(["tc qdisc del dev eth0 root"], await RunAsync("root=/dev/vda egress.lab_delay=0.0.0.0/0@70", "off"));
+        Assert.Empty(await RunAsync("root=/dev/vda console=ttyS0"));
     }
 }

@@ -113,8 +113,8 @@ public static class VmInstancePlanner
     /// Debian kernel has): each VM delays what it sends, so a link between two VMs gets half its round trip on each
     /// end (as the namespace lab puts half on each end of the peering) and a link to the internet, whose end delays
     /// nothing, gets the whole round trip here. Its own VPC and link-local (metadata, the Amazon resolver) come first
-    /// with no delay, then every other VPC (half the round trip of a latency entry with that region, else none), then
-    /// the internet. Empty when no entry of this region has a round trip.</summary>
+    /// with no delay, then every other VPC (half the round trip of a latency entry with that region, else none), the
+    /// geo name's edges, then the internet. Empty when no entry of this region has a round trip.</summary>
     public static IReadOnlyList<VmDelay> Delays(LabWorldPlan plan, string region)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -126,6 +126,15 @@ public static class VmInstancePlanner
         {
             var peered = plan.Peerings.Any(p => (p.Requester == region && p.Accepter == router.Region) || (p.Accepter == region && p.Requester == router.Region));
             delays.Add(new VmDelay(router.Vpc, peered && RttTo(router.Region) > 0 ? Math.Max(1, RttTo(router.Region) / 2) : 0));
+        }
+
+        // The geo name's edges (a CDN): the one in this region is as near as the nearest region is to the internet; another
+        // region's is as far as that region (the pair's round trip, whole: the edge's end delays nothing). So a client
+        // that resolves locally and sends through Tokyo pays Singapore-Tokyo twice; one that resolves via Tokyo does not.
+        var nearest = plan.Topology.Lab.Latency.Where(l => l.A == LinkLatency.Internet || l.B == LinkLatency.Internet).Select(l => l.RttMs).DefaultIfEmpty(0).Min();
+        foreach (var edge in plan.Edges)
+        {
+            delays.Add(new VmDelay(new Ipv4Cidr(edge.Address, 32), edge.Region == region ? nearest : RttTo(edge.Region)));
         }
 
         delays.Add(new VmDelay(Anywhere, RttTo(LinkLatency.Internet)));
