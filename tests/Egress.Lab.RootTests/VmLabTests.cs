@@ -162,8 +162,13 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
             var before = (await LabStatusCollector.CountersAsync(lab)).IgwNatOut["sg-client"];
             Assert.True((await EgressAsync(TimeSpan.FromMinutes(1), "lab", "fail", "--id", id, "tokyo-nat-c")).Succeeded);
             await Task.Delay(TimeSpan.FromSeconds(10));
-            var closed = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "exec", "--id", id, "sg-client", "--", "curl", "-s", "-m", "30", "https://ipinfo.io/json");
+            // DNS fails closed too (the stub refuses internet names), so the request names the echo's address itself: the
+            // packets must find no way out, not just the name no answer.
+            var names = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "exec", "--id", id, "sg-client", "--", "curl", "-s", "-m", "30", "https://ipinfo.io/json");
+            Assert.Equal(6, names.ExitCode); // curl: could not resolve host
+            var closed = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "exec", "--id", id, "sg-client", "--", "curl", "-s", "-m", "20", "--resolve", $"ipinfo.io:443:{echo}", "https://ipinfo.io/json");
             Assert.False(closed.Succeeded, "a request left with no gateway up: " + closed.StandardOutput);
+            Assert.NotEqual(6, closed.ExitCode);
             Assert.Equal(before, (await LabStatusCollector.CountersAsync(lab)).IgwNatOut["sg-client"]);
         }
         finally
