@@ -253,8 +253,8 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
                 "--local-ttl=60", "--pid-file=" + state.NamespaceFile(resolver.Namespace, "dnsmasq.pid"), "--log-facility=" + state.NamespaceFile(resolver.Namespace, "dnsmasq.log")), cancellationToken);
             if (delayed)
             {
-                await StartDetachedAsync(resolver.Namespace, options.ResolverCommand!(plan.Id, resolver.Region), state.ResolverDelayFile(resolver.Region, "log"),
-                    state.ResolverDelayFile(resolver.Region, "ready"), $"the delaying resolver of {resolver.Region}", cancellationToken);
+                await LabProcesses.StartAsync(runner, resolver.Namespace, options.ResolverCommand!(plan.Id, resolver.Region), state.ResolverDelayFile(resolver.Region, "log"),
+                    state.ResolverDelayFile(resolver.Region, "ready"), $"the delaying resolver of {resolver.Region}", ServicesStartTimeout, cancellationToken);
             }
         }
 
@@ -293,7 +293,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
     /// namespace and waits for it to say it listens; returns its PID (written by the process itself).</summary>
     private async Task<int> StartServicesAsync(LabWorldPlan plan, LabStateDirectory state, CommandSpec serve, CancellationToken cancellationToken)
     {
-        await LaunchDetachedAsync(plan.InternetNamespace, serve, state.ServicesLog, cancellationToken);
+        await LabProcesses.LaunchAsync(runner, plan.InternetNamespace, serve, state.ServicesLog, cancellationToken);
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < ServicesStartTimeout)
         {
@@ -313,42 +313,6 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
 
         var log = File.Exists(state.ServicesLog) ? await File.ReadAllTextAsync(state.ServicesLog, cancellationToken) : "(no log)";
         throw new LabUpFailedException($"the lab services did not start within {ServicesStartTimeout.TotalSeconds:0} s ({serve}). Log:\n{log}");
-    }
-
-    /// <summary>Starts <paramref name="command"/> (an `egress lab` verb) detached in namespace <paramref name="ns"/>: setsid,
-    /// output to <paramref name="log"/>, a small .NET heap.</summary>
-    private Task LaunchDetachedAsync(string ns, CommandSpec command, string log, CancellationToken cancellationToken) =>
-        RunAsync(new CommandSpec("sh",
-        [
-            "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null &",
-            log, "ip", "netns", "exec", ns, command.Program, .. command.Arguments,
-        ])
-        {
-            Environment = new Dictionary<string, string>(command.Environment)
-            {
-                ["DOTNET_gcServer"] = "0",
-                ["DOTNET_GCHeapHardLimit"] = "0x8000000", // 128 MB: the lab's processes stay small
-                ["DOTNET_TieredPGO"] = "0",
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            },
-        }, cancellationToken);
-
-    /// <summary>Starts <paramref name="command"/> detached in <paramref name="ns"/> and waits for it to write
-    /// <paramref name="ready"/>; `down` stops it with everything else in the lab's namespaces.</summary>
-    private async Task StartDetachedAsync(string ns, CommandSpec command, string log, string ready, string what, CancellationToken cancellationToken)
-    {
-        await LaunchDetachedAsync(ns, command, log, cancellationToken);
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(ready))
-        {
-            if (clock.Elapsed > ServicesStartTimeout)
-            {
-                var text = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken) : "(no log)";
-                throw new LabUpFailedException($"{what} did not start within {ServicesStartTimeout.TotalSeconds:0} s ({command}). Log:\n{text}");
-            }
-
-            await Task.Delay(25, cancellationToken);
-        }
     }
 
     /// <summary>A few requests to every service from inside the internet namespace, so the first measured request

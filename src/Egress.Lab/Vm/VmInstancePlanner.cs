@@ -125,7 +125,8 @@ public static class VmInstancePlanner
         foreach (var router in plan.Routers.Where(r => r.Region != region))
         {
             var peered = plan.Peerings.Any(p => (p.Requester == region && p.Accepter == router.Region) || (p.Accepter == region && p.Requester == router.Region));
-            delays.Add(new VmDelay(router.Vpc, peered && RttTo(router.Region) > 0 ? Math.Max(1, RttTo(router.Region) / 2) : 0));
+            var rtt = peered ? RttTo(router.Region) : 0;
+            delays.Add(new VmDelay(router.Vpc, rtt > 0 ? Math.Max(1, rtt / 2) : 0));
         }
 
         // The geo name's edges (a CDN): the one in this region is as near as the nearest region is to the internet; another

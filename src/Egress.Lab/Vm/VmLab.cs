@@ -154,7 +154,8 @@ public sealed partial class VmLab(ICommandRunner runner)
         foreach (var region in instances.GroupBy(i => i.Region))
         {
             await StartDnsmasqAsync(files, region.Key, plan.Resolvers.First(r => r.Region == region.Key).Address, [.. region], cancellationToken);
-            await StartMetadataAsync(files, region.Key, region.First().RouterNamespace, options.MetadataCommand(plan.Id, region.Key), cancellationToken);
+            await LabProcesses.StartAsync(runner, region.First().RouterNamespace, options.MetadataCommand(plan.Id, region.Key), files.MetadataLog(region.Key),
+                files.MetadataReady(region.Key), $"the metadata service of {region.Key}", TimeSpan.FromSeconds(90), cancellationToken);
         }
 
         progress($"VPC services: DHCP (dnsmasq; DNS is the VPC resolver) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
@@ -249,38 +250,6 @@ public sealed partial class VmLab(ICommandRunner runner)
         }
 
         await RunAsync(new CommandSpec("ip", args), cancellationToken);
-    }
-
-    private async Task StartMetadataAsync(VmFiles files, string region, string ns, CommandSpec serve, CancellationToken cancellationToken)
-    {
-        var launch = new CommandSpec("sh",
-        [
-            "-c", "setsid \"$@\" >\"$0\" 2>&1 </dev/null &",
-            files.MetadataLog(region), "ip", "netns", "exec", ns, serve.Program, .. serve.Arguments,
-        ])
-        {
-            Environment = new Dictionary<string, string>(serve.Environment)
-            {
-                ["DOTNET_gcServer"] = "0",
-                ["DOTNET_GCHeapHardLimit"] = "0x4000000",
-                ["DOTNET_TieredPGO"] = "0",
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            },
-        };
-        await RunAsync(launch, cancellationToken);
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(90))
-        {
-            if (File.Exists(files.MetadataReady(region)))
-            {
-                return;
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-
-        var log = File.Exists(files.MetadataLog(region)) ? await File.ReadAllTextAsync(files.MetadataLog(region), cancellationToken) : "(no log)";
-        throw new LabUpFailedException($"the metadata service of {region} did not start within 90 s. Log:\n{log}");
     }
 
     public const string EipPendingTableName = "egress_lab_eip_pending";
