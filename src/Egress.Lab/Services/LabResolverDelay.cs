@@ -54,7 +54,7 @@ public static class LabResolverDelay
         ArgumentNullException.ThrowIfNull(topology);
         if (delays.Count > 0 && instances == LabInstances.Vm)
         {
-            throw new LabException("--resolver-delay goes with namespace labs: the VM lab's resolvers (dnsmasq with DHCP) have no delay yet.");
+            throw new LabException("--resolver-delay goes with namespace labs for now: VM labs use the same VPC resolvers, but their delay is untested there.");
         }
 
         foreach (var region in delays.Keys.Where(r => topology.Regions.All(g => g.Name != r)))
