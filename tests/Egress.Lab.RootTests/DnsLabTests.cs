@@ -196,7 +196,8 @@ public sealed partial class DnsLabTests
                 }
                 else
                 {
-                    Assert.True(first < delayMs / 2, dns.Detail);
+                    // Not through Singapore's resolver: any answer from it takes at least the delay.
+                    Assert.True(first < delayMs - 20, dns.Detail);
                     Assert.Equal(CheckStatus.Pass, dns.Status);
                 }
 
