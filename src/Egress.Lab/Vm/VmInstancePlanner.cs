@@ -118,24 +118,20 @@ public static class VmInstancePlanner
     public static IReadOnlyList<VmDelay> Delays(LabWorldPlan plan, string region)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        int RttTo(string other) => plan.Topology.Lab.Latency
-            .Where(l => (l.A == region && l.B == other) || (l.B == region && l.A == other)).Select(l => l.RttMs).DefaultIfEmpty(0).Max();
+        int RttTo(string other) => LabLatency.RoundTrip(plan.Topology, region, other);
         var own = plan.RouterOf(region);
         var delays = new List<VmDelay> { new(own.Vpc, 0), new(LinkLocal, 0) };
         foreach (var router in plan.Routers.Where(r => r.Region != region))
         {
             var peered = plan.Peerings.Any(p => (p.Requester == region && p.Accepter == router.Region) || (p.Accepter == region && p.Requester == router.Region));
             var rtt = peered ? RttTo(router.Region) : 0;
-            delays.Add(new VmDelay(router.Vpc, rtt > 0 ? Math.Max(1, rtt / 2) : 0));
+            delays.Add(new VmDelay(router.Vpc, LabLatency.Half(rtt)));
         }
 
-        // The geo name's edges (a CDN): the one in this region is as near as the nearest region is to the internet; another
-        // region's is as far as that region (the pair's round trip, whole: the edge's end delays nothing). So a client
-        // that resolves locally and sends through Tokyo pays Singapore-Tokyo twice; one that resolves via Tokyo does not.
-        var nearest = plan.Topology.Lab.Latency.Where(l => l.A == LinkLatency.Internet || l.B == LinkLatency.Internet).Select(l => l.RttMs).DefaultIfEmpty(0).Min();
+        // The geo name's edges (a CDN), each at its whole round trip from this region (the edge's end delays nothing).
         foreach (var edge in plan.Edges)
         {
-            delays.Add(new VmDelay(new Ipv4Cidr(edge.Address, 32), edge.Region == region ? nearest : RttTo(edge.Region)));
+            delays.Add(new VmDelay(new Ipv4Cidr(edge.Address, 32), LabLatency.EdgeRoundTrip(plan.Topology, region, edge.Region)));
         }
 
         delays.Add(new VmDelay(Anywhere, RttTo(LinkLatency.Internet)));
