@@ -121,9 +121,10 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
     /// <summary>examples/failover.yaml with every host a VM: the client's watcher runs under the user data's systemd unit.
     /// The primary gateway's VM is powered off hard while the client pings the internet every 100 ms: egress moves to
     /// the standby's Elastic IP; the outage is the longest gap between replies, by the client's clock. Then the standby
-    /// goes too: fail-closed, nothing answers and nothing leaves through Singapore's IGW.</summary>
+    /// goes too: fail-closed, nothing answers and nothing leaves through Singapore's IGW. Then `lab heal` boots the
+    /// primary from its disk and egress leaves from it again.</summary>
     [VmLabFact]
-    public async Task Failover_PrimaryVmPoweredOff_EgressMovesToTheStandby_NoGatewayFailsClosed()
+    public async Task Failover_PrimaryVmPoweredOff_EgressMovesToTheStandby_NoGatewayFailsClosed_HealedPrimaryTakesBack()
     {
         RequireVmPrerequisites();
         var id = LabNames.RandomId('t');
@@ -170,6 +171,22 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
             Assert.False(closed.Succeeded, "a request left with no gateway up: " + closed.StandardOutput);
             Assert.NotEqual(6, closed.ExitCode);
             Assert.Equal(before, (await LabStatusCollector.CountersAsync(lab)).IgwNatOut["sg-client"]);
+
+            // `lab heal`: the primary boots again from its disk after the hard power-off (cloud-init's second boot, the
+            // unit brings the tunnel and NAT up) and the client's watcher moves back to it with no other step.
+            var heal = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "heal", "--id", id, "tokyo-nat");
+            Assert.True(heal.Succeeded, heal.StandardError);
+            var healed = System.Diagnostics.Stopwatch.StartNew();
+            var seen = await ClientEgressAsync(id);
+            while (seen != primary && healed.Elapsed < TimeSpan.FromMinutes(12))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(10));
+                seen = await ClientEgressAsync(id);
+            }
+
+            output.WriteLine($"VM heal: egress from the primary again {healed.Elapsed.TotalSeconds:0} s after 'lab heal' (a boot from disk under {VmLab.Accelerator(new VmFiles(lab.State))})");
+            Assert.Equal(primary, seen);
+            Assert.Equal(2, VmLab.BootsFinished(VmLab.ReadConsole(new VmFiles(lab.State), "tokyo-nat")));
         }
         finally
         {
