@@ -124,7 +124,6 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
                 Overlay = overlay,
                 OverlayNote = options.Naive ? "none (naive: no overlay, the seed's 0.0.0.0/0 → peering route)" : overlayNote,
                 LatencyEmulated = (kernel.Netem || options.Vms is not null) && plan.Delays.Count > 0,
-                EdgeLatencyEmulated = kernel.Netem && kernel.Classify && options.Vms is null && plan.Delays.Any(d => d.Exceptions.Count > 0),
                 LatencyNote = latencyNote,
                 Created = time.GetUtcNow(),
                 ResolverDelays = options.ResolverDelays,
@@ -162,7 +161,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
 
             if (manifest.LatencyEmulated && options.Vms is null)
             {
-                await ApplyDelaysAsync(plan, manifest.EdgeLatencyEmulated, cancellationToken);
+                await ApplyDelaysAsync(plan, cancellationToken);
             }
 
             progress(latencyNote);
@@ -478,7 +477,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
 
         if (on)
         {
-            await ApplyDelaysAsync(lab.Plan, lab.Manifest.EdgeLatencyEmulated, cancellationToken);
+            await ApplyDelaysAsync(lab.Plan, cancellationToken);
             return;
         }
 
@@ -489,21 +488,11 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         }
     }
 
-    private async Task ApplyDelaysAsync(LabWorldPlan plan, bool edges, CancellationToken cancellationToken)
+    private async Task ApplyDelaysAsync(LabWorldPlan plan, CancellationToken cancellationToken)
     {
         foreach (var delay in plan.Delays)
         {
-            var commands = delay.TcCommands(edges);
-            if (commands.Count > 1)
-            {
-                // A prio tree is added, not replaced: clear whatever root the link has first (none is fine).
-                await runner.RunAsync(CommandSpec.Of("tc", "-n", delay.Namespace, "qdisc", "del", "dev", delay.Interface, "root"), cancellationToken);
-            }
-
-            foreach (var command in commands)
-            {
-                await RunAsync(CommandSpec.Of("tc", ["-n", delay.Namespace, .. command]), cancellationToken);
-            }
+            await RunAsync(CommandSpec.Of("tc", "-n", delay.Namespace, "qdisc", "replace", "dev", delay.Interface, "root", "netem", "delay", $"{delay.DelayMs}ms"), cancellationToken);
         }
     }
 

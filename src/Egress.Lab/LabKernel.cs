@@ -4,11 +4,9 @@ using Egress.Processes;
 namespace Egress.Lab;
 
 /// <summary>What this kernel can do for the lab, probed in a scratch namespace (never in the root namespace).</summary>
-/// <param name="Classify">A prio qdisc with a u32 filter: delays by address (the geo name's edges, each as far as its region).</param>
-public sealed record KernelFeatures(bool Ipip, bool Gre, bool Netem, bool Classify = false)
+public sealed record KernelFeatures(bool Ipip, bool Gre, bool Netem)
 {
-    /// <summary>Probes by creating an ipip link, a gre link, a netem qdisc and a prio qdisc with a u32 filter in namespace
-    /// egl-&lt;id&gt;-probe.</summary>
+    /// <summary>Probes by creating an ipip link, a gre link and a netem qdisc in namespace egl-&lt;id&gt;-probe.</summary>
     public static async Task<KernelFeatures> ProbeAsync(ICommandRunner runner, string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runner);
@@ -17,20 +15,17 @@ public sealed record KernelFeatures(bool Ipip, bool Gre, bool Netem, bool Classi
             ns=$1
             ip netns del "$ns" 2>/dev/null
             ip netns add "$ns" || exit 3
-            ipip=0; gre=0; netem=0; classify=0
+            ipip=0; gre=0; netem=0
             ip -n "$ns" link add eglipip0 type ipip local 192.0.2.1 remote 192.0.2.2 2>/dev/null && ipip=1
             ip -n "$ns" link add eglgre0 type gre local 192.0.2.1 remote 192.0.2.2 2>/dev/null && gre=1
             ip -n "$ns" link set lo up
             tc -n "$ns" qdisc add dev lo root netem delay 1ms 2>/dev/null && netem=1
-            tc -n "$ns" qdisc del dev lo root 2>/dev/null
-            tc -n "$ns" qdisc add dev lo root handle 1: prio bands 2 priomap 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 2>/dev/null &&
-              tc -n "$ns" filter add dev lo parent 1: protocol ip prio 1 u32 match ip dst 192.0.2.1/32 flowid 1:2 2>/dev/null && classify=1
             ip netns del "$ns"
-            echo "ipip=$ipip gre=$gre netem=$netem classify=$classify"
+            echo "ipip=$ipip gre=$gre netem=$netem"
             """;
         var result = (await runner.RunAsync(CommandSpec.Of("sh", "-c", script, "sh", ns), cancellationToken)).EnsureSuccess(CommandSpec.Of("sh", "-c", "probe kernel features in " + ns));
         var fields = result.StandardOutput.Trim().Split(' ').Select(f => f.Split('=')).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1] == "1");
-        return new KernelFeatures(fields.GetValueOrDefault("ipip"), fields.GetValueOrDefault("gre"), fields.GetValueOrDefault("netem"), fields.GetValueOrDefault("classify"));
+        return new KernelFeatures(fields.GetValueOrDefault("ipip"), fields.GetValueOrDefault("gre"), fields.GetValueOrDefault("netem"));
     }
 
     /// <summary>The overlay the lab uses for <paramref name="requested"/>: ipip/gre/auto fall back to VXLAN
@@ -49,7 +44,6 @@ public sealed record KernelFeatures(bool Ipip, bool Gre, bool Netem, bool Classi
     public string LatencyNote(bool topologyHasLatency, bool vms = false) =>
         !topologyHasLatency ? "latency emulation: off (the topology sets no lab.latency)"
         : vms ? "latency emulation: on (tc netem inside each VM, by destination: Debian's kernel has it)"
-        : Netem && Classify ? "latency emulation: on (tc netem; the geo name's edges each as far as their region)"
-        : Netem ? "latency emulation: on (tc netem; no prio/u32 in this kernel, so the geo name's edges are as far as any internet address)"
+        : Netem ? "latency emulation: on (tc netem)"
         : "latency emulation: off (kernel has no netem)";
 }

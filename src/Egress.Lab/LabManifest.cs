@@ -27,10 +27,6 @@ public sealed record LabManifest
 
     public required bool LatencyEmulated { get; init; }
 
-    /// <summary>The namespace lab's IGW links delay the geo name's edges each by its region's round trip (the kernel has
-    /// prio and u32); false: every internet address alike. A VM lab does this inside its VMs.</summary>
-    public bool EdgeLatencyEmulated { get; init; }
-
     public required string LatencyNote { get; init; }
 
     public required DateTimeOffset Created { get; init; }

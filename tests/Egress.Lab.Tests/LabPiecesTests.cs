@@ -44,12 +44,6 @@ public sealed class KernelFeaturesTests
         Assert.Contains(note, text, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData(true, "latency emulation: on (tc netem; the geo name's edges each as far as their region)")]
-    [InlineData(false, "latency emulation: on (tc netem; no prio/u32 in this kernel, so the geo name's edges are as far as any internet address)")]
-    public void LatencyNote_Netem_SaysWhetherEdgesAreEmulated(bool classify, string note) =>
-        Assert.Equal(note, new KernelFeatures(false, false, Netem: true, classify).LatencyNote(topologyHasLatency: true));
-
     [Fact]
     public void LatencyNote_NoNetem_SaysEmulationIsOff() =>
         Assert.Equal("latency emulation: off (kernel has no netem)", new KernelFeatures(false, false, false).LatencyNote(topologyHasLatency: true));

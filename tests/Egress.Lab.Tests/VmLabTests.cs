@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Egress.Core.Net;
 using Egress.Core.Topology;
 using Egress.Lab.Vm;
 using Egress.Lab.World;
@@ -119,6 +120,13 @@ public sealed class VmLabTests
             Assert.Equal(plan.RouterOf(instance.Region).Vpc, instance.Delays[0].Destination);
             Assert.Equal(0, instance.Delays[0].DelayMs);
         }
+
+        // No latency entry between Singapore and Sydney: Sydney's edge is as far from sg-client as any internet address
+        // (Singapore-internet, 70 ms), not 0 ms, which would make it nearer than the client's own region's edge.
+        var client = VmInstancePlanner.Plan(plan).Single(i => i.Host == "sg-client");
+        var sydneyEdge = new Ipv4Cidr(plan.Edges.Single(e => e.Region == "ap-southeast-2").Address, 32);
+        Assert.Equal(LabLatency.RoundTrip(topology, "ap-southeast-1", LinkLatency.Internet), client.Delays.Single(d => d.Destination == sydneyEdge).DelayMs);
+        Assert.Equal(70, client.Delays.Single(d => d.Destination == sydneyEdge).DelayMs);
     }
 
     private static (ConcurrentDictionary<string, (string Ip, DateTimeOffset Expires)> Tokens, Dictionary<string, InstanceMetadata> ByIp, ManualTime Time) Imds()

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Egress.Core.Net;
 using Egress.Core.Topology;
 
@@ -69,62 +68,8 @@ public sealed record LabEdge(string Region, Ipv4Address Address);
 /// <summary>What the IP echo says about an address in this range.</summary>
 public sealed record LabPublicRange(Ipv4Cidr Range, string Region, string City, string Country, string Org);
 
-/// <summary>Which address of a packet a <see cref="LabDelayException"/> matches: the destination on the end that sends
-/// toward it, the source on the end that sends its answers back.</summary>
-public enum LabDelayMatch
-{
-    Destination,
-    Source,
-}
-
-/// <summary>Packets to or from <paramref name="Address"/> take <paramref name="DelayMs"/> on this end instead of the link's.</summary>
-public sealed record LabDelayException(LabDelayMatch Match, Ipv4Address Address, int DelayMs)
-{
-    public override string ToString() => $"{(Match == LabDelayMatch.Destination ? "to" : "from")} {Address} {DelayMs}ms";
-}
-
-/// <summary>Half of a link's round trip, emulated with netem on one end, and the addresses that take another delay there
-/// (the geo name's edges on an IGW link: each is as far as its region).</summary>
-public sealed record LabLinkDelay(string Namespace, string Interface, int DelayMs)
-{
-    public IReadOnlyList<LabDelayException> Exceptions { get; init; } = [];
-
-    /// <summary>The `tc -n NAMESPACE ...` argument lists that emulate this end on a clean link. With no exception (or
-    /// <paramref name="exceptions"/> false: a kernel without prio or u32) one netem root qdisc; otherwise a prio root
-    /// with one netem band per distinct delay (band 1 undelayed), every packet in the link's band by the priomap, and a
-    /// u32 filter per exception.</summary>
-    public IReadOnlyList<string[]> TcCommands(bool exceptions = true)
-    {
-        if (!exceptions || Exceptions.Count == 0)
-        {
-            return [["qdisc", "replace", "dev", Interface, "root", "netem", "delay", $"{DelayMs}ms"]];
-        }
-
-        var delays = Exceptions.Select(e => e.DelayMs).Append(DelayMs).Where(d => d > 0).Distinct().Order().ToList();
-        int Band(int ms) => ms == 0 ? 0 : delays.IndexOf(ms) + 1; // prio's band index; its class is 1:(index + 1)
-        List<string[]> commands =
-        [
-            ["qdisc", "add", "dev", Interface, "root", "handle", "1:", "prio", "bands", (delays.Count + 1).ToString(CultureInfo.InvariantCulture),
-                "priomap", .. Enumerable.Repeat(Band(DelayMs).ToString(CultureInfo.InvariantCulture), 16)],
-        ];
-        foreach (var ms in delays)
-        {
-            var band = Band(ms) + 1;
-            commands.Add(["qdisc", "add", "dev", Interface, "parent", $"1:{band}", "handle", $"{band * 10}:", "netem", "delay", $"{ms}ms"]);
-        }
-
-        foreach (var (exception, index) in Exceptions.Select((e, i) => (e, i)))
-        {
-            commands.Add(["filter", "add", "dev", Interface, "parent", "1:", "protocol", "ip", "prio", (index + 1).ToString(CultureInfo.InvariantCulture), "u32",
-                "match", "ip", exception.Match == LabDelayMatch.Destination ? "dst" : "src", $"{exception.Address}/32", "flowid", $"1:{Band(exception.DelayMs) + 1}"]);
-        }
-
-        return commands;
-    }
-
-    public override string ToString() =>
-        $"{Namespace} {Interface} {DelayMs}ms" + (Exceptions.Count == 0 ? string.Empty : $" ({string.Join(", ", Exceptions)})");
-}
+/// <summary>Half of a link's round trip, emulated with netem on one end.</summary>
+public sealed record LabLinkDelay(string Namespace, string Interface, int DelayMs);
 
 /// <summary>Everything `lab up` builds, computed from the topology without touching the machine.</summary>
 public sealed record LabWorldPlan
@@ -232,7 +177,7 @@ public sealed record LabWorldPlan
         text.Append("\n# delays (netem, where the kernel has it)\n");
         foreach (var delay in Delays)
         {
-            text.Append(delay + "\n");
+            text.Append($"{delay.Namespace} {delay.Interface} {delay.DelayMs}ms\n");
         }
 
         text.Append("\n# root namespace: ip -batch (namespaces and veths; no link ever lives here)\n");

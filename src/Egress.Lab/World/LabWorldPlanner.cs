@@ -136,7 +136,7 @@ public static class LabWorldPlanner
             Peerings = peerings,
             Services = services,
             PublicRanges = ranges,
-            Delays = Delays(topology, id, routers, peerings, edges),
+            Delays = Delays(topology, id, routers, peerings),
             Resolvers = resolvers,
             Edges = edges,
             InternetNamespace = internetNs,
@@ -514,27 +514,28 @@ public static class LabWorldPlanner
     /// <summary>Each latency entry becomes half its round trip on both ends of the link it names:
     /// region–region on their peering, region–internet on the IGW link. Pairs with no link are skipped, and so are
     /// entries of 0 ms: they emulate nothing, so a lab whose entries are all 0 has no latency emulated (and verify does
-    /// not judge the latency budget on it). On an IGW link the geo name's edges take half their own round trip from the
-    /// region (<see cref="LabLatency.EdgeRoundTrip"/>) where that differs: by destination on the router's end, by source
-    /// on the internet's.</summary>
-    private static IReadOnlyList<LabLinkDelay> Delays(TopologyModel topology, string id, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabPeering> peerings, IReadOnlyList<LabEdge> edges)
+    /// not judge the latency budget on it).</summary>
+    private static IReadOnlyList<LabLinkDelay> Delays(TopologyModel topology, string id, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabPeering> peerings)
     {
         var delays = new List<LabLinkDelay>();
-        foreach (var router in routers)
+        foreach (var latency in topology.Lab.Latency.Where(l => l.RttMs > 0))
         {
-            var half = LabLatency.Half(LabLatency.RoundTrip(topology, router.Region, LinkLatency.Internet));
-            var edgeDelays = edges.Select(e => (e.Address, Ms: LabLatency.Half(LabLatency.EdgeRoundTrip(topology, router.Region, e.Region)))).Where(e => e.Ms != half).ToList();
-            if (half > 0 || edgeDelays.Count > 0)
+            var half = LabLatency.Half(latency.RttMs);
+            var internetEnd = latency.A == LinkLatency.Internet ? latency.B : latency.B == LinkLatency.Internet ? latency.A : null;
+            if (internetEnd is not null)
             {
-                delays.Add(new LabLinkDelay(router.Namespace, router.IgwInterface, half) { Exceptions = [.. edgeDelays.Select(e => new LabDelayException(LabDelayMatch.Destination, e.Address, e.Ms))] });
-                delays.Add(new LabLinkDelay(LabNames.InternetNamespace(id), router.InternetInterface, half) { Exceptions = [.. edgeDelays.Select(e => new LabDelayException(LabDelayMatch.Source, e.Address, e.Ms))] });
-            }
-        }
+                var router = routers.FirstOrDefault(r => r.Region == internetEnd);
+                if (router is not null)
+                {
+                    delays.Add(new LabLinkDelay(router.Namespace, router.IgwInterface, half));
+                    delays.Add(new LabLinkDelay(LabNames.InternetNamespace(id), router.InternetInterface, half));
+                }
 
-        foreach (var peering in peerings)
-        {
-            var half = LabLatency.Half(LabLatency.RoundTrip(topology, peering.Requester, peering.Accepter));
-            if (half > 0)
+                continue;
+            }
+
+            var peering = peerings.FirstOrDefault(p => (p.Requester == latency.A && p.Accepter == latency.B) || (p.Requester == latency.B && p.Accepter == latency.A));
+            if (peering is not null)
             {
                 delays.Add(new LabLinkDelay(LabNames.RouterNamespace(id, peering.Requester), peering.Interface, half));
                 delays.Add(new LabLinkDelay(LabNames.RouterNamespace(id, peering.Accepter), peering.Interface, half));
