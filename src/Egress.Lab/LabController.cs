@@ -254,7 +254,8 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             if (delayed)
             {
                 await LabProcesses.StartAsync(runner, resolver.Namespace, options.ResolverCommand!(plan.Id, resolver.Region), state.ResolverDelayFile(resolver.Region, "log"),
-                    state.ResolverDelayFile(resolver.Region, "ready"), $"the delaying resolver of {resolver.Region}", ServicesStartTimeout, cancellationToken);
+                    state.ResolverDelayFile(resolver.Region, "ready"), state.ResolverDelayFile(resolver.Region, "pid"), $"the delaying resolver of {resolver.Region}",
+                    ServicesStartTimeout, cancellationToken);
             }
         }
 
@@ -293,26 +294,10 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
     /// namespace and waits for it to say it listens; returns its PID (written by the process itself).</summary>
     private async Task<int> StartServicesAsync(LabWorldPlan plan, LabStateDirectory state, CommandSpec serve, CancellationToken cancellationToken)
     {
-        await LabProcesses.LaunchAsync(runner, plan.InternetNamespace, serve, state.ServicesLog, cancellationToken);
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < ServicesStartTimeout)
-        {
-            if (File.Exists(state.ServicesReady) && TryReadPid(state.ServicesPid) is { } pid)
-            {
-                await WarmUpServicesAsync(plan, state, cancellationToken);
-                return pid;
-            }
-
-            if (File.Exists(state.ServicesPid) && TryReadPid(state.ServicesPid) is { } started && !IsAlive(started))
-            {
-                break;
-            }
-
-            await Task.Delay(25, cancellationToken);
-        }
-
-        var log = File.Exists(state.ServicesLog) ? await File.ReadAllTextAsync(state.ServicesLog, cancellationToken) : "(no log)";
-        throw new LabUpFailedException($"the lab services did not start within {ServicesStartTimeout.TotalSeconds:0} s ({serve}). Log:\n{log}");
+        var pid = await LabProcesses.StartAsync(runner, plan.InternetNamespace, serve, state.ServicesLog, state.ServicesReady, state.ServicesPid, "the lab services",
+            ServicesStartTimeout, cancellationToken);
+        await WarmUpServicesAsync(plan, state, cancellationToken);
+        return pid;
     }
 
     /// <summary>A few requests to every service from inside the internet namespace, so the first measured request

@@ -23,22 +23,31 @@ internal static class LabProcesses
             },
         }, cancellationToken);
 
-    /// <summary>Launches <paramref name="command"/> and waits for it to write <paramref name="ready"/>; after
-    /// <paramref name="timeout"/> fails with <paramref name="what"/> and the log.</summary>
-    public static async Task StartAsync(ICommandRunner runner, string ns, CommandSpec command, string log, string ready, string what, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Launches <paramref name="command"/> and waits for it to write <paramref name="ready"/> and its PID to
+    /// <paramref name="pidFile"/> (the process writes both itself); returns that PID. Fails with <paramref name="what"/>
+    /// and the log after <paramref name="timeout"/>, or at once when the process it named has died.</summary>
+    public static async Task<int> StartAsync(ICommandRunner runner, string ns, CommandSpec command, string log, string ready, string pidFile, string what, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await LaunchAsync(runner, ns, command, log, cancellationToken);
         var clock = Stopwatch.StartNew();
-        while (!File.Exists(ready))
+        while (clock.Elapsed < timeout)
         {
-            if (clock.Elapsed > timeout)
+            var pid = LabController.TryReadPid(pidFile);
+            if (pid is { } started && File.Exists(ready))
             {
-                var text = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken) : "(no log)";
-                throw new LabUpFailedException($"{what} did not start within {timeout.TotalSeconds:0} s ({command}). Log:\n{text}");
+                return started;
+            }
+
+            if (pid is { } dead && !LabController.IsAlive(dead))
+            {
+                break;
             }
 
             await Task.Delay(25, cancellationToken);
         }
+
+        var text = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken) : "(no log)";
+        throw new LabUpFailedException($"{what} did not start within {timeout.TotalSeconds:0} s ({command}). Log:\n{text}");
     }
 
     private static async Task RunAsync(ICommandRunner runner, CommandSpec spec, CancellationToken cancellationToken) =>

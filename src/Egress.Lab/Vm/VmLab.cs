@@ -155,7 +155,7 @@ public sealed partial class VmLab(ICommandRunner runner)
         {
             await StartDnsmasqAsync(files, region.Key, plan.Resolvers.First(r => r.Region == region.Key).Address, [.. region], cancellationToken);
             await LabProcesses.StartAsync(runner, region.First().RouterNamespace, options.MetadataCommand(plan.Id, region.Key), files.MetadataLog(region.Key),
-                files.MetadataReady(region.Key), $"the metadata service of {region.Key}", TimeSpan.FromSeconds(90), cancellationToken);
+                files.MetadataReady(region.Key), files.MetadataPid(region.Key), $"the metadata service of {region.Key}", TimeSpan.FromSeconds(90), cancellationToken);
         }
 
         progress($"VPC services: DHCP (dnsmasq; DNS is the VPC resolver) and IMDSv2 at {LabWorldPlan.MetadataAddress} on {string.Join(", ", plan.Routers.Select(r => r.Namespace))}");
