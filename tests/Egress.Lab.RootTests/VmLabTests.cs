@@ -176,7 +176,7 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
             // unit brings the tunnel and NAT up) and the client's watcher moves back to it with no other step.
             var heal = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "heal", "--id", id, "tokyo-nat");
             Assert.True(heal.Succeeded, heal.StandardError);
-            var healed = System.Diagnostics.Stopwatch.StartNew();
+            var healed = Stopwatch.StartNew();
             var seen = await ClientEgressAsync(id);
             while (seen != primary && healed.Elapsed < TimeSpan.FromMinutes(12))
             {
