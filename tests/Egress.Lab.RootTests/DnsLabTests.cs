@@ -77,8 +77,13 @@ public sealed partial class DnsLabTests
             var singapore = EdgeOf(lab, "ap-southeast-1");
 
             Assert.Equal(singapore, await ResolveAsync(client, LabWorldPlan.GeoName));
+            var before = await EdgeLinkPacketsAsync(lab, "ap-northeast-1");
             var edge = await client.RunOkAsync("curl", "-sS", "--max-time", "10", $"https://{LabWorldPlan.GeoName}/lab/edge");
             Assert.Contains("\"edge\":\"ap-southeast-1\"", edge.StandardOutput, StringComparison.Ordinal);
+            // Through Tokyo the Singapore edge is as far as Singapore: the request left Tokyo's VPC by the IGW link kept
+            // for it (its delay where the kernel has netem) and the answer came back the same way.
+            var after = await EdgeLinkPacketsAsync(lab, "ap-northeast-1");
+            Assert.True(after.Sent - before.Sent >= 4 && after.Received - before.Received >= 4, $"Tokyo's edge link: sent {before.Sent} -> {after.Sent}, received {before.Received} -> {after.Received}");
 
             var report = await LabTestSupport.VerifyAsync(lab, rounds: 1);
             var dns = report.Rounds[0].Checks.Single(c => c.Id == VerifySuite.Ids.DnsAnswer && c.Target == LabWorldPlan.GeoName);
@@ -253,6 +258,15 @@ public sealed partial class DnsLabTests
 
     private static string TunnelAddressOf(RunningLab lab, string gateway) =>
         TunnelPairs.Of(lab.Topology).Single(p => p.Client.Name == "sg-client" && p.Gateway.Name == gateway).GatewayAddress.ToString();
+
+    /// <summary>Packets sent and received by the router end of <paramref name="region"/>'s edge link (the plan's only one there).</summary>
+    private static async Task<(long Sent, long Received)> EdgeLinkPacketsAsync(RunningLab lab, string region)
+    {
+        var link = lab.Plan.EdgeLinks.Single(l => l.Region == region).RouterInterface;
+        var result = await new NamespaceRunner(lab.Plan.RouterOf(region).Namespace).RunOkAsync("cat", $"/sys/class/net/{link}/statistics/tx_packets", $"/sys/class/net/{link}/statistics/rx_packets");
+        var counts = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(c => long.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        return (counts[0], counts[1]);
+    }
 
     private static string EdgeOf(RunningLab lab, string region) => lab.Plan.Edges.Single(e => e.Region == region).Address.ToString();
 

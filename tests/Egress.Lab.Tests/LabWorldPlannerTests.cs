@@ -59,7 +59,7 @@ public sealed class LabWorldPlannerTests
         Assert.All(names, n =>
         {
             Assert.InRange(n.Length, 4, 15); // IFNAMSIZ; and never a 1-2 letter name `ip` reads as a keyword
-            Assert.Matches("^(eth0|vpc[0-9]+p[0-9]+|pcx[0-9]+|wan0|igw[0-9]+)$", n);
+            Assert.Matches("^(eth0|vpc[0-9]+p[0-9]+|pcx[0-9]+|wan[0-9]+|igw[0-9]+(e[0-9]+)?)$", n);
         });
     }
 
@@ -97,7 +97,7 @@ public sealed class LabWorldPlannerTests
 
         Assert.Null(plan.HostNamed("sg-client").PublicIp);
         Assert.DoesNotContain("snat", singapore, StringComparison.Ordinal);
-        Assert.Contains("oifname \"wan0\" counter name igw_drop drop", singapore, StringComparison.Ordinal);
+        Assert.Contains("oifname { \"wan0\", \"wan1\" } counter name igw_drop drop", singapore, StringComparison.Ordinal);
         Assert.DoesNotContain("ip saddr {", singapore, StringComparison.Ordinal);
     }
 
@@ -141,9 +141,65 @@ public sealed class LabWorldPlannerTests
     {
         var plan = LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Vxlan);
 
-        Assert.Equal(6, plan.Delays.Count);
+        Assert.Equal(6 + 4, plan.Delays.Count); // the peering and two IGW links, and the two edge links
         Assert.Equal(2, plan.Delays.Count(d => d.Interface == "pcx0" && d.DelayMs == 35));
         Assert.Contains(plan.Delays, d => d.Namespace == "egl-seed-internet" && d.Interface == "igw1" && d.DelayMs == 1);
+    }
+
+    [Fact]
+    public void Plan_SeedEdges_EachAsFarAsItsRegion_OverAnIgwLinkOfItsOwnDelay()
+    {
+        var plan = LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Vxlan);
+        var singapore = plan.Edges.Single(e => e.Region == "ap-southeast-1").Address;
+        var tokyo = plan.Edges.Single(e => e.Region == "ap-northeast-1").Address;
+        int Link(string router, string routerNic, string internetNic) => plan.Delays
+            .Where(d => (d.Namespace == plan.RouterOf(router).Namespace && d.Interface == routerNic) || (d.Namespace == plan.InternetNamespace && d.Interface == internetNic))
+            .Sum(d => d.DelayMs);
+
+        // Singapore-internet is 70 ms, but the Singapore edge is as near as the nearest region is to the internet (2 ms);
+        // Tokyo-internet is 2 ms, and the Singapore edge is as far as Singapore (70 ms). The Tokyo edge needs no link of
+        // its own anywhere: from Singapore it is as far as the internet (70), from Tokyo as near (2).
+        Assert.Equal(
+            [("ap-southeast-1", "wan1", "igw0e1", "100.64.1.0/30", 1, singapore), ("ap-northeast-1", "wan1", "igw1e1", "100.64.1.4/30", 35, singapore)],
+            plan.EdgeLinks.Select(l => (l.Region, l.RouterInterface, l.InternetInterface, l.Link.ToString(), l.DelayMs, l.Edges.Single())));
+        var sgRouter = plan.NamespaceNamed(plan.RouterOf("ap-southeast-1").Namespace);
+        var tkRouter = plan.NamespaceNamed(plan.RouterOf("ap-northeast-1").Namespace);
+        Assert.Contains($"route add {singapore}/32 via 100.64.1.1 dev wan1", sgRouter.IpBatch);
+        Assert.Contains($"route add {singapore}/32 via 100.64.1.5 dev wan1", tkRouter.IpBatch);
+        var internet = plan.NamespaceNamed(plan.InternetNamespace).IpBatch;
+        Assert.Contains($"rule add from {singapore}/32 to 198.51.100.0/26 lookup 64 pref 1000", internet);
+        Assert.Contains("route add 198.51.100.0/26 via 100.64.1.2 dev igw0e1 table 64", internet);
+        Assert.Contains($"rule add from {singapore}/32 to 198.51.100.64/26 lookup 65 pref 1000", internet);
+        Assert.Contains("route add 198.51.100.64/26 via 100.64.1.6 dev igw1e1 table 65", internet);
+
+        // Through the tunnel (peering 70 ms, then Tokyo's IGW links): the Tokyo edge costs 72 ms, the Singapore edge 140;
+        // straight out of Singapore the Singapore edge costs 2 ms and the Tokyo edge 70.
+        var peering = plan.Delays.Where(d => d.Interface == plan.Peerings[0].Interface).Sum(d => d.DelayMs);
+        Assert.Equal(72, peering + Link("ap-northeast-1", "wan0", "igw1"));
+        Assert.Equal(140, peering + Link("ap-northeast-1", "wan1", "igw1e1"));
+        Assert.Equal(2, Link("ap-southeast-1", "wan1", "igw0e1"));
+        Assert.Equal(70, Link("ap-southeast-1", "wan0", "igw0"));
+    }
+
+    [Fact]
+    public void Plan_SeedEdgeLinks_NatCountAndDropLikeTheMainIgwLink()
+    {
+        var plan = LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Vxlan);
+        var singapore = plan.NamespaceNamed(plan.RouterOf("ap-southeast-1").Namespace).Nftables!;
+
+        Assert.Contains("oifname { \"wan0\", \"wan1\" } ip saddr 10.0.1.10 counter name igw_out_sg_client snat to 198.51.100.10", singapore, StringComparison.Ordinal);
+        Assert.Contains("oifname { \"wan0\", \"wan1\" } counter name igw_drop drop", singapore, StringComparison.Ordinal);
+        Assert.DoesNotContain("oifname \"wan0\"", singapore, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Plan_EdgeLinks_NoneInVmLabsNorInANaiveClientRegionNorWithoutLatency()
+    {
+        var zero = Seed with { Lab = Seed.Lab with { Latency = [] } };
+
+        Assert.Empty(LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Vxlan, instances: LabInstances.Vm).EdgeLinks);
+        Assert.Equal(["ap-northeast-1"], LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Vxlan, naive: true).EdgeLinks.Select(l => l.Region));
+        Assert.Empty(LabWorldPlanner.Plan(zero, "seed", OverlayMode.Vxlan).EdgeLinks);
     }
 
     [Fact]

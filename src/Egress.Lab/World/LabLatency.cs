@@ -3,8 +3,8 @@ using Egress.Core.Topology;
 namespace Egress.Lab.World;
 
 /// <summary>The round trips `lab.latency` gives, as the lab planners read them: <see cref="Half"/> for both ends of a
-/// namespace-lab link and a peering between VMs; <see cref="EdgeRoundTrip"/> for the VM lab, whose VMs delay the geo
-/// name's edges each by its region (the namespace lab delays every internet address of a region alike).</summary>
+/// namespace-lab link and a peering between VMs; <see cref="EdgeRoundTrip"/> for the geo name's edges, each as far as its
+/// region (the namespace lab's edge links, the VM lab's delays by destination inside each VM).</summary>
 public static class LabLatency
 {
     /// <summary>The round trip between <paramref name="a"/> and <paramref name="b"/> (regions or "internet"); 0 when no

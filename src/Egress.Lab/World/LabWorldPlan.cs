@@ -68,6 +68,19 @@ public sealed record LabEdge(string Region, Ipv4Address Address);
 /// <summary>What the IP echo says about an address in this range.</summary>
 public sealed record LabPublicRange(Ipv4Cidr Range, string Region, string City, string Country, string Org);
 
+/// <summary>A second (third, ...) link between a region's VPC router and the internet, for the geo name's edges that are
+/// nearer or farther from the region than the rest of the internet (<see cref="LabLatency.EdgeRoundTrip"/>): the router
+/// routes them (<see cref="Edges"/>, /32 each) through <see cref="RouterInterface"/>, and the internet sends their answers
+/// to the region's public range back the same way (a source rule to <see cref="Table"/>). Each end delays by
+/// <see cref="DelayMs"/> with a plain netem root qdisc, like every other link of the lab. Namespace labs only (a VM
+/// delays by destination inside itself).</summary>
+public sealed record LabEdgeLink(string Region, string RouterInterface, string InternetInterface, Ipv4Cidr Link, int DelayMs, IReadOnlyList<Ipv4Address> Edges, int Table)
+{
+    public Ipv4Address InternetAddress => Link.At(1);
+
+    public Ipv4Address RouterAddress => Link.At(2);
+}
+
 /// <summary>Half of a link's round trip, emulated with netem on one end.</summary>
 public sealed record LabLinkDelay(string Namespace, string Interface, int DelayMs);
 
@@ -106,6 +119,9 @@ public sealed record LabWorldPlan
 
     /// <summary>The geo name's edge in each region, on the internet namespace.</summary>
     public IReadOnlyList<LabEdge> Edges { get; init; } = [];
+
+    /// <summary>The IGW links that carry the edges whose round trip from a region differs from the rest of the internet's.</summary>
+    public IReadOnlyList<LabEdgeLink> EdgeLinks { get; init; } = [];
 
     /// <summary>The lab's geo-aware name: each region's resolver answers it with the edge in its own region, like a CDN or
     /// a latency-routed API. Only DNS knows it (never /etc/hosts). RFC 2606 reserves .example: it is never real.</summary>
@@ -172,6 +188,15 @@ public sealed record LabWorldPlan
         foreach (var resolver in Resolvers)
         {
             text.Append($"{resolver.Region} {resolver.Namespace} {resolver.Address} {GeoName} -> {resolver.Edge}\n");
+        }
+
+        if (EdgeLinks.Count > 0)
+        {
+            text.Append("\n# edge links (IGW links for the geo name's edges that are nearer or farther than the rest of the internet)\n");
+            foreach (var link in EdgeLinks)
+            {
+                text.Append($"{link.Region} {link.RouterInterface} <-> {link.InternetInterface} {link.Link} {link.DelayMs}ms each end, table {link.Table}: {string.Join(' ', link.Edges)}\n");
+            }
         }
 
         text.Append("\n# delays (netem, where the kernel has it)\n");

@@ -23,8 +23,8 @@ public static class LabWorldPlanner
 
     public static Ipv4Address InternetAddress { get; } = ServiceRange.At(1);
 
-    /// <summary>Transit links: IGW link of region r is 100.64.r.0/30 (internet .1, router .2);
-    /// peering k is 100.65.k.0/30 (requester .1, accepter .2). Shared address space, never routed outside.</summary>
+    /// <summary>Transit links: IGW link of region r is 100.64.0.4r/30 and its edge link k (k ≥ 1) 100.64.k.4r/30 (internet
+    /// .1, router .2); peering k is 100.65.0.4k/30 (requester .1, accepter .2). Shared address space, never routed outside.</summary>
     private static readonly Ipv4Cidr IgwTransit = Ipv4Cidr.Parse("100.64.0.0/16");
 
     private static readonly Ipv4Cidr PeeringTransit = Ipv4Cidr.Parse("100.65.0.0/16");
@@ -95,6 +95,7 @@ public static class LabWorldPlanner
         // Every lab has them, the VM lab too: a gateway's dns step forwards to its VPC resolver (base + 2) and a client's
         // stub sends VPC names there, whichever way the host runs.
         var resolvers = routers.Select((router, r) => new LabResolver(router.Region, router.Namespace, router.Vpc.At(2), edges[r].Address, ResolverHosts(topology, services, edges[r]))).ToList();
+        var edgeLinks = instances == LabInstances.Namespaces ? EdgeLinks(topology, routers, peerings, edges, naive) : [];
         var ranges = regions.Select((region, r) =>
         {
             var aws = AwsRegions.Find(region.Name);
@@ -117,10 +118,11 @@ public static class LabWorldPlanner
             : topology;
         foreach (var router in routers)
         {
-            namespaces.Add(RouterNamespace(routed, router, routers.IndexOf(router), hosts, peerings, naive, overlay, instances));
+            namespaces.Add(RouterNamespace(routed, router, routers.IndexOf(router), hosts, peerings, edgeLinks.Where(l => l.Region == router.Region).ToList(), naive, overlay, instances));
         }
 
-        namespaces.Add(InternetNamespaceOf(internetNs, routers, services, edges));
+        veths.AddRange(edgeLinks.Select(l => new LabVeth(LabNames.RouterNamespace(id, l.Region), l.RouterInterface, internetNs, l.InternetInterface)));
+        namespaces.Add(InternetNamespaceOf(internetNs, routers, services, edges, edgeLinks));
 
         return new LabWorldPlan
         {
@@ -136,9 +138,10 @@ public static class LabWorldPlanner
             Peerings = peerings,
             Services = services,
             PublicRanges = ranges,
-            Delays = Delays(topology, id, routers, peerings),
+            Delays = Delays(topology, id, routers, peerings, edgeLinks),
             Resolvers = resolvers,
             Edges = edges,
+            EdgeLinks = edgeLinks,
             InternetNamespace = internetNs,
             InternetAddress = InternetAddress,
         };
@@ -276,7 +279,42 @@ public static class LabWorldPlanner
         };
     }
 
-    private static LabNamespace RouterNamespace(TopologyModel topology, LabRouter router, int regionIndex, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, bool naive, OverlayMode overlay, LabInstances instances)
+    /// <summary>For each region whose default route is its IGW (not a naive client region's), one more IGW link per
+    /// distinct half round trip of the geo name's edges that differs from the region's internet one: an edge in the
+    /// region is as near as the nearest region is to the internet, another region's as far as that region
+    /// (<see cref="LabLatency.EdgeRoundTrip"/>). Extra links with plain netem rather than one link with a prio tree and
+    /// u32 filters per delay: with those, the full-kernel tier's Debian 6.1 kernel locked up in softirq (docs/lab.md).</summary>
+    private static IReadOnlyList<LabEdgeLink> EdgeLinks(TopologyModel topology, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabPeering> peerings, IReadOnlyList<LabEdge> edges, bool naive)
+    {
+        var links = new List<LabEdgeLink>();
+        for (var r = 0; r < routers.Count; r++)
+        {
+            var region = topology.Regions.First(g => g.Name == routers[r].Region);
+            if (naive && NaiveDefault(topology, region, peerings.Where(p => p.Requester == region.Name || p.Accepter == region.Name).ToList()) is not null)
+            {
+                continue;
+            }
+
+            var own = LabLatency.Half(LabLatency.RoundTrip(topology, region.Name, LinkLatency.Internet));
+            var groups = edges
+                .Select(e => (e.Address, Half: LabLatency.Half(LabLatency.EdgeRoundTrip(topology, region.Name, e.Region))))
+                .Where(e => e.Half != own)
+                .GroupBy(e => e.Half)
+                .OrderBy(g => g.Key)
+                .ToList();
+            for (var k = 1; k <= groups.Count; k++)
+            {
+                var index = 64 * k + r; // 100.64.k.4r/30, and the same number names the internet's routing table
+                links.Add(new LabEdgeLink(
+                    region.Name, $"wan{k}", $"igw{r}e{k}", IgwTransit.Subnet(30, index), groups[k - 1].Key,
+                    [.. groups[k - 1].Select(e => e.Address)], index));
+            }
+        }
+
+        return links;
+    }
+
+    private static LabNamespace RouterNamespace(TopologyModel topology, LabRouter router, int regionIndex, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, IReadOnlyList<LabEdgeLink> edgeLinks, bool naive, OverlayMode overlay, LabInstances instances)
     {
         var region = topology.Regions.First(r => r.Name == router.Region);
         var igwLink = IgwTransit.Subnet(30, regionIndex);
@@ -332,6 +370,12 @@ public static class LabWorldPlanner
         batch.Add(naiveDefault is null
             ? $"route add default via {igwLink.At(1)} dev {RouterWan}"
             : $"route add default via {(naiveDefault.Requester == region.Name ? naiveDefault.AccepterAddress : naiveDefault.RequesterAddress)} dev {naiveDefault.Interface}");
+        foreach (var link in edgeLinks)
+        {
+            batch.Add($"addr add {link.RouterAddress}/30 dev {link.RouterInterface}");
+            batch.Add($"link set {link.RouterInterface} up");
+            batch.AddRange(link.Edges.Select(e => $"route add {e}/32 via {link.InternetAddress} dev {link.RouterInterface}"));
+        }
 
         return new LabNamespace
         {
@@ -340,7 +384,7 @@ public static class LabWorldPlanner
             Owner = router.Region,
             Sysctls = [.. CommonSysctls, .. ForwardingSysctls, "net.ipv4.conf.all.proxy_arp=1"],
             IpBatch = batch,
-            Nftables = RouterRuleset(topology, region, hosts.Where(h => h.Region == region.Name).ToList(), mine, overlay),
+            Nftables = RouterRuleset(topology, region, hosts.Where(h => h.Region == region.Name).ToList(), mine, [RouterWan, .. edgeLinks.Select(l => l.RouterInterface)], overlay),
         };
     }
 
@@ -378,8 +422,11 @@ public static class LabWorldPlanner
     /// packets from the rest, a peering link that forwards only VPC-to-VPC packets (no edge-to-edge routing), and each
     /// host's security group at its port. ICMP "fragmentation needed" never crosses a peering link, so the overlay must not
     /// rely on PMTU discovery. Every counted drop also records the packets it drops (<see cref="LabDropLog"/>).</summary>
-    private static string RouterRuleset(TopologyModel topology, Region region, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, OverlayMode overlay)
+    private static string RouterRuleset(TopologyModel topology, Region region, IReadOnlyList<LabHost> hosts, IReadOnlyList<LabPeering> peerings, IReadOnlyList<string> igwLinks, OverlayMode overlay)
     {
+        // What leaves through the IGW leaves through any of its links (the edge links too), NATed and counted alike.
+        var links = igwLinks.Count == 1 ? $"\"{igwLinks[0]}\"" : $"{{ {string.Join(", ", igwLinks.Select(l => $"\"{l}\""))} }}";
+        var toIgw = "oifname " + links;
         var publicHosts = hosts.Where(h => h.PublicIp is not null).ToList();
         var text = new StringBuilder();
         text.Append("table ip lab {\n");
@@ -411,14 +458,14 @@ public static class LabWorldPlanner
         text.Append("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n");
         foreach (var host in publicHosts)
         {
-            text.Append($"    iifname \"{RouterWan}\" ip daddr {host.PublicIp} counter name {IgwInCounter(host.Name)} dnat to {host.PrivateIp}\n");
+            text.Append($"    iifname {links} ip daddr {host.PublicIp} counter name {IgwInCounter(host.Name)} dnat to {host.PrivateIp}\n");
         }
 
         text.Append("  }\n");
         text.Append("  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n");
         foreach (var host in publicHosts)
         {
-            text.Append($"    oifname \"{RouterWan}\" ip saddr {host.PrivateIp} counter name {IgwOutCounter(host.Name)} snat to {host.PublicIp}\n");
+            text.Append($"    {toIgw} ip saddr {host.PrivateIp} counter name {IgwOutCounter(host.Name)} snat to {host.PublicIp}\n");
         }
 
         text.Append("  }\n");
@@ -439,10 +486,10 @@ public static class LabWorldPlanner
 
         if (publicHosts.Count > 0)
         {
-            text.Append($"    oifname \"{RouterWan}\" ip saddr {{ {string.Join(", ", publicHosts.Select(h => h.PrivateIp))} }} accept\n");
+            text.Append($"    {toIgw} ip saddr {{ {string.Join(", ", publicHosts.Select(h => h.PrivateIp))} }} accept\n");
         }
 
-        AppendLoggedDrop(text, $"oifname \"{RouterWan}\"", IgwDropCounter);
+        AppendLoggedDrop(text, toIgw, IgwDropCounter);
         text.Append("  }\n");
 
         // Security groups, in a base chain of their own after the route table's: an accept here cannot skip the
@@ -487,7 +534,7 @@ public static class LabWorldPlanner
         _ => $"meta l4proto {rule.Protocol} ",
     };
 
-    private static LabNamespace InternetNamespaceOf(string ns, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabService> services, IReadOnlyList<LabEdge> edges)
+    private static LabNamespace InternetNamespaceOf(string ns, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabService> services, IReadOnlyList<LabEdge> edges, IReadOnlyList<LabEdgeLink> edgeLinks)
     {
         var batch = new List<string> { "link set lo up", $"addr add {InternetAddress}/32 dev lo" };
         batch.AddRange(services.Select(s => $"addr add {s.Address}/32 dev lo"));
@@ -499,6 +546,16 @@ public static class LabWorldPlanner
             batch.Add($"addr add {link.At(1)}/30 dev {router.InternetInterface}");
             batch.Add($"link set {router.InternetInterface} up");
             batch.Add($"route add {router.PublicRange} via {link.At(2)} dev {router.InternetInterface} src {InternetAddress}");
+        }
+
+        // An edge answers a region through the link the region reached it by: a rule per edge and region.
+        foreach (var link in edgeLinks)
+        {
+            var range = routers.First(r => r.Region == link.Region).PublicRange;
+            batch.Add($"addr add {link.InternetAddress}/30 dev {link.InternetInterface}");
+            batch.Add($"link set {link.InternetInterface} up");
+            batch.Add($"route add {range} via {link.RouterAddress} dev {link.InternetInterface} table {link.Table}");
+            batch.AddRange(link.Edges.Select(e => $"rule add from {e}/32 to {range} lookup {link.Table} pref 1000"));
         }
 
         return new LabNamespace
@@ -514,8 +571,8 @@ public static class LabWorldPlanner
     /// <summary>Each latency entry becomes half its round trip on both ends of the link it names:
     /// region–region on their peering, region–internet on the IGW link. Pairs with no link are skipped, and so are
     /// entries of 0 ms: they emulate nothing, so a lab whose entries are all 0 has no latency emulated (and verify does
-    /// not judge the latency budget on it).</summary>
-    private static IReadOnlyList<LabLinkDelay> Delays(TopologyModel topology, string id, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabPeering> peerings)
+    /// not judge the latency budget on it). An edge link takes half its edges' round trip on both ends.</summary>
+    private static IReadOnlyList<LabLinkDelay> Delays(TopologyModel topology, string id, IReadOnlyList<LabRouter> routers, IReadOnlyList<LabPeering> peerings, IReadOnlyList<LabEdgeLink> edgeLinks)
     {
         var delays = new List<LabLinkDelay>();
         foreach (var latency in topology.Lab.Latency.Where(l => l.RttMs > 0))
@@ -540,6 +597,12 @@ public static class LabWorldPlanner
                 delays.Add(new LabLinkDelay(LabNames.RouterNamespace(id, peering.Requester), peering.Interface, half));
                 delays.Add(new LabLinkDelay(LabNames.RouterNamespace(id, peering.Accepter), peering.Interface, half));
             }
+        }
+
+        foreach (var link in edgeLinks.Where(l => l.DelayMs > 0))
+        {
+            delays.Add(new LabLinkDelay(LabNames.RouterNamespace(id, link.Region), link.RouterInterface, link.DelayMs));
+            delays.Add(new LabLinkDelay(LabNames.InternetNamespace(id), link.InternetInterface, link.DelayMs));
         }
 
         return delays;
