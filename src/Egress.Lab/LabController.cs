@@ -74,7 +74,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
 
         if (options.ResolverDelays.Count > 0)
         {
-            LabResolverDelay.Validate(options.ResolverDelays, options.Topology, options.Vms is null ? LabInstances.Namespaces : LabInstances.Vm);
+            LabResolverDelay.Validate(options.ResolverDelays, options.Topology);
             if (options.ResolverCommand is null)
             {
                 throw new ArgumentException("Resolver delays need the resolver command.", nameof(options));

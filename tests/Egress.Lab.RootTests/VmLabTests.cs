@@ -44,7 +44,8 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
     /// <summary>The whole first-boot journey and a reboot of both hosts in one lab (a VM lab costs minutes to boot): the
     /// seed's hosts come up from the user data alone with the gateway's Elastic IP late; the topology's round trips are
     /// emulated inside the VMs (netem by destination); verify passes over SSH, latency budget judged; both hosts reboot
-    /// gracefully and verify passes again with no step of ours; `lab down` leaves nothing.</summary>
+    /// gracefully and verify passes again with no step of ours; Singapore's VPC resolver, slowed by `--resolver-delay`,
+    /// answers the VM after the delay; `lab down` leaves nothing.</summary>
     [VmLabFact]
     public async Task Seed_BootsFromUserData_GatewayEipLate_VerifyPassesOverSsh_AgainAfterBothReboot_DownLeavesNothing()
     {
@@ -54,7 +55,7 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
         try
         {
             var launch = Stopwatch.StartNew();
-            await UpAndAssertFirstBootAsync(id, files);
+            await UpAndAssertFirstBootAsync(id, files, "--resolver-delay", $"ap-southeast-1={ResolverDelayMs}");
 
             // seed: Singapore-Tokyo 70 ms. Each VM delays half toward the other VPC: the client's ping of the gateway's
             // tunnel address (IP-in-IP to 10.1.1.10 and back to 10.0.1.10) takes the whole round trip, plus software
@@ -68,6 +69,16 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
             Assert.True(verify.Succeeded, verify.StandardOutput + verify.StandardError);
             Assert.Contains("latency emulation: on (tc netem inside each VM", verify.StandardError, StringComparison.Ordinal);
             output.WriteLine($"launch to verify passing: {launch.Elapsed.TotalSeconds:0} s");
+
+            // Singapore's VPC resolver answers after the delay (--resolver-delay): asked straight from the client VM for a
+            // name never asked before, it answers the Singapore edge no sooner. (The client's internet names go through the
+            // gateway's forwarder to Tokyo's resolver, so verify above did not wait for it.)
+            var resolver = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "exec", "--id", id, "sg-client", "--", "python3", "-c", UdpQuery,
+                $"vm{Environment.TickCount64}.cdn.lab.example", "10.0.0.2");
+            Assert.True(resolver.Succeeded, resolver.StandardOutput + resolver.StandardError);
+            var answer = resolver.StandardOutput.Trim().Split(' ');
+            Assert.Equal("192.0.2.241", answer[1]);
+            Assert.True(int.Parse(answer[0], System.Globalization.CultureInfo.InvariantCulture) >= ResolverDelayMs - 20, resolver.StandardOutput);
 
             // Both hosts reboot gracefully; the unit brings the tunnel and NAT back with no step of ours.
             var clock = Stopwatch.StartNew();
@@ -103,6 +114,20 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
 
         await AssertGoneAsync(id);
     }
+
+    private const int ResolverDelayMs = 300;
+
+    /// <summary>One A query over UDP for argv[1] to server argv[2]; prints "MS ADDRESS" (the answer's only record).</summary>
+    private const string UdpQuery = """
+        import socket, struct, sys, time
+        q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[1].split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(10)
+        t = time.monotonic()
+        s.sendto(q, (sys.argv[2], 53))
+        d = s.recv(512)
+        print(round((time.monotonic() - t) * 1000), socket.inet_ntoa(d[-4:]))
+        """;
 
     [GeneratedRegex(@"rtt min/avg/max/mdev = ([0-9.]+)/")]
     private static partial Regex PingMin();
@@ -209,9 +234,9 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
     /// <summary>`lab up --instances vm` with the default `--eip-delay boot`: the gateway's Elastic IP comes once its
     /// cloud-init finished, so its first boot (packages included) runs without internet however slowly this machine
     /// boots; both hosts boot once, publish their host keys, and took the user data from IMDSv2 only.</summary>
-    private async Task UpAndAssertFirstBootAsync(string id, VmFiles files)
+    private async Task UpAndAssertFirstBootAsync(string id, VmFiles files, params string[] options)
     {
-        var up = await EgressAsync(UpTimeout, "lab", "up", "--instances", "vm", "--id", id);
+        var up = await EgressAsync(UpTimeout, ["lab", "up", "--instances", "vm", "--id", id, .. options]);
         Assert.True(up.Succeeded, up.StandardError);
         var gatewayBoot = await File.ReadAllTextAsync(Path.Combine(files.Directory, "tokyo-nat.first-boot"));
         Assert.EndsWith("before-eip", gatewayBoot.Trim(), StringComparison.Ordinal);

@@ -40,14 +40,6 @@ public sealed class LabResolverDelayTests
     }
 
     [Fact]
-    public void Parse_VmLab_Refused()
-    {
-        var ex = Assert.Throws<LabException>(() => LabResolverDelay.Parse(["ap-southeast-1=300"], Examples.Load(Examples.Seed), World.LabInstances.Vm));
-
-        Assert.StartsWith("--resolver-delay goes with namespace labs", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void Parse_RegionTwice_Refused()
     {
         var ex = Assert.Throws<LabException>(() => LabResolverDelay.Parse(["ap-southeast-1=300", "ap-southeast-1=200"], Examples.Load(Examples.Seed)));

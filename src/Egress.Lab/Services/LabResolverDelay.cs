@@ -23,7 +23,7 @@ public static class LabResolverDelay
 
     /// <summary>--resolver-delay values (REGION=MS, one per region) checked against <paramref name="topology"/>; throws
     /// <see cref="LabException"/> naming the bad value and the fix.</summary>
-    public static IReadOnlyDictionary<string, int> Parse(IEnumerable<string> values, TopologyModel topology, LabInstances instances = LabInstances.Namespaces)
+    public static IReadOnlyDictionary<string, int> Parse(IEnumerable<string> values, TopologyModel topology)
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(topology);
@@ -43,19 +43,15 @@ public static class LabResolverDelay
                 : delay;
         }
 
-        Validate(delays, topology, instances);
+        Validate(delays, topology);
         return delays;
     }
 
-    /// <summary>Every delayed region must be one of the topology's, and the lab one of namespaces.</summary>
-    public static void Validate(IReadOnlyDictionary<string, int> delays, TopologyModel topology, LabInstances instances)
+    /// <summary>Every delayed region must be one of the topology's. (VM labs too: their DHCP hands out the same VPC resolvers.)</summary>
+    public static void Validate(IReadOnlyDictionary<string, int> delays, TopologyModel topology)
     {
         ArgumentNullException.ThrowIfNull(delays);
         ArgumentNullException.ThrowIfNull(topology);
-        if (delays.Count > 0 && instances == LabInstances.Vm)
-        {
-            throw new LabException("--resolver-delay goes with namespace labs for now: VM labs use the same VPC resolvers, but their delay is untested there.");
-        }
 
         foreach (var region in delays.Keys.Where(r => topology.Regions.All(g => g.Name != r)))
         {

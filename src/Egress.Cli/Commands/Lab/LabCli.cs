@@ -55,17 +55,17 @@ internal static class LabCli
 
     public static Option<string[]> ResolverDelayOption() => new("--resolver-delay")
     {
-        Description = $"Make a region's VPC resolver answer every query after MS milliseconds (1 to {Egress.Lab.Services.LabResolverDelay.MaxDelayMs}), like a slow or far resolver; repeat for more regions. Namespace labs only (docs/lab.md).",
+        Description = $"Make a region's VPC resolver answer every query after MS milliseconds (1 to {Egress.Lab.Services.LabResolverDelay.MaxDelayMs}), like a slow or far resolver; repeat for more regions (docs/lab.md).",
         HelpName = Egress.Lab.Services.LabResolverDelay.OptionHelp,
         AllowMultipleArgumentsPerToken = false,
     };
 
     /// <summary>--resolver-delay values as the lab's option (region → ms); else exit 2 naming the value and the fix.</summary>
-    public static IReadOnlyDictionary<string, int> ParseResolverDelays(IReadOnlyList<string> values, TopologyModel topology, LabInstances instances)
+    public static IReadOnlyDictionary<string, int> ParseResolverDelays(IReadOnlyList<string> values, TopologyModel topology)
     {
         try
         {
-            return Egress.Lab.Services.LabResolverDelay.Parse(values, topology, instances);
+            return Egress.Lab.Services.LabResolverDelay.Parse(values, topology);
         }
         catch (LabException ex)
         {
@@ -153,7 +153,7 @@ internal static class LabCli
     public static async Task<RunningLab> UpAsync(CliContext context, TopologyModel topology, string id, bool naive, CancellationToken cancellationToken, LabInstances instances = LabInstances.Namespaces, string? eipDelayOption = null, IReadOnlyList<string>? resolverDelayOptions = null)
     {
         var eipDelay = ParseEipDelay(eipDelayOption, instances);
-        var resolverDelays = ParseResolverDelays(resolverDelayOptions ?? [], topology, instances);
+        var resolverDelays = ParseResolverDelays(resolverDelayOptions ?? [], topology);
 
         if (instances == LabInstances.Vm && naive)
         {
