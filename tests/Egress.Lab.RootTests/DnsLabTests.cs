@@ -194,7 +194,7 @@ public sealed partial class DnsLabTests
                     Assert.Equal(EdgeOf(lab, "ap-southeast-1"), await ResolveAsync(lab.RunnerFor("sg-client"), LabWorldPlan.GeoName));
 
                     // DNS over TCP (what a resolver falls back to for a truncated answer): two queries on one connection, each delayed.
-                    var tcp = await lab.RunnerFor("sg-client").RunOkAsync("python3", "-c", TcpQueries, LabWorldPlan.GeoName, lab.Plan.Resolvers.Single(r => r.Region == "ap-southeast-1").Address.ToString());
+                    var tcp = await lab.RunnerFor("sg-client").RunOkAsync("python3", "-c", DnsQueries.Script, LabWorldPlan.GeoName, lab.Plan.Resolvers.Single(r => r.Region == "ap-southeast-1").Address.ToString(), "tcp", "2");
                     var answers = tcp.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
                     Assert.Equal(2, answers.Length);
                     Assert.All(answers, a => Assert.True(int.Parse(a.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) >= delayMs - 20 && a.EndsWith(" " + EdgeOf(lab, "ap-southeast-1"), StringComparison.Ordinal), tcp.StandardOutput));
@@ -228,26 +228,6 @@ public sealed partial class DnsLabTests
             Assert.False(LabController.IsAlive(forwarder!.Value), $"down left the delaying forwarder {forwarder} running");
         }
     }
-
-    /// <summary>Two A queries for argv[1] over one TCP connection to argv[2]:53; prints "MS ADDRESS" per answer.</summary>
-    private const string TcpQueries = """
-        import socket, struct, sys, time
-        s = socket.create_connection((sys.argv[2], 53), 5)
-        def read(n):
-            d = b""
-            while len(d) < n:
-                c = s.recv(n - len(d))
-                if not c:
-                    raise SystemExit("connection closed")
-                d += c
-            return d
-        for i in (1, 2):
-            q = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[1].split(".")) + b"\0" + struct.pack(">HH", 1, 1)
-            t = time.monotonic()
-            s.sendall(struct.pack(">H", len(q)) + q)
-            d = read(struct.unpack(">H", read(2))[0])
-            print(int((time.monotonic() - t) * 1000), socket.inet_ntoa(d[-4:]), flush=True)
-        """;
 
     [System.Text.RegularExpressions.GeneratedRegex("lookup ([0-9.]+) ms first")]
     private static partial System.Text.RegularExpressions.Regex FirstLookup();

@@ -73,8 +73,8 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
             // Singapore's VPC resolver answers after the delay (--resolver-delay): asked straight from the client VM for a
             // name never asked before, it answers the Singapore edge no sooner. (The client's internet names go through the
             // gateway's forwarder to Tokyo's resolver, so verify above did not wait for it.)
-            var resolver = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "exec", "--id", id, "sg-client", "--", "python3", "-c", UdpQuery,
-                $"vm{Environment.TickCount64}.cdn.lab.example", "10.0.0.2");
+            var resolver = await EgressAsync(TimeSpan.FromMinutes(2), "lab", "exec", "--id", id, "sg-client", "--", "python3", "-c", DnsQueries.Script,
+                $"vm{Environment.TickCount64}.cdn.lab.example", "10.0.0.2", "udp", "1");
             Assert.True(resolver.Succeeded, resolver.StandardOutput + resolver.StandardError);
             var answer = resolver.StandardOutput.Trim().Split(' ');
             Assert.Equal("192.0.2.241", answer[1]);
@@ -116,18 +116,6 @@ public sealed partial class VmLabTests(ITestOutputHelper output)
     }
 
     private const int ResolverDelayMs = 300;
-
-    /// <summary>One A query over UDP for argv[1] to server argv[2]; prints "MS ADDRESS" (the answer's only record).</summary>
-    private const string UdpQuery = """
-        import socket, struct, sys, time
-        q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[1].split(".")) + b"\0" + struct.pack(">HH", 1, 1)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(10)
-        t = time.monotonic()
-        s.sendto(q, (sys.argv[2], 53))
-        d = s.recv(512)
-        print(round((time.monotonic() - t) * 1000), socket.inet_ntoa(d[-4:]))
-        """;
 
     [GeneratedRegex(@"rtt min/avg/max/mdev = ([0-9.]+)/")]
     private static partial Regex PingMin();
