@@ -142,14 +142,16 @@ public static class DoctorWalk
         IReadOnlyDictionary<string, Task<CommandResult>> Lookups,
         IReadOnlyList<string> Names)
     {
+        /// <summary>Full-size don't-fragment echoes per tunnel.</summary>
+        public const int MtuEchoes = 2;
+
         public IEnumerable<Task> All => MtuPings.Values.Concat(Echoes.Values).Concat(Lookups.Values);
 
         public static PathProbes Start(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, DoctorOptions options, CancellationToken ct)
         {
             var mtu = env.Topology.Overlay.TunnelMtu;
-            var pings = TunnelPairs.Of(env.Topology).ToDictionary(p => p, p => RunAsync(env.RunnerFor(p.Client.Name), new CommandSpec("ping",
-                ["-n", "-M", "do", "-s", (mtu - 28).ToString(CultureInfo.InvariantCulture), "-c", "2", "-i", "0.2", "-W", "2", "-I", Egress.Host.Plan.HostPlanner.TunnelName(p), p.GatewayAddress.ToString()])
-            { Timeout = TimeSpan.FromSeconds(15) }, ct));
+            var pings = TunnelPairs.Of(env.Topology).ToDictionary(p => p, p => RunAsync(env.RunnerFor(p.Client.Name), Ping.To(p.GatewayAddress.ToString(), MtuEchoes,
+                "-M", "do", "-s", (mtu - 28).ToString(CultureInfo.InvariantCulture), "-I", Egress.Host.Plan.HostPlanner.TunnelName(p)), ct));
             var clients = hosts.Where(h => h.Role == HostRole.Client).Select(h => h.Name).ToList();
             var echoes = clients.ToDictionary(c => c, c => RunAsync(env.RunnerFor(c), Curl.WithBody(env.Topology.Verify.IpEcho, TimeSpan.FromSeconds(10)), ct));
             var names = env.Topology.Verify.Targets.Append(env.Topology.Verify.IpEcho).Select(u => u.Host).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
@@ -195,7 +197,7 @@ public static class DoctorWalk
         foreach (var (pair, ping) in probes.Value.MtuPings)
         {
             var result = await ping;
-            var parsed = Ping.Parse(result);
+            var parsed = Ping.Parse(result, PathProbes.MtuEchoes);
             var expected = $"a {mtu}-byte don't-fragment packet from {pair.Client.Name} reaches {pair.Gateway.Name} ({pair.GatewayAddress}) through {Egress.Host.Plan.HostPlanner.TunnelName(pair)}";
             checks.Add(parsed.Reachable
                 ? DoctorCheck.Healthy("path.mtu", PathLink.Tunnel, pair.Client.Name, expected, $"{parsed.Received}/{parsed.Transmitted} answered")

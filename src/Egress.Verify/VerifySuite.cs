@@ -244,7 +244,7 @@ public sealed class VerifySuite
         var result = await RunAsync(runner, Ping.To(address, options.PingCount), ct);
         var ping = PathProbe.NotInstalled(result)
             ? Ping.FromTrace(address, PathProbe.ParseMtr(address, await RunAsync(runner, PathProbe.Mtr(address, options.PingCount), ct)))
-            : Ping.Parse(result);
+            : Ping.Parse(result, options.PingCount);
         var detail = ping.Problem
             ?? $"{ping.Received}/{ping.Transmitted} replies from {pair.Gateway.Name} at {address}{(ping.AvgMs is { } avg ? $", avg {F(avg)} ms" : "")}";
         return new CheckResult(Ids.TunnelPing, CheckArea.Connectivity, pair.Client.Name, ping.Reachable ? CheckStatus.Pass : CheckStatus.Fail, detail)

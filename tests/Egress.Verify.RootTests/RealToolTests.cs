@@ -99,8 +99,28 @@ public sealed class RealToolTests : IClassFixture<RealToolTests.Fixture>
     {
         Prerequisites.RequireProgram("ping", "iputils-ping");
 
-        Assert.True(Ping.Parse(await _ns.RunAsync(Ping.To("127.0.0.1", 2))).Reachable);
-        Assert.False(Ping.Parse(await _ns.RunAsync(Ping.To("192.0.2.1", 1))).Reachable);
+        Assert.True(Ping.Parse(await _ns.RunAsync(Ping.To("127.0.0.1", 2)), 2).Reachable);
+        Assert.False(Ping.Parse(await _ns.RunAsync(Ping.To("192.0.2.1", 1)), 1).Reachable);
+    }
+
+    /// <summary>The reboot case of the VM lab, with the real ping: a responder stalls 600 ms on the third echo (well past
+    /// two round trips; the echoes after it wait behind it), then, asked again, never answers the second. The late reply counts; the lost one fails.</summary>
+    [RootFact]
+    public async Task Ping_LateReplyCounts_LostEchoFails()
+    {
+        Prerequisites.RequireProgram("ping", "iputils-ping");
+        using (var late = new SlowEchoNamespace("0.05,0.05,0.6,0.05"))
+        {
+            var ping = Ping.Parse(await late.RunAsync(Ping.To("127.0.0.1", 3)), 3);
+            Assert.True(ping.Reachable, $"{ping}");
+            Assert.InRange(ping.AvgMs!.Value, 200, 1000);
+        }
+
+        using var lost = new SlowEchoNamespace("0.05,drop,0.05");
+        var result = await lost.RunAsync(Ping.To("127.0.0.1", 3));
+        var parsed = Ping.Parse(result, 3);
+        Assert.False(parsed.Reachable, result.StandardOutput);
+        Assert.Equal((3, 2), (parsed.Transmitted, parsed.Received));
     }
 
     public sealed class Fixture : IDisposable

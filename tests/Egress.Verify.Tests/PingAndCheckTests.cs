@@ -8,17 +8,47 @@ public class PingAndCheckTests
     [Fact]
     public void PingParse_AllReplies_Reachable()
     {
-        var ping = Ping.Parse(Samples.Result("ping-ok.txt"));
+        var ping = Ping.Parse(Samples.Result("ping-ok.txt"), 3);
 
         Assert.True(ping.Reachable);
         Assert.Equal(3, ping.Received);
-        Assert.Equal(70.204, ping.AvgMs);
+        Assert.Equal(70.2, ping.AvgMs);
+    }
+
+    /// <summary>The VM lab's reboot case: the third reply came after two round trips, so ping (waiting to the deadline)
+    /// sent on; echoes 1-3 are all answered, the duplicate and echoes 4-5 aside.</summary>
+    [Fact]
+    public void PingParse_LateReplyBeforeTheDeadline_Reachable()
+    {
+        var ping = Ping.Parse(Samples.Result("ping-late-reply.txt"), 3);
+
+        Assert.True(ping.Reachable);
+        Assert.Equal((3, 3), (ping.Transmitted, ping.Received));
+        Assert.Equal(250.8, ping.AvgMs);
+    }
+
+    [Fact]
+    public void PingParse_OneOfTheEchoesLost_UnreachableEvenThoughPingGotCountReplies()
+    {
+        var ping = Ping.Parse(Samples.Result("ping-one-lost.txt"), 3);
+
+        Assert.False(ping.Reachable);
+        Assert.Equal((3, 2), (ping.Transmitted, ping.Received));
+        Assert.Equal(70.25, ping.AvgMs);
+    }
+
+    [Fact]
+    public void PingTo_WaitsForEachEchoUntilTheDeadline_OptionsBeforeTheCount()
+    {
+        var command = Ping.To("192.168.250.1", 2, "-M", "do");
+
+        Assert.Equal(["-n", "-M", "do", "-c", "2", "-i", "0.2", "-w", "4", "192.168.250.1"], command.Arguments);
     }
 
     [Fact]
     public void PingParse_NoReplies_Unreachable()
     {
-        var ping = Ping.Parse(Samples.Result("ping-unreachable.txt", exitCode: 1));
+        var ping = Ping.Parse(Samples.Result("ping-unreachable.txt", exitCode: 1), 3);
 
         Assert.False(ping.Reachable);
         Assert.Null(ping.Problem);
@@ -28,7 +58,7 @@ public class PingAndCheckTests
     [Fact]
     public void PingParse_NoSummary_IsAProblem()
     {
-        var ping = Ping.Parse(Samples.Output("", 2, "ping: connect: Network is unreachable\n"));
+        var ping = Ping.Parse(Samples.Output("", 2, "ping: connect: Network is unreachable\n"), 3);
 
         Assert.False(ping.Reachable);
         Assert.Equal("ping printed no summary (exit 2: ping: connect: Network is unreachable)", ping.Problem);

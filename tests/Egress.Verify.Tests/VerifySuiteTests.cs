@@ -331,7 +331,7 @@ public class VerifySuiteTests
 
         var report = await RunAsync(fake, rounds: 1);
 
-        Assert.Equal("ping printed no summary (exit -1: could not run 'ping -n -c 3 -i 0.2 -W 2 192.168.250.1': ssh: connection refused)", Only(report, "connectivity.tunnel").Detail);
+        Assert.Equal("ping printed no summary (exit -1: could not run 'ping -n -c 3 -i 0.2 -w 5 192.168.250.1': ssh: connection refused)", Only(report, "connectivity.tunnel").Detail);
     }
 
     [Fact]
