@@ -22,10 +22,10 @@ public sealed class ScratchNamespace : IDisposable, ICommandRunner
         Name = "egv-" + Guid.NewGuid().ToString("N")[..8];
         _root = Directory.CreateTempSubdirectory("egv-www-");
         File.WriteAllText(Path.Combine(_root.FullName, "time"), "{\"serverTime\":1764133200000}\n");
-        Ip("netns", "add", Name);
+        IpCommand.Run("netns", "add", Name);
         try
         {
-            Ip("-n", Name, "link", "set", "lo", "up");
+            IpCommand.Run("-n", Name, "link", "set", "lo", "up");
             Serve("import http.server as h, functools, sys; h.SimpleHTTPRequestHandler.protocol_version = 'HTTP/1.1'; "
                 + "h.ThreadingHTTPServer(('127.0.0.1', 8080), functools.partial(h.SimpleHTTPRequestHandler, directory=sys.argv[1])).serve_forever()");
             Serve("import http.server as h, functools, sys; "
@@ -65,7 +65,7 @@ public sealed class ScratchNamespace : IDisposable, ICommandRunner
         }
 
         _servers.Clear();
-        RunIp("netns", "del", Name);
+        IpCommand.TryRun("netns", "del", Name);
         _root.Delete(recursive: true);
     }
 
@@ -95,16 +95,4 @@ public sealed class ScratchNamespace : IDisposable, ICommandRunner
 
         throw new InvalidOperationException($"the test server on :{port} in {Name} did not start");
     }
-
-    private static void Ip(params string[] arguments)
-    {
-        var result = RunIp(arguments);
-        if (result.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"ip {string.Join(' ', arguments)} failed: {result.StandardError}");
-        }
-    }
-
-    private static CommandResult RunIp(params string[] arguments) =>
-        ProcessRunner.Instance.RunAsync(new CommandSpec("ip", arguments)).GetAwaiter().GetResult();
 }

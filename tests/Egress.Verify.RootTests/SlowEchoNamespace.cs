@@ -47,11 +47,11 @@ public sealed class SlowEchoNamespace : IDisposable, ICommandRunner
         Prerequisites.RequireProgram("ip", "iproute2");
         Prerequisites.RequireProgram("python3", "python3");
         Name = "egp-" + Guid.NewGuid().ToString("N")[..8];
-        Ip("netns", "add", Name);
+        IpCommand.Run("netns", "add", Name);
         try
         {
-            Ip("-n", Name, "link", "set", "lo", "up");
-            Ip("netns", "exec", Name, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1");
+            IpCommand.Run("-n", Name, "link", "set", "lo", "up");
+            IpCommand.Run("netns", "exec", Name, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1");
             var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var argument in new[] { "netns", "exec", Name, "python3", "-c", Responder, delays })
             {
@@ -67,7 +67,7 @@ public sealed class SlowEchoNamespace : IDisposable, ICommandRunner
         catch
         {
             _responder?.Kill(entireProcessTree: true);
-            RunIp("netns", "del", Name);
+            IpCommand.TryRun("netns", "del", Name);
             throw;
         }
     }
@@ -90,18 +90,6 @@ public sealed class SlowEchoNamespace : IDisposable, ICommandRunner
         }
 
         _responder.Dispose();
-        RunIp("netns", "del", Name);
+        IpCommand.TryRun("netns", "del", Name);
     }
-
-    private static void Ip(params string[] arguments)
-    {
-        var result = RunIp(arguments);
-        if (result.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"ip {string.Join(' ', arguments)} failed: {result.StandardError}");
-        }
-    }
-
-    private static CommandResult RunIp(params string[] arguments) =>
-        ProcessRunner.Instance.RunAsync(new CommandSpec("ip", arguments)).GetAwaiter().GetResult();
 }
