@@ -104,7 +104,8 @@ public sealed class RealToolTests : IClassFixture<RealToolTests.Fixture>
     }
 
     /// <summary>The reboot case of the VM lab, with the real ping: a responder stalls 600 ms on the third echo (well past
-    /// two round trips; the echoes after it wait behind it), then, asked again, never answers the second. The late reply counts; the lost one fails.</summary>
+    /// two round trips; the echoes after it wait behind it), then, asked again, never answers the second. The late reply
+    /// counts; the lost one fails.</summary>
     [RootFact]
     public async Task Ping_LateReplyCounts_LostEchoFails()
     {

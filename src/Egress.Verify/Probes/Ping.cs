@@ -65,7 +65,7 @@ public static partial class Ping
         return new PingResult(last.Sent, received, last.AvgMs, null);
     }
 
-    [GeneratedRegex(@"(?<tx>\d+) packets transmitted, (?<rx>\d+) (?:packets )?received", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<tx>\d+) packets transmitted, \d+ (?:packets )?received", RegexOptions.CultureInvariant)]
     private static partial Regex Counts();
 
     [GeneratedRegex(@"^\d+ bytes from \S+: icmp_seq=(?<seq>\d+) .*time=(?<ms>[\d.]+) ms$", RegexOptions.CultureInvariant | RegexOptions.Multiline)]
