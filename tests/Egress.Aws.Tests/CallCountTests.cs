@@ -1,3 +1,5 @@
+using Egress.Aws.Execution;
+using Egress.Aws.Testing;
 using Xunit.Abstractions;
 
 namespace Egress.Aws.Tests;
@@ -38,5 +40,27 @@ public sealed class CallCountTests(ITestOutputHelper output)
         Assert.Equal(0, three.Cloud.MutatingCalls);
         Assert.InRange(apply.MutatingCalls, 18, 40);
         Assert.InRange(destroy.MutatingCalls, 18, 30);
+    }
+}
+
+/// <summary>The CLI's <see cref="CallCounter"/> wraps the ports it is given: its counts are the calls that reach AWS.</summary>
+public sealed class CallCounterTests
+{
+    [Fact]
+    public async Task ApplyAndDestroy_ThroughCounter_CountsWhatTheCloudSaw()
+    {
+        var cloud = new FakeAwsCloud();
+        var counter = new CallCounter(cloud);
+        var provisioner = new AwsProvisioner(counter, new InstantTimeProvider(), new RecordingProgress());
+        var desired = TestTopologies.Desired(TestTopologies.Seed);
+
+        var plan = await provisioner.PlanAsync(desired, CancellationToken.None);
+        await provisioner.ApplyAsync(desired, plan, CancellationToken.None);
+        await provisioner.DestroyAsync(TestTopologies.Seed, await provisioner.PlanDestroyAsync(TestTopologies.Seed, CancellationToken.None), CancellationToken.None);
+
+        Assert.True(counter.Reads > 0 && counter.Mutations > 0);
+        Assert.Equal(cloud.ReadCalls, counter.Reads);
+        Assert.Equal(cloud.MutatingCalls, counter.Mutations);
+        Assert.Equal($"{cloud.ReadCalls} read calls, {cloud.MutatingCalls} mutating calls", counter.ToString());
     }
 }
