@@ -1,19 +1,26 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Egress.Core;
 using Xunit;
 
 namespace Egress.Core.Tests;
 
-public class EgressJsonTests
+public partial class EgressJsonTests
 {
-    private enum Sample { FailOpen, FailClosed }
+    [JsonConverter(typeof(JsonCamelCaseEnum<Sample>))]
+    internal enum Sample { FailOpen, FailClosed }
 
-    private sealed record Document(string DisplayName, Sample Mode, string Note);
+    internal sealed record Document(string DisplayName, Sample Mode, string Note);
+
+    [JsonSerializable(typeof(Document))]
+    internal sealed partial class TestJson : JsonSerializerContext;
+
+    private static readonly TestJson Json = new(EgressJson.NewOptions());
 
     [Fact]
-    public void Writes_camel_case_names_enum_names_and_characters_as_themselves()
+    public void Serialize_SourceGenerated_WritesCamelCaseNamesEnumNamesAndCharactersAsThemselves()
     {
-        var json = EgressJson.Serialize(new Document("Tokyo <nat>", Sample.FailClosed, "it's 東京"));
+        var json = EgressJson.Serialize(new Document("Tokyo <nat>", Sample.FailClosed, "it's 東京"), Json.Document);
 
         Assert.Contains("\"displayName\": \"Tokyo <nat>\"", json);
         Assert.Contains("\"mode\": \"failClosed\"", json);
@@ -21,10 +28,10 @@ public class EgressJsonTests
     }
 
     [Fact]
-    public void Reads_back_what_it_writes()
+    public void Serialize_SourceGenerated_ReadsBackWhatItWrites()
     {
         var document = new Document("a", Sample.FailOpen, "b");
 
-        Assert.Equal(document, JsonSerializer.Deserialize<Document>(EgressJson.Serialize(document), EgressJson.Options));
+        Assert.Equal(document, JsonSerializer.Deserialize(EgressJson.Serialize(document, Json.Document), Json.Document));
     }
 }

@@ -1,24 +1,146 @@
+using System.Globalization;
 using System.Text.Json;
-using YamlDotNet.Serialization;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 
 namespace Egress.Core.Topology;
 
 /// <summary>Writes the resolved topology, every default filled in and every derived value (tunnel MTU, MSS,
-/// tunnel pairs) shown, as YAML that <see cref="TopologyLoader"/> reads back, or as JSON.</summary>
+/// tunnel pairs) shown, as YAML that <see cref="TopologyLoader"/> reads back, or as JSON. Both walk one tree of ordered
+/// maps, lists and scalars and write it event by event (YamlDotNet's <see cref="Emitter"/>, a <see cref="Utf8JsonWriter"/>):
+/// no serializer reflects over a type, so the shipped build (no dynamic code, trim/AOT analyzers on) writes the same.</summary>
 public static class TopologyWriter
 {
+    /// <summary>The JSON document's version (docs/json.md): a new field may be added within a version; renaming or removing
+    /// one bumps it.</summary>
+    public const int JsonSchemaVersion = 1;
+
     public static string ToYaml(TopologyModel topology)
     {
-        var serializer = new SerializerBuilder().DisableAliases().Build();
         var tree = ToTree(topology, includeDerived: false);
-        var derived = Derived(topology);
-        var derivedYaml = serializer.Serialize(new OrderedDictionary<string, object?> { ["derived"] = derived });
+        var derivedYaml = Yaml(new OrderedDictionary<string, object?> { ["derived"] = Derived(topology) });
         var commented = string.Join('\n', derivedYaml.TrimEnd('\n').Split('\n').Select(line => "# " + line));
-        return serializer.Serialize(tree) + "# Derived from the above (read-only; egress computes these):\n" + commented + "\n";
+        return Yaml(tree) + "# Derived from the above (read-only; egress computes these):\n" + commented + "\n";
     }
 
-    public static string ToJson(TopologyModel topology) =>
-        JsonSerializer.Serialize(ToTree(topology, includeDerived: true), EgressJson.Options) + "\n";
+    public static string ToJson(TopologyModel topology)
+    {
+        var tree = new OrderedDictionary<string, object?> { ["schemaVersion"] = JsonSchemaVersion };
+        foreach (var (key, value) in ToTree(topology, includeDerived: true))
+        {
+            tree[key] = value;
+        }
+
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, EgressJson.WriterOptions))
+        {
+            WriteJson(json, tree);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray()).ReplaceLineEndings("\n") + "\n";
+    }
+
+    private static string Yaml(OrderedDictionary<string, object?> tree)
+    {
+        using var text = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" };
+        var emitter = new Emitter(text);
+        emitter.Emit(new StreamStart());
+        emitter.Emit(new DocumentStart());
+        WriteYaml(emitter, tree);
+        emitter.Emit(new DocumentEnd(isImplicit: true));
+        emitter.Emit(new StreamEnd());
+        return text.ToString().ReplaceLineEndings("\n");
+    }
+
+    private static void WriteYaml(IEmitter emitter, object? node)
+    {
+        switch (node)
+        {
+            case OrderedDictionary<string, object?> map:
+                emitter.Emit(new MappingStart());
+                foreach (var (key, value) in map)
+                {
+                    emitter.Emit(new Scalar(key));
+                    WriteYaml(emitter, value);
+                }
+
+                emitter.Emit(new MappingEnd());
+                break;
+            case System.Collections.IEnumerable list and not string:
+                emitter.Emit(new SequenceStart(null, null, isImplicit: true, SequenceStyle.Any));
+                foreach (var item in list)
+                {
+                    WriteYaml(emitter, item);
+                }
+
+                emitter.Emit(new SequenceEnd());
+                break;
+            case string text:
+                // A string that YAML 1.2's core schema reads as another type (true, 1500, null, ~) is quoted, as YamlDotNet's serializer does.
+                emitter.Emit(LooksLikeNonString(text)
+                    ? new Scalar(null, null, text, ScalarStyle.DoubleQuoted, isPlainImplicit: false, isQuotedImplicit: true)
+                    : new Scalar(text));
+                break;
+            default:
+                emitter.Emit(new Scalar(Plain(node)));
+                break;
+        }
+    }
+
+    private static void WriteJson(Utf8JsonWriter json, object? node)
+    {
+        switch (node)
+        {
+            case OrderedDictionary<string, object?> map:
+                json.WriteStartObject();
+                foreach (var (key, value) in map)
+                {
+                    json.WritePropertyName(key);
+                    WriteJson(json, value);
+                }
+
+                json.WriteEndObject();
+                break;
+            case string text:
+                json.WriteStringValue(text);
+                break;
+            case System.Collections.IEnumerable list:
+                json.WriteStartArray();
+                foreach (var item in list)
+                {
+                    WriteJson(json, item);
+                }
+
+                json.WriteEndArray();
+                break;
+            case bool flag:
+                json.WriteBooleanValue(flag);
+                break;
+            case int number:
+                json.WriteNumberValue(number);
+                break;
+            case null:
+                json.WriteNullValue();
+                break;
+            default:
+                throw new InvalidOperationException($"The topology tree holds a {node.GetType().Name} (a bug): only maps, lists, strings, ints and bools.");
+        }
+    }
+
+    private static string Plain(object? value) => value switch
+    {
+        null => "null",
+        bool flag => flag ? "true" : "false",
+        int number => number.ToString(CultureInfo.InvariantCulture),
+        _ => throw new InvalidOperationException($"The topology tree holds a {value.GetType().Name} (a bug): only maps, lists, strings, ints and bools."),
+    };
+
+    private static bool LooksLikeNonString(string text) =>
+        text.Length == 0
+        || text is "~" or "null" or "Null" or "NULL" or "true" or "True" or "TRUE" or "false" or "False" or "FALSE"
+        || double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
+        || text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) || text.StartsWith("0o", StringComparison.OrdinalIgnoreCase)
+        || text is ".inf" or "-.inf" or "+.inf" or ".nan" or ".Inf" or ".NaN";
 
     private static OrderedDictionary<string, object?> ToTree(TopologyModel t, bool includeDerived)
     {
