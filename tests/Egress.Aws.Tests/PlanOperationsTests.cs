@@ -32,6 +32,24 @@ public sealed class PlanOperationsTests
         {
             _covered.Add((step.Resource.Kind, step.Action));
         }
+
+        // The plan's JSON (source-generated, as the shipped build writes it) holds every operation with its action.
+        using var json = JsonDocument.Parse(JsonSerializer.Serialize(PlanRenderer.ToData(plan, versioned: true), AwsJson.Egress.PlanDocument));
+        Assert.Equal(1, json.RootElement.GetProperty("schemaVersion").GetInt32());
+        var written = json.RootElement.GetProperty("changes").EnumerateArray()
+            .SelectMany(c => c.GetProperty("teardown").EnumerateArray().Concat(c.GetProperty("operations").EnumerateArray()))
+            .Select(o => o.GetProperty("action").GetString());
+        Assert.Equal(plan.Steps.SelectMany(s => s.AllOperations).Select(o => o.Action), written);
+    }
+
+    [Fact]
+    public void AwsOperation_EveryOperationType_IsWrittenInThePlansJson()
+    {
+        var operations = typeof(AwsOperation).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(AwsOperation)) && !t.IsAbstract);
+        var registered = typeof(AwsOperation).GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonDerivedTypeAttribute), inherit: false)
+            .Cast<System.Text.Json.Serialization.JsonDerivedTypeAttribute>().Select(a => a.DerivedType);
+
+        Assert.Empty(operations.Except(registered));
     }
 
     [Fact]
@@ -97,7 +115,7 @@ public sealed class PlanOperationsTests
         await h.Cloud.Ec2("ap-northeast-1").AuthorizeIngressAsync(group.Id, [new SecurityGroupRule("tcp", 22, 22, "0.0.0.0/0")], CancellationToken.None);
         var plan = await h.PlanAsync();
 
-        using var json = JsonDocument.Parse(JsonSerializer.Serialize(PlanRenderer.ToData(plan), new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+        using var json = JsonDocument.Parse(JsonSerializer.Serialize(PlanRenderer.ToData(plan), AwsJson.Egress.PlanDocument));
 
         var change = Assert.Single(json.RootElement.GetProperty("changes").EnumerateArray());
         Assert.Equal("update", change.GetProperty("action").GetString());

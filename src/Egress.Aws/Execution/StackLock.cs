@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Egress.Aws.Planning;
 using Egress.Aws.Ports;
 
 namespace Egress.Aws.Execution;
@@ -14,14 +15,8 @@ public sealed record LockHolder(string Command, string User, string Host, int Pi
         return new(command, Environment.UserName, Environment.MachineName, Environment.ProcessId, time.GetUtcNow());
     }
 
-    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
-    {
-        ["command"] = Command,
-        ["user"] = User,
-        ["host"] = Host,
-        ["pid"] = Pid,
-        ["started"] = Started.ToString("O", CultureInfo.InvariantCulture),
-    });
+    /// <summary>The parameter's value: {"command", "user", "host", "pid", "started"} (source-generated, <see cref="AwsJson"/>).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, AwsJson.Egress.LockHolder);
 
     /// <summary>The holder written in the parameter; null when the value is not one egress wrote.</summary>
     public static LockHolder? Parse(string? json)

@@ -30,7 +30,42 @@ internal sealed class ResourceRefJsonConverter : JsonConverter<ResourceRef>
 }
 
 /// <summary>One call the executor makes (or one wait it does), in the region whose port runs it. Operations are data: the
-/// planner decides them, the formatter shows them, the executor runs them in order, resolving ids, waiting and retrying.</summary>
+/// planner decides them, the formatter shows them, the executor runs them in order, resolving ids, waiting and retrying.
+/// In the plan's JSON each is written as its own type (no discriminator: its <c>action</c> says what it is); a new
+/// operation needs its line here, or writing a plan that holds it throws (PlanDocumentTests covers every kind).</summary>
+[JsonDerivedType(typeof(ImportKeyPair))]
+[JsonDerivedType(typeof(DeleteKeyPair))]
+[JsonDerivedType(typeof(CreateVpc))]
+[JsonDerivedType(typeof(SetVpcDns))]
+[JsonDerivedType(typeof(DeleteVpc))]
+[JsonDerivedType(typeof(CreateSubnet))]
+[JsonDerivedType(typeof(DeleteSubnet))]
+[JsonDerivedType(typeof(CreateInternetGateway))]
+[JsonDerivedType(typeof(AttachInternetGateway))]
+[JsonDerivedType(typeof(DetachInternetGateway))]
+[JsonDerivedType(typeof(DeleteInternetGateway))]
+[JsonDerivedType(typeof(CreateRouteTable))]
+[JsonDerivedType(typeof(AssociateRouteTable))]
+[JsonDerivedType(typeof(DisassociateRouteTable))]
+[JsonDerivedType(typeof(DeleteRouteTable))]
+[JsonDerivedType(typeof(PutRoute))]
+[JsonDerivedType(typeof(DeleteRoute))]
+[JsonDerivedType(typeof(CreateSecurityGroup))]
+[JsonDerivedType(typeof(ChangeSecurityGroupRules))]
+[JsonDerivedType(typeof(DeleteSecurityGroup))]
+[JsonDerivedType(typeof(CreatePeering))]
+[JsonDerivedType(typeof(AcceptPeering))]
+[JsonDerivedType(typeof(WaitPeeringActive))]
+[JsonDerivedType(typeof(AllowPeeringDns))]
+[JsonDerivedType(typeof(DeletePeering))]
+[JsonDerivedType(typeof(RunInstance))]
+[JsonDerivedType(typeof(WaitInstanceRunning))]
+[JsonDerivedType(typeof(SetSourceDestCheck))]
+[JsonDerivedType(typeof(TerminateInstance))]
+[JsonDerivedType(typeof(AllocateAddress))]
+[JsonDerivedType(typeof(AssociateAddress))]
+[JsonDerivedType(typeof(DisassociateAddress))]
+[JsonDerivedType(typeof(ReleaseAddress))]
 public abstract record AwsOperation(string Region)
 {
     /// <summary>The AWS API action this operation calls (for a wait: the describe call it polls).</summary>

@@ -115,29 +115,29 @@ public static class PlanRenderer
 
     /// <summary>The plan as data for --output json: per change the action, the address, the reason, the values before and
     /// after, and the operations apply runs (the teardown in its delete phase, the rest in its create-and-update phase), each with its AWS action and arguments.</summary>
-    public static object ToData(Plan plan)
+    /// <paramref name="versioned"/>: the plan verb's own document, which carries the schema version (apply's and destroy's hold it without).</summary>
+    public static PlanDocument ToData(Plan plan, bool versioned = false)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return new
+        return new PlanDocument
         {
-            stack = plan.Stack,
-            toAdd = plan.ToAdd,
-            toChange = plan.ToChange,
-            toDestroy = plan.ToDestroy,
-            changes = plan.Steps.Select(s => new
-            {
-                action = s.Action.ToString().ToLowerInvariant(),
-                address = s.Resource.ToString(),
-                region = s.Resource.Region,
-                kind = s.Resource.KindName,
-                name = s.Resource.Name,
-                reason = s.Reason,
-                id = s.Observed?.Id,
-                before = s.Before,
-                after = s.After,
-                teardown = s.Teardown.Select(o => (object)o),
-                operations = s.Operations.Select(o => (object)o),
-            }),
+            SchemaVersion = versioned ? PlanDocument.CurrentSchemaVersion : null,
+            Stack = plan.Stack,
+            ToAdd = plan.ToAdd,
+            ToChange = plan.ToChange,
+            ToDestroy = plan.ToDestroy,
+            Changes = plan.Steps.Select(s => new PlanChange(
+                s.Action.ToString().ToLowerInvariant(),
+                s.Resource.ToString(),
+                s.Resource.Region,
+                s.Resource.KindName,
+                s.Resource.Name,
+                s.Reason,
+                s.Observed?.Id,
+                s.Before,
+                s.After,
+                s.Teardown,
+                s.Operations)).ToList(),
         };
     }
 }
