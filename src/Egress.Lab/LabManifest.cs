@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Egress.Core;
 using Egress.Core.Topology;
 using Egress.Lab.World;
@@ -10,6 +11,9 @@ namespace Egress.Lab;
 /// The world itself is re-planned from the topology: the planner is pure, so the plan is the same.</summary>
 public sealed record LabManifest
 {
+    /// <summary>docs/json.md; a manifest written before versions existed reads as 1.</summary>
+    public int SchemaVersion { get; init; } = 1;
+
     public required string Id { get; init; }
 
     /// <summary>The resolved topology (every default filled in), as YAML.</summary>
@@ -20,6 +24,9 @@ public sealed record LabManifest
     /// <summary>Namespaces (default) or VMs; a manifest written before VMs existed reads as namespaces.</summary>
     public LabInstances Instances { get; init; } = LabInstances.Namespaces;
 
+    /// <summary>Written as its camelCase name (the converter sits here, not on Core's enum: an attribute on the enum would
+    /// load System.Text.Json into every Enum.ToString of it, validate's start path included).</summary>
+    [JsonConverter(typeof(JsonCamelCaseEnum<OverlayMode>))]
     public required OverlayMode Overlay { get; init; }
 
     /// <summary>How the overlay was chosen, e.g. "vxlan (topology says ipip; this kernel has no ipip)".</summary>
@@ -34,10 +41,10 @@ public sealed record LabManifest
     /// <summary>`lab up --resolver-delay`: milliseconds each of these regions' VPC resolver holds a query (none: answers at once).</summary>
     public IReadOnlyDictionary<string, int> ResolverDelays { get; init; } = new Dictionary<string, int>();
 
-    public string ToJson() => JsonSerializer.Serialize(this, EgressJson.Options);
+    public string ToJson() => JsonSerializer.Serialize(this, LabJson.Egress.LabManifest);
 
     public static LabManifest FromJson(string json) =>
-        JsonSerializer.Deserialize<LabManifest>(json, EgressJson.Options) ?? throw new InvalidDataException("The lab manifest is empty.");
+        JsonSerializer.Deserialize(json, LabJson.Egress.LabManifest) ?? throw new InvalidDataException("The lab manifest is empty.");
 
     public TopologyModel LoadTopology() => TopologyLoader.Load(Topology, $"lab {Id} manifest").Require();
 

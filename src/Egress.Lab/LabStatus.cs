@@ -38,6 +38,9 @@ public sealed record LabCounters
 
 public sealed record LabStatusReport
 {
+    /// <summary>docs/json.md.</summary>
+    public int SchemaVersion { get; init; } = 1;
+
     public required string Id { get; init; }
 
     public required string Stack { get; init; }

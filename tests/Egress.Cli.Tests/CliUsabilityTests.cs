@@ -62,11 +62,12 @@ public sealed class CliUsabilityTests : IDisposable
     {
         await _cli.RunAsync("init", "--example", "three-region");
 
-        var (code, _, stderr) = await _cli.RunAsync("validate");
+        var (code, stdout, stderr) = await _cli.RunAsync("validate");
 
         Assert.Equal(0, code);
-        Assert.Contains("egress.yaml: valid", stderr, StringComparison.Ordinal);
-        Assert.Contains("3 regions", stderr, StringComparison.Ordinal);
+        Assert.Contains("egress.yaml: valid", stdout, StringComparison.Ordinal); // the verdict is output, not a diagnostic
+        Assert.Contains("3 regions", stdout, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, stderr);
     }
 
     [Theory]

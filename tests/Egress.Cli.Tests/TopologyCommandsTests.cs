@@ -18,7 +18,7 @@ public sealed class TopologyCommandsTests : IDisposable
         Assert.Equal(0, init.ExitCode);
         Assert.Equal(Examples.Text(Examples.Seed), await File.ReadAllTextAsync(_cli.PathOf("egress.yaml")));
         Assert.Equal(0, validate.ExitCode);
-        Assert.Contains("egress.yaml: valid", validate.Stderr, StringComparison.Ordinal);
+        Assert.Contains("egress.yaml: valid", validate.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -64,12 +64,12 @@ public sealed class TopologyCommandsTests : IDisposable
             .Replace("mode: ipip", "mode: ipop", StringComparison.Ordinal);
         await File.WriteAllTextAsync(_cli.PathOf("bad.yaml"), yaml);
 
-        var (code, _, stderr) = await _cli.RunAsync("validate", "-f", "bad.yaml");
+        var (code, stdout, stderr) = await _cli.RunAsync("validate", "-f", "bad.yaml");
 
         Assert.Equal(2, code);
         Assert.Matches(@"bad\.yaml:\d+:\d+: error: regions\[0\]\.hosts\[0\]\.privateIp: 10\.0\.1\.0 is reserved", stderr);
         Assert.Matches(@"bad\.yaml:\d+:\d+: error: overlay\.mode: 'ipop' is not a valid mode; did you mean 'ipip'\?", stderr);
-        Assert.Contains("bad.yaml: 2 errors.", stderr, StringComparison.Ordinal);
+        Assert.Contains("bad.yaml: 2 errors.", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -77,10 +77,12 @@ public sealed class TopologyCommandsTests : IDisposable
     {
         await File.WriteAllTextAsync(_cli.PathOf("bad.yaml"), Examples.Text(Examples.Seed).Replace("rounds: 5", "rounds: 0", StringComparison.Ordinal));
 
-        var (code, stdout, _) = await _cli.RunAsync("validate", "-f", "bad.yaml", "--output", "json");
+        var (code, stdout, stderr) = await _cli.RunAsync("validate", "-f", "bad.yaml", "--output", "json");
 
         Assert.Equal(2, code);
+        Assert.Contains("bad.yaml: 1 error.", stderr, StringComparison.Ordinal); // stdout holds only the document
         using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(1, json.RootElement.GetProperty("schemaVersion").GetInt32());
         Assert.False(json.RootElement.GetProperty("valid").GetBoolean());
         var diagnostic = json.RootElement.GetProperty("diagnostics")[0];
         Assert.Equal("verify.criteria.rounds", diagnostic.GetProperty("path").GetString());

@@ -27,7 +27,7 @@ internal sealed class ApplyCommand : Command
                 var left = plan.IsEmpty ? plan : await provisioner.ApplyAsync(desired, plan, cancellationToken);
                 if (aws.Json(parse))
                 {
-                    aws.WriteJson(new { applied = PlanRenderer.ToData(plan), remaining = PlanRenderer.ToData(left) });
+                    aws.WriteJson(new ApplyDocument(PlanRenderer.ToData(plan), PlanRenderer.ToData(left)), AwsJson.Egress.ApplyDocument);
                 }
 
                 if (!left.IsEmpty)

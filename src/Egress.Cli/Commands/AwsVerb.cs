@@ -178,7 +178,7 @@ internal sealed class AwsVerb
         }
     }
 
-    public void WriteJson(object data) => _context.Output.WriteLine(JsonSerializer.Serialize(data, EgressJson.Options));
+    public void WriteJson<T>(T document, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) => _context.Output.WriteLine(JsonSerializer.Serialize(document, type));
 
     private static Uri? ParseEndpoint(string? text)
     {

@@ -81,7 +81,7 @@ internal sealed class CostCommand : Command
 
             if (parse.GetValue(output) == OutputFormat.Json)
             {
-                context.Output.WriteLine(JsonSerializer.Serialize(CostReport.ToJson(comparison, path, topology), EgressJson.Options));
+                context.Output.WriteLine(JsonSerializer.Serialize(CostReport.ToJson(comparison, path, topology), CliJson.Egress.CostDocument));
             }
             else
             {
@@ -200,41 +200,28 @@ internal static class CostReport
         ? $"This topology saves {Format.Percent(percent)} against {other}."
         : $"This topology costs {Format.Percent(-percent)} more than {other}.";
 
-    public static object ToJson(CostComparison comparison, string file, TopologyModel topology) => new
+    public static CostDocument ToJson(CostComparison comparison, string file, TopologyModel topology) => new()
     {
-        file,
-        stack = topology.Stack,
-        prices = comparison.Prices.Name,
-        currency = PriceTable.Currency,
-        hours = comparison.Traffic.Hours,
-        gbOutPerClient = comparison.Traffic.GbOutPerClient,
-        gbInPerClient = comparison.Traffic.GbInPerClient,
-        hoursPerWeek = Traffic.HoursPerWeek,
-        hoursPerMonth = Traffic.HoursPerMonth,
-        scenarios = comparison.Scenarios.Select(s => new
-        {
-            id = s.Id,
-            title = s.Title,
-            lines = s.Lines.Select(l => new
-            {
-                item = PriceItems.NameOf(l.Item),
-                region = l.Region,
-                description = l.Description,
-                quantity = Format.Exact(l.Quantity),
-                unit = l.Unit,
-                unitPrice = l.UnitPrice,
-                cost = Format.Exact(l.Cost),
-                estimate = l.Estimate,
-            }),
-            total = Format.Exact(s.Total),
-            perWeek = Format.Exact(s.PerWeek),
-            perMonth = Format.Exact(s.PerMonth),
-        }),
-        savingsPercent = new
-        {
-            vsTransitGatewayNat = Math.Round(comparison.SavingsVsTransitGatewayNatPercent, 2),
-            vsLocalNatGateway = Math.Round(comparison.SavingsVsLocalNatGatewayPercent, 2),
-        },
+        File = file,
+        Stack = topology.Stack,
+        Prices = comparison.Prices.Name,
+        Currency = PriceTable.Currency,
+        Hours = comparison.Traffic.Hours,
+        GbOutPerClient = comparison.Traffic.GbOutPerClient,
+        GbInPerClient = comparison.Traffic.GbInPerClient,
+        HoursPerWeek = Traffic.HoursPerWeek,
+        HoursPerMonth = Traffic.HoursPerMonth,
+        Scenarios = comparison.Scenarios.Select(s => new CostScenarioDocument(
+            s.Id,
+            s.Title,
+            s.Lines.Select(l => new CostLineDocument(PriceItems.NameOf(l.Item), l.Region, l.Description, Format.Exact(l.Quantity), l.Unit, l.UnitPrice,
+                Format.Exact(l.Cost), l.Estimate)).ToList(),
+            Format.Exact(s.Total),
+            Format.Exact(s.PerWeek),
+            Format.Exact(s.PerMonth))).ToList(),
+        SavingsPercent = new CostSavingsDocument(
+            Math.Round(comparison.SavingsVsTransitGatewayNatPercent, 2),
+            Math.Round(comparison.SavingsVsLocalNatGatewayPercent, 2)),
     };
 }
 

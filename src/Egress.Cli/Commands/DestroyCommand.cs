@@ -24,7 +24,7 @@ internal sealed class DestroyCommand : Command
                     context.Error.WriteLine($"Nothing tagged egress:stack={topology.Stack} in {searched}: nothing to destroy.");
                     if (aws.Json(parse))
                     {
-                        aws.WriteJson(new { destroyed = PlanRenderer.ToData(plan), remaining = Array.Empty<object>() });
+                        aws.WriteJson(new DestroyDocument(PlanRenderer.ToData(plan), []), AwsJson.Egress.DestroyDocument);
                     }
 
                     return ExitCodes.Ok;
@@ -40,7 +40,7 @@ internal sealed class DestroyCommand : Command
                 var remaining = left.Regions.SelectMany(r => r.All.Select(x => $"{r.Region}: {x.Component ?? "?"} {x.Id}")).ToList();
                 if (aws.Json(parse))
                 {
-                    aws.WriteJson(new { destroyed = PlanRenderer.ToData(plan), remaining });
+                    aws.WriteJson(new DestroyDocument(PlanRenderer.ToData(plan), remaining), AwsJson.Egress.DestroyDocument);
                 }
 
                 if (remaining.Count > 0)

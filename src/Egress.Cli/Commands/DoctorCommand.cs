@@ -116,15 +116,10 @@ internal sealed class DoctorCommand : Command
     {
         if (json)
         {
-            context.Output.WriteLine(JsonSerializer.Serialize(new
-            {
-                environment = report.Environment,
-                healthy = report.Healthy,
-                stoppedAt = report.StoppedAt is { } s ? DoctorWalk.Name(s) : null,
-                elapsedMs = Math.Round(report.Elapsed.TotalMilliseconds),
-                findings = report.Findings.Select(Json),
-                checks = report.Checks.Select(Json),
-            }, EgressJson.Options));
+            context.Output.WriteLine(JsonSerializer.Serialize(
+                new DoctorDocument(report.Environment, report.Healthy, report.StoppedAt is { } s ? DoctorWalk.Name(s) : null,
+                    Math.Round(report.Elapsed.TotalMilliseconds), report.Findings.Select(Json).ToList(), report.Checks.Select(Json).ToList()),
+                CliJson.Egress.DoctorDocument));
         }
         else
         {
@@ -152,17 +147,8 @@ internal sealed class DoctorCommand : Command
         return report.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
     }
 
-    private static object Json(DoctorCheck c) => new
-    {
-        id = c.Id,
-        link = DoctorWalk.Name(c.Link),
-        host = c.Host,
-        status = c.Status.ToString().ToLowerInvariant(),
-        expected = c.Expected,
-        seen = c.Seen,
-        fix = c.Fix,
-        fixedBy = c.FixedBy is { } f ? FixedByText(f) : null,
-    };
+    private static DoctorCheckDocument Json(DoctorCheck c) => new(c.Id, DoctorWalk.Name(c.Link), c.Host, c.Status.ToString().ToLowerInvariant(),
+        c.Expected, c.Seen, c.Fix, c.FixedBy is { } f ? FixedByText(f) : null);
 
     private static string FixedByText(FixedBy? by) => by switch
     {

@@ -20,7 +20,7 @@ internal sealed class PlanCommand : Command
                 aws.WriteSweep(plan.Sweep);
                 if (aws.Json(parse))
                 {
-                    aws.WriteJson(PlanRenderer.ToData(plan));
+                    aws.WriteJson(PlanRenderer.ToData(plan, versioned: true), AwsJson.Egress.PlanDocument);
                 }
                 else
                 {

@@ -39,7 +39,7 @@ internal sealed class StatusCommand : Command
                 var code = checks.All(c => c.Ok) ? ExitCodes.Ok : ExitCodes.CheckFailed;
                 if (aws.Json(parse))
                 {
-                    aws.WriteJson(new { stack = topology.Stack, resources = rows, costUsdPerHour = cost.UsdPerHour, costLines = cost.Lines, checks });
+                    aws.WriteJson(new StatusDocument(topology.Stack, rows, cost.UsdPerHour, cost.Lines, checks), CliJson.Egress.StatusDocument);
                     WriteCost(context, cost);
                     return code;
                 }

@@ -1,4 +1,3 @@
-using Egress.Core;
 using System.CommandLine;
 using System.Text.Json;
 using Egress.Core.Topology;
@@ -20,7 +19,10 @@ internal sealed class ValidateCommand : Command
             StartupTrace.Mark("validate action");
             var (result, path) = source.Read(context, parse);
             StartupTrace.Mark("topology loaded");
-            if (parse.GetValue(output) == OutputFormat.Json)
+            // The verdict is validate's output (stdout); with -o json stdout holds only the document, so it goes to stderr.
+            var json = parse.GetValue(output) == OutputFormat.Json;
+            var verdict = json ? context.Error : context.Output;
+            if (json)
             {
                 WriteJson(context, result, path);
             }
@@ -32,12 +34,12 @@ internal sealed class ValidateCommand : Command
             if (!result.Succeeded)
             {
                 var count = result.Errors.Count();
-                context.Error.WriteLine($"{path}: {count} error{(count == 1 ? string.Empty : "s")}.");
+                verdict.WriteLine($"{path}: {count} error{(count == 1 ? string.Empty : "s")}.");
                 return ExitCodes.BadInput;
             }
 
             var topology = result.Topology!;
-            context.Error.WriteLine(
+            verdict.WriteLine(
                 $"{path}: valid. Stack '{topology.Stack}': {topology.Regions.Count} regions, {topology.Hosts.Count()} hosts, " +
                 $"{TunnelPairs.Of(topology).Count} tunnels ({topology.Overlay.Mode.ToString().ToLowerInvariant()}, MTU {topology.Overlay.TunnelMtu}).");
             return ExitCodes.Ok;
@@ -47,18 +49,8 @@ internal sealed class ValidateCommand : Command
     /// <summary>Its own method so that text output (the common case) never loads System.Text.Json (start-up,
     /// bench/startup.sh).</summary>
     private static void WriteJson(CliContext context, TopologyLoadResult result, string path) =>
-        context.Output.WriteLine(JsonSerializer.Serialize(new
-        {
-            file = path,
-            valid = result.Succeeded,
-            diagnostics = result.Diagnostics.Select(d => new
-            {
-                severity = d.IsError ? "error" : "warning",
-                line = d.Line,
-                column = d.Column,
-                path = d.Path,
-                message = d.Message,
-                fix = d.Hint,
-            }),
-        }, EgressJson.Options));
+        context.Output.WriteLine(JsonSerializer.Serialize(
+            new ValidateDocument(path, result.Succeeded, result.Diagnostics
+                .Select(d => new ValidateDiagnostic(d.IsError ? "error" : "warning", d.Line, d.Column, d.Path, d.Message, d.Hint)).ToList()),
+            CliJson.Egress.ValidateDocument));
 }

@@ -64,19 +64,37 @@ public static class LabServices
 
             await next(context);
         });
-        app.MapGet("/lab/edge", (HttpContext context) => EdgeOf(plan, context) is { } edge
-            ? Results.Json(new EdgeAnswer(edge.Region, edge.Address.ToString(), ClientOf(context)), ServiceJson)
-            : Results.NotFound($"not an edge of {LabWorldPlan.GeoName}\n"));
-        app.MapGet("/api/v3/time", () => Results.Json(new ServerTimeAnswer(time.GetUtcNow().ToUnixTimeMilliseconds()), ServiceJson));
-        app.MapGet("/json", (HttpContext context) => Results.Json(Echo(plan, ClientOf(context)), ServiceJson));
-        app.MapGet("/", (HttpContext context) =>
+        // RequestDelegate endpoints (no minimal-API delegate inference: that generates code at run time, and the shipped
+        // build has none) writing source-generated JSON (LabJson.Web).
+        app.MapGet("/lab/edge", context => EdgeOf(plan, context) is { } edge
+            ? context.Response.WriteAsJsonAsync(new EdgeAnswer(edge.Region, edge.Address.ToString(), ClientOf(context)), LabJson.Web.EdgeAnswer, cancellationToken: context.RequestAborted)
+            : TextAsync(context, StatusCodes.Status404NotFound, $"not an edge of {LabWorldPlan.GeoName}\n"));
+        app.MapGet("/api/v3/time", context =>
+            context.Response.WriteAsJsonAsync(new ServerTimeAnswer(time.GetUtcNow().ToUnixTimeMilliseconds()), LabJson.Web.ServerTimeAnswer, cancellationToken: context.RequestAborted));
+        app.MapGet("/json", context => context.Response.WriteAsJsonAsync(Echo(plan, ClientOf(context)), LabJson.Web.IpEchoAnswer, cancellationToken: context.RequestAborted));
+        app.MapGet("/", context =>
             string.Equals(context.Request.Host.Host, echoHost, StringComparison.OrdinalIgnoreCase)
-                ? Results.Json(Echo(plan, ClientOf(context)), ServiceJson)
-                : Results.Text("egress lab internet\n"));
-        app.MapGet("/lab/bytes/{count:long}", (long count, HttpContext context) =>
-            count is < 0 or > MaxDownloadBytes
-                ? Results.BadRequest($"0..{MaxDownloadBytes} bytes\n")
-                : Results.Stream(stream => WriteBytesAsync(stream, count, context.RequestAborted), "application/octet-stream"));
+                ? context.Response.WriteAsJsonAsync(Echo(plan, ClientOf(context)), LabJson.Web.IpEchoAnswer, cancellationToken: context.RequestAborted)
+                : TextAsync(context, StatusCodes.Status200OK, "egress lab internet\n"));
+        app.MapGet("/lab/bytes/{count}", context =>
+        {
+            if (!long.TryParse(context.Request.RouteValues["count"] as string, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+                || count > MaxDownloadBytes)
+            {
+                return TextAsync(context, StatusCodes.Status400BadRequest, $"0..{MaxDownloadBytes} bytes\n");
+            }
+
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = count;
+            return WriteBytesAsync(context.Response.Body, count, context.RequestAborted);
+        });
+    }
+
+    private static Task TextAsync(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text, context.RequestAborted);
     }
 
     /// <summary>The edge whose address the request came to, or null (a service address).</summary>
@@ -113,8 +131,6 @@ public static class LabServices
             ? new IpEchoAnswer(address, string.Empty, string.Empty, string.Empty, string.Empty)
             : new IpEchoAnswer(address, range.City, range.City, range.Country, range.Org);
     }
-
-    private static readonly System.Text.Json.JsonSerializerOptions ServiceJson = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     /// <summary>/lab/edge on an edge of the geo name: which region's edge answered, at which address, for which caller.</summary>
     public sealed record EdgeAnswer(string Edge, string Address, string Client);

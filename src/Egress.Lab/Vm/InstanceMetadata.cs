@@ -82,19 +82,15 @@ public sealed class InstanceMetadata
     }
 
     /// <summary>dynamic/instance-identity/document.</summary>
-    public string IdentityDocument() => JsonSerializer.Serialize(new Dictionary<string, object?>
-    {
-        ["accountId"] = "000000000000",
-        ["architecture"] = "x86_64",
-        ["availabilityZone"] = Instance.AvailabilityZone,
-        ["imageId"] = "ami-0egresslab00000000",
-        ["instanceId"] = Instance.InstanceId,
-        ["instanceType"] = Instance.InstanceType,
-        ["privateIp"] = Instance.PrivateIp.ToString(),
-        ["region"] = Instance.Region,
-        ["version"] = "2017-09-30",
-    });
+    public string IdentityDocument() => JsonSerializer.Serialize(
+        new InstanceIdentityDocument("000000000000", "x86_64", Instance.AvailabilityZone, "ami-0egresslab00000000", Instance.InstanceId,
+            Instance.InstanceType, Instance.PrivateIp.ToString(), Instance.Region, "2017-09-30"),
+        LabJson.Web.InstanceIdentityDocument);
 }
+
+/// <summary>dynamic/instance-identity/document's fields, as EC2 names them.</summary>
+public sealed record InstanceIdentityDocument(string AccountId, string Architecture, string AvailabilityZone, string ImageId, string InstanceId,
+    string InstanceType, string PrivateIp, string Region, string Version);
 
 /// <summary>The lab's IMDSv2 at 169.254.169.254:80 inside a VPC router's namespace, for every VM of that VPC (told
 /// apart by source address, as the EC2 hypervisor tells them apart by interface). A session token from

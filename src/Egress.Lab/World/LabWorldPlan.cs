@@ -39,6 +39,7 @@ public sealed record LabVeth(string NamespaceA, string InterfaceA, string Namesp
 
 /// <summary>What each topology host is in the lab: a network namespace running the host script (fast, the default),
 /// or a QEMU VM booted from the instance image the way EC2 boots one (cloud-init, IMDSv2, systemd).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(Egress.Core.JsonCamelCaseEnum<LabInstances>))]
 public enum LabInstances
 {
     Namespaces,

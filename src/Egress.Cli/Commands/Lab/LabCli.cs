@@ -139,7 +139,8 @@ internal static class LabCli
     public static CommandSpec Self(IReadOnlyList<string> arguments)
     {
         var process = Environment.ProcessPath ?? "dotnet";
-        var assembly = typeof(LabCli).Assembly.Location;
+        // Not Assembly.Location: empty in a single-file or native build. A framework-dependent build's egress.dll sits in its base directory.
+        var assembly = Path.Combine(AppContext.BaseDirectory, "egress.dll");
         return Path.GetFileNameWithoutExtension(process) == "egress"
             ? new CommandSpec(process, arguments)
             : new CommandSpec(DotnetHost(process), [assembly, .. arguments]);

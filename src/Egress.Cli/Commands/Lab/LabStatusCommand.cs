@@ -21,7 +21,7 @@ internal sealed class LabStatusCommand : Command
             var status = await LabStatusCollector.CollectAsync(lab, cancellationToken: cancellationToken);
             if (parse.GetValue(output) == OutputFormat.Json)
             {
-                context.Output.WriteLine(JsonSerializer.Serialize(status, EgressJson.Options));
+                context.Output.WriteLine(JsonSerializer.Serialize(status, LabJson.Egress.LabStatusReport));
                 return status.Healthy ? ExitCodes.Ok : ExitCodes.CheckFailed;
             }
 
