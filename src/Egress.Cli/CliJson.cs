@@ -13,6 +13,7 @@ namespace Egress.Cli;
 /// <summary><c>egress validate -o json</c>.</summary>
 internal sealed record ValidateDocument(string File, bool Valid, IReadOnlyList<ValidateDiagnostic> Diagnostics)
 {
+    [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; init; } = 1;
 }
 
@@ -56,6 +57,7 @@ internal sealed record CostSavingsDocument(decimal VsTransitGatewayNat, decimal 
 internal sealed record DoctorDocument(string Environment, bool Healthy, string? StoppedAt, double ElapsedMs,
     IReadOnlyList<DoctorCheckDocument> Findings, IReadOnlyList<DoctorCheckDocument> Checks)
 {
+    [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; init; } = 1;
 }
 
@@ -65,6 +67,7 @@ internal sealed record DoctorCheckDocument(string Id, string Link, string? Host,
 internal sealed record StatusDocument(string Stack, IReadOnlyList<StatusRow> Resources, decimal CostUsdPerHour, IReadOnlyList<RunningCostLine> CostLines,
     IReadOnlyList<Commands.StatusCommand.HostCheck> Checks)
 {
+    [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; init; } = 1;
 }
 

@@ -45,6 +45,7 @@ public sealed record PlanChange(
 /// <summary><c>egress apply -o json</c>: the plan it applied and the plan left afterwards (empty when converged).</summary>
 public sealed record ApplyDocument(PlanDocument Applied, PlanDocument Remaining)
 {
+    [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; init; } = 1;
 }
 
@@ -52,6 +53,7 @@ public sealed record ApplyDocument(PlanDocument Applied, PlanDocument Remaining)
 /// empty when nothing remains.</summary>
 public sealed record DestroyDocument(PlanDocument Destroyed, IReadOnlyList<string> Remaining)
 {
+    [JsonPropertyOrder(-1)]
     public int SchemaVersion { get; init; } = 1;
 }
 
