@@ -30,7 +30,9 @@ mount -t tmpfs tmpfs /newroot/tmp
 mount -t tmpfs tmpfs /newroot/var/tmp 2>/dev/null
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2>/dev/null
 mkdir -p /newroot/run/netns
-cp /bin/busybox /newroot/run/egress-vm-busybox
+# Named busybox-*: busybox takes its applet from argv[1] only when its own name starts with "busybox" (as
+# egress-vm-busybox it said "applet not found", PID 1 exited and the kernel panicked instead of powering off).
+cp /bin/busybox /newroot/run/busybox-egress-vm
 # The repository last, over whatever the mounts above put at its path: a checkout under /tmp, /run or /var/tmp would
 # otherwise be hidden by their tmpfs (and the command would run in an empty directory).
 mkdir -p "/newroot$repo"
@@ -41,4 +43,4 @@ echo booted > "/newroot$repo/.vm/booted"
 exec switch_root /newroot /bin/sh -c "cd '$repo' && hostname egress-vm && ip link set lo up; \
   HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin EGRESS_IN_VM=1 \
   /bin/sh '$repo/.vm/cmd.sh' > '$repo/.vm/output' 2>&1; echo \$? > '$repo/.vm/rc'; sync; \
-  /run/egress-vm-busybox poweroff -f"
+  /run/busybox-egress-vm poweroff -f"
