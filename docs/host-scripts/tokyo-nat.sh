@@ -180,20 +180,33 @@ c_sysctl() {
 apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sysctl_set; }
 down_sysctls() { sysctl_restore; }
 check_sysctls() { sysctls c_sysctl; ungroup; }
-DNS_PID="$RUN_DIR/dnsmasq.pid" DPID=
-dns_running() {
-  DPID=$(cat "$DNS_PID" 2>/dev/null)
-  case "$(tr '\0' ' ' 2>/dev/null <"/proc/${DPID:-0}/cmdline")" in
-    dnsmasq*" --pid-file=$DNS_PID ") return 0 ;;
+own_ns() { [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$(readlink /proc/self/ns/net)" ]; }
+DNS_PID="$RUN_DIR/dnsmasq.pid" DOTHER='' DPID=
+dns_is() {
+  case "$(tr '\0' ' ' 2>/dev/null <"/proc/${1:-0}/cmdline")" in
+    dnsmasq*" --pid-file=$DNS_PID ") own_ns "$1" || return 2 ;;
+    *) return 1 ;;
   esac
+}
+dns_running() {
+  DPID=$(cat "$DNS_PID" 2>/dev/null) DOTHER=
+  dns_is "$DPID"
+  case $? in 0) return 0 ;; 2) DOTHER=$DPID ;; esac
+  # shellcheck disable=SC2013 # pids, one word each
+  for DPID in $(grep -lF -e "--pid-file=$DNS_PID" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+    dns_is "$DPID" && return 0
+  done
   DPID=
   return 1
 }
+dns_why() { if [ -n "$DOTHER" ]; then echo "$DNS_PID names pid $DOTHER, another network namespace's"; else echo "$DNS_PID"; fi; }
 dns_start() {
   set -- dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces --cache-size=1000 "$@" "--pid-file=$DNS_PID"
   if dns_running; then
     [ "$(tr '\0' ' ' <"/proc/$DPID/cmdline")" = "$* " ] && return 0
     log "dnsmasq pid $DPID runs with other arguments: restarting it"; dns_stop
+  elif [ -n "$DOTHER" ]; then
+    warn "$(dns_why) (a world sharing $RUN_DIR): starting this namespace's own, which takes over the file"
   fi
   mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
   "$@" || abort "dnsmasq did not start (is port 53 on these addresses taken?): $*"
@@ -205,9 +218,9 @@ dns_stop() {
     i=0
     while [ -e "/proc/$DPID" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
   fi
-  rm -f "$DNS_PID"
+  [ -n "$DOTHER" ] || rm -f "$DNS_PID"
 }
-c_dns_running() { if dns_running; then fact true "dnsmasq pid $DPID"; else fact false "dnsmasq is not running ($DNS_PID)"; fi; }
+c_dns_running() { if dns_running; then fact true "dnsmasq pid $DPID"; else fact false "dnsmasq is not running in this network namespace ($(dns_why))"; fi; }
 # shellcheck disable=SC2034 # NFT_OVERLAY: used by the role's nft_body
 case $OVERLAY in
   vxlan) NFT_OVERLAY="udp dport $VXLAN_PORT" ;;
@@ -321,7 +334,7 @@ check_dns() {
     done
     case "$l" in *" 0.0.0.0:53 "* | *" *:53 "*) fact false "dnsmasq listens on every address, not only the tunnels" ;; esac
   else
-    fact false "the dns forwarder (dnsmasq) is not running ($DNS_PID)"
+    fact false "the dns forwarder (dnsmasq) is not running in this network namespace ($(dns_why))"
   fi
   end
 }

@@ -441,6 +441,60 @@ public sealed class HostScriptBehaviourTests
         }
     }
 
+    /// <summary>Issue 23: two namespace worlds on one machine sharing a run directory (as two sharing the default
+    /// /run/egress would). The second world's apply used to take the first world's dnsmasq, named by the shared
+    /// dnsmasq.pid, for its own: it started none, and its check passed dns.stub for a process it did not own. Each world
+    /// now runs its own stub and forwarder, each check judges its own, and each down stops only its own.</summary>
+    [RootFact]
+    public async Task Apply_TwoWorldsSharingARunDirectory_EachRunsJudgesAndStopsOnlyItsOwnDnsmasq()
+    {
+        Prerequisites.RequireProgram("dnsmasq", "dnsmasq-base");
+        await using var first = await NetnsWorld.CreateAsync(Seed());
+        await using var second = await NetnsWorld.CreateAsync(Seed());
+        var shared = new Dictionary<string, string> { ["EGRESS_RUN_DIR"] = Path.Combine(first.Directory, "shared-run") };
+
+        await ApplyBothAsync(first, shared);
+        var secondApply = await ApplyBothAsync(second, shared);
+
+        var stubs = new Dictionary<NetnsWorld, int>();
+        foreach (var world in new[] { first, second })
+        {
+            var stub = Assert.Single(await DnsmasqPidsAsync(world.Client)); // the second world's used to be none
+            var forwarder = Assert.Single(await DnsmasqPidsAsync(world.Gateway));
+            stubs[world] = stub;
+            var client = CheckReport.Parse((await world.ScriptAsync(world.ClientHost.Name, "check", shared)).StandardOutput);
+            var gateway = CheckReport.Parse((await world.ScriptAsync(world.GatewayHost.Name, "check", shared)).StandardOutput);
+
+            Assert.Equal(new CheckInvariant("dns.stub", true, $"dnsmasq pid {stub}"), client.Invariants.Single(i => i.Name == "dns.stub"));
+            Assert.True(client.Invariants.Single(i => i.Name == "dns.via-gateway").Ok, string.Join("; ", client.Failures));
+            var forwarding = gateway.Invariants.Single(i => i.Name == "dns.forwarder");
+            Assert.True(forwarding.Ok, forwarding.Detail);
+            Assert.StartsWith($"dnsmasq pid {forwarder} on ", forwarding.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("another network namespace's (a world sharing", secondApply, StringComparison.Ordinal);
+        var down = await first.ScriptAsync(first.ClientHost.Name, "down", shared);
+
+        Assert.True(down.Succeeded, down.StandardError);
+        Assert.Empty(await DnsmasqPidsAsync(first.Client));
+        Assert.Equal([stubs[second]], await DnsmasqPidsAsync(second.Client));
+        var after = CheckReport.Parse((await second.ScriptAsync(second.ClientHost.Name, "check", shared)).StandardOutput);
+        Assert.Equal(new CheckInvariant("dns.stub", true, $"dnsmasq pid {stubs[second]}"), after.Invariants.Single(i => i.Name == "dns.stub"));
+        down = await second.ScriptAsync(second.ClientHost.Name, "down", shared);
+        Assert.True(down.Succeeded, down.StandardError);
+        Assert.Empty(await DnsmasqPidsAsync(second.Client));
+        Assert.False(File.Exists(Path.Combine(first.Directory, "shared-run", first.ClientHost.Name, "dnsmasq.pid")));
+    }
+
+    /// <summary>The pids of the dnsmasq processes in <paramref name="ns"/>.</summary>
+    private static async Task<List<int>> DnsmasqPidsAsync(string ns)
+    {
+        var pids = await NetnsWorld.Runner.RunAsync(CommandSpec.Of("ip", "netns", "pids", ns));
+        return [.. pids.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(pid => File.Exists($"/proc/{pid}/comm") && File.ReadAllText($"/proc/{pid}/comm").Trim() == "dnsmasq")
+            .Select(pid => int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture))];
+    }
+
     private static async Task WaitUntilLockedAsync(string lockFile)
     {
         for (var i = 0; i < 100; i++)
@@ -470,12 +524,12 @@ public sealed class HostScriptBehaviourTests
         Assert.True(File.Exists(pid), "the watcher wrote no pid file");
     }
 
-    private static async Task<string> ApplyBothAsync(NetnsWorld world)
+    private static async Task<string> ApplyBothAsync(NetnsWorld world, IReadOnlyDictionary<string, string>? environment = null)
     {
         var log = new System.Text.StringBuilder();
         foreach (var host in new[] { world.GatewayHost.Name, world.ClientHost.Name })
         {
-            var apply = await world.ScriptAsync(host, "apply");
+            var apply = await world.ScriptAsync(host, "apply", environment);
             Assert.True(apply.Succeeded, $"{host} apply exited {apply.ExitCode}:\n{apply.StandardError}\n{await world.DumpAsync(world.NamespaceOf(host))}");
             log.Append(apply.StandardError);
         }

@@ -131,4 +131,82 @@ public sealed class DnsStepTests
         Assert.DoesNotMatch(@"(?m)^server=[0-9]", parts[1]); // fail-closed: no server for internet names, so they are refused
         Assert.Equal("server=10.0.0.2\n", parts[2]); // fail-open: egress leaves locally, so names resolve locally too
     }
+
+    /// <summary>A process whose command line is "dnsmasq ... ARGS" (bash's exec -a), in the background with its pid in the pid
+    /// file, as dnsmasq leaves it; the harness's readlink says which pids are another network namespace's.</summary>
+    private const string FakeDnsmasq = """
+        mkdir -p "$RUN_DIR"
+        printf '%s\n' 'sleep 30 & trap "kill \$!; exit" TERM; wait' >"$RUN_DIR/fake"
+        fake_dnsmasq() {
+          bash -c 'exec -a dnsmasq bash "$0" "$@"' "$RUN_DIR/fake" "$@" >/dev/null 2>&1 &
+          p=$! i=0
+          until tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^dnsmasq ' || [ "$i" -gt 200 ]; do sleep 0.05; i=$((i + 1)); done
+          echo "$p" >"$DNS_PID"
+        }
+        dnsmasq() { fake_dnsmasq "$@"; }
+        FOREIGN=
+        readlink() { if [ "$1" = "/proc/$FOREIGN/ns/net" ]; then echo 'net:[4026530001]'; else command readlink "$@"; fi; }
+
+        """;
+
+    /// <summary>Issue 23: two namespace worlds share a run directory. The second world's apply used to take the first's
+    /// dnsmasq (named by the shared pid file) for its own, start none and pass dns.stub for it. Now it starts its own,
+    /// which takes the file over; the first world still finds its own by command line, and its down stops only that one
+    /// and leaves the file, which names the second's.</summary>
+    [Fact]
+    public async Task DnsRunning_PidFileNamesAnotherNamespacesDnsmasq_NotOurs_StartsOurOwn_EachWorldStopsOnlyItsOwn()
+    {
+        var body = FakeDnsmasq + """
+            fake_dnsmasq --listen-address=127.0.0.1 "--pid-file=$DNS_PID"; A=$(cat "$DNS_PID")
+            FOREIGN=$A
+            if dns_running; then echo "B-TAKES $DPID"; else echo "B-SEES-NONE other=$([ "$DOTHER" = "$A" ] && echo A)"; fi
+            begin dns.stub; c_dns_running; end; echo "$ITEMS"
+            dns_start --listen-address=127.0.0.1 2>"$RUN_DIR/start.log"; sed "s/ $A,/ A,/" "$RUN_DIR/start.log"
+            B=$(cat "$DNS_PID")
+            [ -n "$B" ] && [ "$B" != "$A" ] && echo B-STARTED-ITS-OWN
+            dns_running && [ "$DPID" = "$B" ] && echo B-RUNNING-ITS-OWN
+            kill -0 "$A" && echo A-UNTOUCHED
+            FOREIGN=$B
+            dns_running && [ "$DPID" = "$A" ] && [ "$DOTHER" = "$B" ] && echo A-FINDS-ITS-OWN
+            dns_stop
+            kill -0 "$A" 2>/dev/null || echo A-STOPPED
+            kill -0 "$B" && [ "$(cat "$DNS_PID")" = "$B" ] && echo B-KEEPS-ITS-FILE
+            FOREIGN=
+            dns_stop
+            kill -0 "$B" 2>/dev/null || [ -e "$DNS_PID" ] || echo B-STOPPED-FILE-GONE
+
+            """;
+
+        var run = await ScriptHarness.RunAsync(Topologies.Seed(), "sg-client", body);
+
+        var lines = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length >= 2, run.StandardOutput + run.StandardError);
+        Assert.Equal("B-SEES-NONE other=A", lines[0]);
+        Assert.Matches("""^\{"name":"dns.stub","ok":false,"detail":"dnsmasq is not running in this network namespace \(/.*/sg-client/dnsmasq.pid names pid [0-9]+, another network namespace's\)"\}$""", lines[1]);
+        Assert.Contains("/sg-client/dnsmasq.pid names pid A, another network namespace's (a world sharing", run.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(["B-STARTED-ITS-OWN", "B-RUNNING-ITS-OWN", "A-UNTOUCHED", "A-FINDS-ITS-OWN", "A-STOPPED", "B-KEEPS-ITS-FILE", "B-STOPPED-FILE-GONE"],
+            lines.Where(l => l.StartsWith("A-", StringComparison.Ordinal) || l.StartsWith("B-", StringComparison.Ordinal)).Skip(1));
+    }
+
+    [Fact]
+    public async Task DnsRunning_OwnDnsmasqInThisNamespace_IsRunning_AStalePidFileIsNot()
+    {
+        var body = FakeDnsmasq + """
+            fake_dnsmasq "--pid-file=$DNS_PID"; A=$(cat "$DNS_PID")
+            dns_running && [ "$DPID" = "$A" ] && [ -z "$DOTHER" ] && echo OWN
+            kill "$A"; while kill -0 "$A" 2>/dev/null; do sleep 0.05; done
+            dns_running || echo STALE-IS-NOT-RUNNING
+            begin dns.stub; c_dns_running; end; echo "$ITEMS"
+            dns_stop; [ -e "$DNS_PID" ] || echo STALE-FILE-REMOVED
+
+            """;
+
+        var run = await ScriptHarness.RunAsync(Topologies.Seed(), "sg-client", body);
+
+        var lines = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 4, run.StandardOutput + run.StandardError);
+        Assert.Equal(["OWN", "STALE-IS-NOT-RUNNING"], lines[..2]);
+        Assert.Matches("""^\{"name":"dns.stub","ok":false,"detail":"dnsmasq is not running in this network namespace \(/.*/sg-client/dnsmasq.pid\)"\}$""", lines[2]);
+        Assert.Equal("STALE-FILE-REMOVED", lines[3]);
+    }
 }

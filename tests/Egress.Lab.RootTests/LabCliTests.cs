@@ -14,20 +14,73 @@ public sealed class LabCliTests
             Timeout = TimeSpan.FromMinutes(2),
         });
 
+    /// <summary>Runs the CLI as uid 65534 (nobody) from a copy of the build output in a fresh directory that user can
+    /// read: the checkout itself may live where it cannot (a clone in root's mode-700 home made this exit 1, dotnet unable
+    /// to open egress.dll, instead of the refusal under test).</summary>
     [RootFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Up_NotRoot_RefusesWithExit2AndSaysSudo()
     {
-        LabTestSupport.RequirePrerequisites();
+        Prerequisites.RequireRoot();
+        Prerequisites.RequireProgram("setpriv", "util-linux");
         var dotnet = LabTestSupport.ServicesCommand("x").Program;
-        var result = await ProcessRunner.Instance.RunAsync(new CommandSpec("setpriv",
-            ["--reuid", "65534", "--regid", "65534", "--clear-groups", dotnet, Path.Combine(AppContext.BaseDirectory, "egress.dll"), "lab", "up", "--id", LabNames.RandomId('t')])
+        var copy = CopyForEveryone(AppContext.BaseDirectory);
+        try
         {
-            Environment = new Dictionary<string, string> { ["HOME"] = "/tmp", ["DOTNET_CLI_HOME"] = "/tmp" },
-        });
+            var result = await ProcessRunner.Instance.RunAsync(new CommandSpec("setpriv",
+                ["--reuid", "65534", "--regid", "65534", "--clear-groups", dotnet, Path.Combine(copy, "egress.dll"), "lab", "up", "--id", LabNames.RandomId('t')])
+            {
+                Environment = new Dictionary<string, string> { ["HOME"] = copy, ["DOTNET_CLI_HOME"] = copy },
+            });
 
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("needs root", result.StandardError, StringComparison.Ordinal);
-        Assert.Contains("sudo", result.StandardError, StringComparison.Ordinal);
+            Assert.True(result.ExitCode == 2, $"uid 65534 running {dotnet} {copy}/egress.dll exited {result.ExitCode}, not 2: {result.StandardError}");
+            Assert.Contains("needs root", result.StandardError, StringComparison.Ordinal);
+            Assert.Contains("sudo", result.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    /// <summary>A copy of <paramref name="source"/> (files and folders) in a new directory that every user can read and
+    /// enter (755, files 644), under the first of the temporary directories whose every ancestor others may enter.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static string CopyForEveryone(string source)
+    {
+        const UnixFileMode Directories = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead |
+                                         UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        const UnixFileMode Files = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        var parent = new[] { Path.GetTempPath(), "/tmp", "/var/tmp" }.First(EveryoneMayEnter);
+        var target = Path.Combine(parent, "egress-nonroot-" + Guid.NewGuid().ToString("N")[..12]);
+        foreach (var dir in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories).Select(d => Path.Combine(target, Path.GetRelativePath(source, d))).Prepend(target))
+        {
+            Directory.CreateDirectory(dir);
+            File.SetUnixFileMode(dir, Directories); // explicitly: a umask of 077 would leave them 700
+        }
+
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var copy = Path.Combine(target, Path.GetRelativePath(source, file));
+            File.Copy(file, copy);
+            File.SetUnixFileMode(copy, Files);
+        }
+
+        return target;
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static bool EveryoneMayEnter(string path)
+    {
+        for (var dir = new DirectoryInfo(path); dir is not null; dir = dir.Parent)
+        {
+            if (!dir.Exists || !dir.UnixFileMode.HasFlag(UnixFileMode.OtherExecute))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     [RootFact]

@@ -310,7 +310,7 @@ watcher() {
     " ") WHY="watcher pid $WPID is gone"; WPID=; return 1 ;;
     *) WHY="pid $WPID is not the watcher: $a"; WPID=; return 1 ;;
   esac
-  [ "$(readlink "/proc/$WPID/ns/net")" = "$(readlink /proc/self/ns/net)" ] || { WHY="pid $WPID watches another network namespace"; WPID=; return 1; }
+  own_ns "$WPID" || { WHY="pid $WPID watches another network namespace"; WPID=; return 1; }
 }
 do_watch() {
   require

@@ -181,23 +181,40 @@ apply_sysctls() { log 'sysctls (a changed value is saved for down)'; sysctls sys
 down_sysctls() { sysctl_restore; }
 check_sysctls() { sysctls c_sysctl; ungroup; }
 
+# own_ns PID: PID is alive and in this network namespace. A pid file alone proves nothing: two namespace worlds on one
+# machine may share a run directory, and its file may name the other world's process.
+own_ns() { [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$(readlink /proc/self/ns/net)" ]; }
 # DNS (step dns of either role; docs/host.md "dns"): one dnsmasq per host, run with no configuration file, its pid file in
-# RUN_DIR. dns_running: DPID = that dnsmasq (alive and started with this pid file), else empty.
-DNS_PID="$RUN_DIR/dnsmasq.pid" DPID=
-dns_running() {
-  DPID=$(cat "$DNS_PID" 2>/dev/null)
-  case "$(tr '\0' ' ' 2>/dev/null <"/proc/${DPID:-0}/cmdline")" in
-    dnsmasq*" --pid-file=$DNS_PID ") return 0 ;;
+# RUN_DIR. dns_is PID: 0 if PID is a dnsmasq started with this pid file in this namespace, 2 in another one, else 1.
+# dns_running: DPID = this namespace's (the file's pid, else one found by command line: another namespace's dnsmasq
+# took the file over), else empty; DOTHER = the file's pid when it is another namespace's.
+DNS_PID="$RUN_DIR/dnsmasq.pid" DOTHER='' DPID=
+dns_is() {
+  case "$(tr '\0' ' ' 2>/dev/null <"/proc/${1:-0}/cmdline")" in
+    dnsmasq*" --pid-file=$DNS_PID ") own_ns "$1" || return 2 ;;
+    *) return 1 ;;
   esac
+}
+dns_running() {
+  DPID=$(cat "$DNS_PID" 2>/dev/null) DOTHER=
+  dns_is "$DPID"
+  case $? in 0) return 0 ;; 2) DOTHER=$DPID ;; esac
+  # shellcheck disable=SC2013 # pids, one word each
+  for DPID in $(grep -lF -e "--pid-file=$DNS_PID" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+    dns_is "$DPID" && return 0
+  done
   DPID=
   return 1
 }
+dns_why() { if [ -n "$DOTHER" ]; then echo "$DNS_PID names pid $DOTHER, another network namespace's"; else echo "$DNS_PID"; fi; }
 # dns_start ARGS...: starts dnsmasq with ARGS, or restarts it if it runs with other arguments (then it is left alone).
 dns_start() {
   set -- dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces --cache-size=1000 "$@" "--pid-file=$DNS_PID"
   if dns_running; then
     [ "$(tr '\0' ' ' <"/proc/$DPID/cmdline")" = "$* " ] && return 0
     log "dnsmasq pid $DPID runs with other arguments: restarting it"; dns_stop
+  elif [ -n "$DOTHER" ]; then
+    warn "$(dns_why) (a world sharing $RUN_DIR): starting this namespace's own, which takes over the file"
   fi
   mkdir -p "$RUN_DIR" || abort "cannot create $RUN_DIR"
   "$@" || abort "dnsmasq did not start (is port 53 on these addresses taken?): $*"
@@ -209,9 +226,9 @@ dns_stop() {
     i=0
     while [ -e "/proc/$DPID" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
   fi
-  rm -f "$DNS_PID"
+  [ -n "$DOTHER" ] || rm -f "$DNS_PID"
 }
-c_dns_running() { if dns_running; then fact true "dnsmasq pid $DPID"; else fact false "dnsmasq is not running ($DNS_PID)"; fi; }
+c_dns_running() { if dns_running; then fact true "dnsmasq pid $DPID"; else fact false "dnsmasq is not running in this network namespace ($(dns_why))"; fi; }
 
 # table ip egress: the role's file defines nft_body (the chains, with $UPLINK). The table's comment carries a checksum
 # of the body (so of the uplink too): apply leaves a current table alone, with its counters.

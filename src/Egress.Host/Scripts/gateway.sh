@@ -79,7 +79,7 @@ check_dns() {
     done
     case "$l" in *" 0.0.0.0:53 "* | *" *:53 "*) fact false "dnsmasq listens on every address, not only the tunnels" ;; esac
   else
-    fact false "the dns forwarder (dnsmasq) is not running ($DNS_PID)"
+    fact false "the dns forwarder (dnsmasq) is not running in this network namespace ($(dns_why))"
   fi
   end
 }

@@ -132,12 +132,10 @@ public sealed partial class VmLab(ICommandRunner runner)
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(options);
-        foreach (var tool in new[] { ("qemu-system-x86_64", "qemu-system-x86"), ("qemu-img", "qemu-utils"), ("dnsmasq", "dnsmasq-base"), ("mmdebstrap", "mmdebstrap"), ("ssh-keygen", "openssh-client") })
+        // `lab up` installed what was missing (LabPackages, the namespace lab's policy too); this guards other callers.
+        if (LabPackages.Missing(LabInstances.Vm) is { Count: > 0 } missing)
         {
-            if (!OnPath(tool.Item1))
-            {
-                throw new LabException($"'lab up --instances vm' needs {tool.Item1}: install it with 'apt-get install {tool.Item2}'.");
-            }
+            throw new LabException(LabPackages.MissingMessage(LabInstances.Vm, missing));
         }
 
         var files = new VmFiles(state);
@@ -417,9 +415,6 @@ public sealed partial class VmLab(ICommandRunner runner)
     private static partial Regex FinishedLine();
 
     private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(25));
-
-    private static bool OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':').Any(d => File.Exists(Path.Combine(d, program)));
 
     internal static int? TryReadPid(string path) => LabController.TryReadPid(path);
 

@@ -162,11 +162,12 @@ internal static class LabCli
         }
 
         RequireRoot(naive ? "up --naive" : "up");
-        await LabPackages.EnsureAsync(ProcessRunner.Instance, m => context.Error.WriteLine(m), cancellationToken);
-        var clock = Stopwatch.StartNew();
-        context.Error.WriteLine($"lab {id}: building {topology.Stack}{(naive ? " (NAIVE: the seed's 0.0.0.0/0 → peering design, no overlay)" : string.Empty)}");
         try
         {
+            // One policy for both kinds of lab: install what is missing, or refuse (exit 2) naming it; never a bug's exit 70.
+            await LabPackages.EnsureAsync(ProcessRunner.Instance, m => context.Error.WriteLine(m), instances, cancellationToken: cancellationToken);
+            var clock = Stopwatch.StartNew();
+            context.Error.WriteLine($"lab {id}: building {topology.Stack}{(naive ? " (NAIVE: the seed's 0.0.0.0/0 → peering design, no overlay)" : string.Empty)}");
             var lab = await LabController.Default.UpAsync(new LabUpOptions
             {
                 Topology = topology,
