@@ -37,6 +37,8 @@ public sealed class CheckReportTests
     [InlineData("egress-host[h]: error: 'nft' is not installed", "not valid JSON")]
     [InlineData("[]", "must be a JSON object")]
     [InlineData("""{"ok":true,"invariants":[]}""", "no \"host\" property")]
+    [InlineData("""{"schemaVersion":2,"host":"h","ok":true,"invariants":[{"name":"x","ok":true,"detail":"d"}]}""", "printed schemaVersion 2; this egress reads 1")]
+    [InlineData("""{"schemaVersion":"1","host":"h","ok":true,"invariants":[{"name":"x","ok":true,"detail":"d"}]}""", "printed schemaVersion \"1\"")]
     [InlineData("""{"host":"h","ok":"yes","invariants":[]}""", "the report.ok must be true or false")]
     [InlineData("""{"host":"h","ok":true,"invariants":{}}""", "the report.invariants must be an array")]
     [InlineData("""{"host":"h","ok":true,"invariants":[{"name":"x","ok":true}]}""", "invariants[0] has no \"detail\" property")]

@@ -24,6 +24,9 @@ public sealed record CheckReport(string Host, bool Ok, IReadOnlyList<CheckInvari
         ? (active.Ok ? $"via {ActiveGateway}" : active.Detail)
         : null;
 
+    /// <summary>The version of the check document the host script prints (docs/json.md).</summary>
+    public const int SchemaVersion = 1;
+
     /// <summary>Parses check output. Throws <see cref="FormatException"/> naming what is wrong. The report is OK only
     /// if the script said so and every invariant is OK and there is at least one invariant.</summary>
     public static CheckReport Parse(string json)
@@ -49,6 +52,14 @@ public sealed record CheckReport(string Host, bool Ok, IReadOnlyList<CheckInvari
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new FormatException($"egress-host check output must be a JSON object, not {root.ValueKind}: {Excerpt(json)}");
+            }
+
+            // docs/json.md: a host script of an older egress prints no schemaVersion (it reads as 1); a newer one may print a
+            // shape this egress does not know, which must not pass for healthy.
+            if (root.TryGetProperty("schemaVersion", out var version)
+                && !(version.ValueKind == JsonValueKind.Number && version.TryGetInt32(out var v) && v == SchemaVersion))
+            {
+                throw new FormatException($"egress-host check printed schemaVersion {version.GetRawText()}; this egress reads {SchemaVersion}: render the host's script with this egress ('egress apply', or 'egress render' for a hand-installed script).");
             }
 
             var host = String(root, "host", "the report");

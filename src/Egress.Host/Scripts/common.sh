@@ -265,7 +265,7 @@ do_down() {
 }
 do_check() {
   for s in $STEPS; do "check_$s"; done
-  printf '{"host":"%s","ok":%s,"invariants":[%s],"warnings":[%s]}\n' "$HOST_NAME" "$OK" "$ITEMS" "$WARNS"
+  printf '{"schemaVersion":1,"host":"%s","ok":%s,"invariants":[%s],"warnings":[%s]}\n' "$HOST_NAME" "$OK" "$ITEMS" "$WARNS"
   [ "$OK" = true ]
 }
 do_status() {
