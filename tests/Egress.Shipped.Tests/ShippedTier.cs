@@ -321,20 +321,36 @@ public static partial class ShippedTier
         throw new InvalidOperationException($"no Egress.slnx with the egress wrapper above {AppContext.BaseDirectory}");
     }
 
+    /// <summary>A new scratch folder /tmp/egress-shipped-XXXXXX holding the test host's PID in `owner`. The test
+    /// platform may end the test host without running its exit handlers, so each run first removes the scratch folders
+    /// of test hosts that are gone (a tool install is about 30 MB); a folder of a run still going is left alone.</summary>
     private static string CreateScratchRoot()
     {
-        var root = Directory.CreateTempSubdirectory("egress-shipped-").FullName;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        foreach (var old in Directory.EnumerateDirectories(Path.GetTempPath(), "egress-shipped-*"))
         {
-            try
+            var owner = Path.Combine(old, "owner");
+            var pid = File.Exists(owner) && int.TryParse(File.ReadAllText(owner).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
+            if (pid > 0 && !Directory.Exists($"/proc/{pid}"))
             {
-                Directory.Delete(root, recursive: true);
+                TryDelete(old);
             }
-            catch (IOException)
-            {
-                // Best effort: a lab process may still hold a file; the folder is under the temp directory.
-            }
-        };
+        }
+
+        var root = Directory.CreateTempSubdirectory("egress-shipped-").FullName;
+        File.WriteAllText(Path.Combine(root, "owner"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
         return root;
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the next run removes it.
+        }
     }
 }
