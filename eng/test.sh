@@ -2,10 +2,51 @@
 # Runs every test project of the solution once (one Release build, then `dotnet test --no-build`)
 # and ends with one line: "N passed, N failed, N skipped", summed over all test projects.
 # Root-only tests (network namespaces) run when this is run as root; with CI set they fail, never
-# skip, when a prerequisite is missing.
+# skip, when a prerequisite is missing. It starts the EC2/SSM emulator the AWS tests need itself (below).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 start=$(date +%s)
+
+# The EC2/SSM emulator for the real SDK adapter suite (SdkAdapterTests) and the shipped tier's AWS verbs
+# (tests/Egress.Shipped.Tests): ../shared/tools/moto-server on a free 127.0.0.1 port, stopped by its PID when this
+# script exits. An EGRESS_TEST_AWS_ENDPOINT already set (an emulator of your own) is used as it is. If it does not come
+# up, the variable stays unset: those tests skip for a developer, and with CI set they fail (never skip).
+moto_pid=
+moto_log=$(mktemp)
+log=
+cleanup() {
+  if [ -n "$moto_pid" ]; then
+    kill "$moto_pid" 2>/dev/null
+    wait "$moto_pid" 2>/dev/null
+    moto_pid=
+  fi
+  rm -f "$moto_log" ${log:+"$log"}
+}
+trap cleanup EXIT
+moto=../shared/tools/moto-server
+if [ -n "${EGRESS_TEST_AWS_ENDPOINT:-}" ]; then
+  echo "moto-server: using EGRESS_TEST_AWS_ENDPOINT=$EGRESS_TEST_AWS_ENDPOINT"
+elif [ ! -x "$moto" ]; then
+  echo "moto-server not found at $moto (the emulator tests skip; with CI set they fail)"
+elif ! moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); then
+  echo "moto-server: no free port (python3 missing?); the emulator tests skip (with CI set they fail)"
+else
+  moto_start=$(date +%s)
+  "$moto" "$moto_port" >"$moto_log" 2>&1 &
+  moto_pid=$!
+  for _ in $(seq 1 60); do
+    curl -fsS -X POST "http://127.0.0.1:$moto_port/moto-api/reset" >/dev/null 2>&1 && break
+    kill -0 "$moto_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if curl -fsS -X POST "http://127.0.0.1:$moto_port/moto-api/reset" >/dev/null 2>&1; then
+    export EGRESS_TEST_AWS_ENDPOINT="http://127.0.0.1:$moto_port"
+    echo "moto-server: pid $moto_pid on $EGRESS_TEST_AWS_ENDPOINT (up in $(( $(date +%s) - moto_start )) s)"
+  else
+    echo "moto-server did not start (the emulator tests skip; with CI set they fail; its python3 packages are in .ci/run):"
+    tail -n 20 "$moto_log"
+  fi
+fi
 
 if ! dotnet build Egress.slnx -c Release -nologo -v q -clp:NoSummary; then
   echo "build failed"
@@ -14,10 +55,19 @@ if ! dotnet build Egress.slnx -c Release -nologo -v q -clp:NoSummary; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The shipped tier (tests/Egress.Shipped.Tests) writes its count of egress invocations here as it goes.
+shipped_summary=artifacts/shipped-tier/summary.txt
+rm -f "$shipped_summary"
 # The VM lab's tests run in their own tier below, alone (two software-emulated VMs take both cores).
 dotnet test Egress.slnx -c Release --no-build -nologo --filter "Category!=VmLab" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+# "shipped tier: N invocations (...), N exits 70, N stack traces, N unexpected exit codes"; any exit 70 or stack trace
+# has failed its test above already.
+if [ -f "$shipped_summary" ]; then
+  cat "$shipped_summary"
+else
+  echo "shipped tier: no invocation count (it did not run; see above)"
+fi
 
 # "Passed!  - Failed:     0, Passed:    85, Skipped:     0, Total:    85, ..." per test project.
 read -r passed failed skipped projects < <(awk '
