@@ -63,12 +63,23 @@ internal sealed class DoctorCommand : Command
                 }
 
                 var resolved = OverlayPolicy.ForEc2(topology);
-                var hosts = new VerifyEnvironment("aws", resolved, host => runners[host], VerifyCommand.PublicAddresses(topology, observed), LatencyEmulated: false,
+                // The walk gathers every link's evidence at once and judges the environment first: a host left unreached has a
+                // runner that runs nothing, whose evidence the walk never judges (it stops at the environment link).
+                var hosts = new VerifyEnvironment("aws", resolved, host => runners.GetValueOrDefault(host) ?? NotReached.Runner, VerifyCommand.PublicAddresses(topology, observed), LatencyEmulated: false,
                     _ => new CommandSpec("sudo", ["-n", "/bin/sh", HostScript.InstalledPath, "check"]) { Timeout = TimeSpan.FromMinutes(1) });
                 var report = await DoctorWalk.RunAsync(new DoctorEnvironment(hosts) { EnvironmentChecks = _ => Task.FromResult(environmentChecks) }, cancellationToken: cancellationToken);
                 return Print(context, report, json);
             });
         });
+    }
+
+    /// <summary>A host doctor does not reach because AWS itself has findings: every command "fails" at once, unrun.</summary>
+    private sealed class NotReached : ICommandRunner
+    {
+        public static readonly NotReached Runner = new();
+
+        public Task<CommandResult> RunAsync(CommandSpec command, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new CommandResult(255, string.Empty, "not reached: the AWS environment has findings", TimeSpan.Zero));
     }
 
     /// <summary>A lab as the doctor's environment: its hosts through their namespaces, and as AWS's side the lab's
