@@ -123,7 +123,7 @@ public static class TopologyWriter
                 json.WriteNullValue();
                 break;
             default:
-                throw new InvalidOperationException($"The topology tree holds a {node.GetType().Name} (a bug): only maps, lists, strings, ints and bools.");
+                throw NotATreeValue(node);
         }
     }
 
@@ -132,8 +132,11 @@ public static class TopologyWriter
         null => "null",
         bool flag => flag ? "true" : "false",
         int number => number.ToString(CultureInfo.InvariantCulture),
-        _ => throw new InvalidOperationException($"The topology tree holds a {value.GetType().Name} (a bug): only maps, lists, strings, ints and bools."),
+        _ => throw NotATreeValue(value),
     };
+
+    private static InvalidOperationException NotATreeValue(object value) =>
+        new($"The topology tree holds a {value.GetType().Name} (a bug): only maps, lists, strings, ints and bools.");
 
     private static bool LooksLikeNonString(string text) =>
         text.Length == 0
