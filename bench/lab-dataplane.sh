@@ -4,9 +4,11 @@
 # run; and the peak memory of the lab's own processes. Targets: overlay >= 80% of direct; <= 300 MB.
 # Usage: sudo bench/lab-dataplane.sh [SECONDS] [PAIRS]   (iperf3 seconds per run, default 3; alternating
 # overlay/direct pairs, default 3; the medians are compared). EGRESS_BENCH_TOPOLOGY=FILE benches that
-# topology instead of the seed (the full-kernel tier runs it for ipip, gre and vxlan).
+# topology instead of the seed (the full-kernel tier runs it for ipip, gre and vxlan). EGRESS_BENCH_RATE=R caps each
+# iperf3 stream at R (iperf3's -b, e.g. 100M): the full-kernel tier sets it (see tests/kernel-tier/tier.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lab-common.sh"
 secs=${1:-3}
+rate=(); [ -n "${EGRESS_BENCH_RATE:-}" ] && rate=(-b "$EGRESS_BENCH_RATE")
 pairs=${2:-3}
 id="b$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 up_log=$(mktemp)
@@ -34,8 +36,8 @@ sleep 0.5
 # Alternating pairs, so both paths see the same machine load; the medians are compared.
 overlays=(); directs=()
 for _ in $(seq 1 "$pairs"); do
-  overlays+=("$(ip netns exec "$client" iperf3 -c 192.0.2.1 -p 5201 -R -t "$secs" -J | jq '.end.sum_received.bits_per_second')")
-  directs+=("$(ip netns exec "$internet" iperf3 -c "$public" -p 22 -t "$secs" -J | jq '.end.sum_received.bits_per_second')")
+  overlays+=("$(ip netns exec "$client" iperf3 -c 192.0.2.1 -p 5201 -R -t "$secs" "${rate[@]}" -J | jq '.end.sum_received.bits_per_second')")
+  directs+=("$(ip netns exec "$internet" iperf3 -c "$public" -p 22 -t "$secs" "${rate[@]}" -J | jq '.end.sum_received.bits_per_second')")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 overlay=$(median "${overlays[@]}"); direct=$(median "${directs[@]}")
