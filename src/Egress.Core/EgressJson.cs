@@ -1,7 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using System.Text.Json.Serialization.Metadata;
 
 namespace Egress.Core;
 
@@ -24,9 +23,6 @@ public static class EgressJson
 
     /// <summary>The same style for code that writes a document field by field with a <see cref="Utf8JsonWriter"/>.</summary>
     public static JsonWriterOptions WriterOptions => new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    /// <summary>The document as text, through its source-generated type information.</summary>
-    public static string Serialize<T>(T value, JsonTypeInfo<T> type) => JsonSerializer.Serialize(value, type);
 }
 
 /// <summary>An enum written as its camelCase name (<c>FailClosed</c> → <c>"failClosed"</c>): put

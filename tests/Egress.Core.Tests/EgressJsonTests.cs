@@ -20,7 +20,7 @@ public partial class EgressJsonTests
     [Fact]
     public void Serialize_SourceGenerated_WritesCamelCaseNamesEnumNamesAndCharactersAsThemselves()
     {
-        var json = EgressJson.Serialize(new Document("Tokyo <nat>", Sample.FailClosed, "it's 東京"), Json.Document);
+        var json = JsonSerializer.Serialize(new Document("Tokyo <nat>", Sample.FailClosed, "it's 東京"), Json.Document);
 
         Assert.Contains("\"displayName\": \"Tokyo <nat>\"", json);
         Assert.Contains("\"mode\": \"failClosed\"", json);
@@ -32,6 +32,6 @@ public partial class EgressJsonTests
     {
         var document = new Document("a", Sample.FailOpen, "b");
 
-        Assert.Equal(document, JsonSerializer.Deserialize(EgressJson.Serialize(document, Json.Document), Json.Document));
+        Assert.Equal(document, JsonSerializer.Deserialize(JsonSerializer.Serialize(document, Json.Document), Json.Document));
     }
 }

@@ -19,7 +19,7 @@ internal static partial class AwsStacks
     [GeneratedRegex(@"\s+")]
     private static partial Regex Spaces();
 
-    public sealed record TestStack(EgressCommand Egress, string File, string Stack, string Endpoint, Emulator.Account Account)
+    public sealed record TestStack(EgressCommand Egress, string File, string Stack, string Endpoint, Emulator.Account Account) : IAsyncDisposable
     {
         public Task<IReadOnlyList<Emulator.Resource>> RemainsAsync() => Account.RemainsAsync(Stack);
 
@@ -29,7 +29,7 @@ internal static partial class AwsStacks
 
         /// <summary>Destroys what a failed test left (best effort: the test's own failure is the one to report; a bug
         /// here is still counted in the tier's summary).</summary>
-        public async Task CleanUpAsync()
+        public async ValueTask DisposeAsync()
         {
             try
             {
@@ -73,76 +73,69 @@ public sealed class AwsLifecycleTests
     [EmulatorFact]
     public async Task Lifecycle_SeedThroughPublish_PlanApplyEmptyReplanStatusDoctorDestroyLeavesNothing()
     {
-        var s = await AwsStacks.StackAsync(ShippedTier.Publish, "seed");
-        try
+        await using var s = await AwsStacks.StackAsync(ShippedTier.Publish, "seed");
+        var plan = await s.RunAsync(Exit.Ok, "plan");
+        Assert.Matches(@"Plan: [1-9]\d* to add, 0 to change, 0 to destroy\.", plan.Output);
+        Assert.Contains("0 mutating calls", plan.Error, StringComparison.Ordinal);
+        using (var json = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "plan", "-o", "json")).Output))
         {
-            var plan = await s.RunAsync(Exit.Ok, "plan");
-            Assert.Matches(@"Plan: [1-9]\d* to add, 0 to change, 0 to destroy\.", plan.Output);
-            Assert.Contains("0 mutating calls", plan.Error, StringComparison.Ordinal);
-            using (var json = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "plan", "-o", "json")).Output))
-            {
-                Assert.All(json.RootElement.GetProperty("changes").EnumerateArray(), c => Assert.Equal("create", c.GetProperty("action").GetString()));
-            }
-
-            var apply = await s.RunAsync(Exit.Ok, "apply", "--ssh-public-key", "key.pub", "--yes");
-            Assert.Contains("A fresh plan is empty: AWS matches the topology.", AwsStacks.Flat(apply.Text), StringComparison.Ordinal);
-
-            var built = await s.RemainsAsync();
-            var running = built.Where(r => r is { Kind: "instance", State: "running" }).ToList();
-            Assert.Equal(["ap-northeast-1", "ap-southeast-1"], running.Select(r => r.Region).Order(StringComparer.Ordinal));
-            foreach (var kind in (string[])["vpc", "subnet", "internet-gateway", "route-table", "security-group", "key-pair"])
-            {
-                Assert.True(built.Count(r => r.Kind == kind) == 2, $"{kind}: expected one in each region\n{AwsStacks.Describe(built)}");
-            }
-
-            Assert.Single(built, r => r.Kind == "elastic-ip" && r.Region == "ap-northeast-1");
-            Assert.Contains(built, r => r is { Kind: "peering", State: "active" });
-            Assert.DoesNotContain(built, r => r.Kind == "lock");
-
-            var replan = await s.RunAsync(Exit.Ok, "plan");
-            Assert.Contains("Plan: 0 to add, 0 to change, 0 to destroy.", replan.Output, StringComparison.Ordinal);
-            Assert.Contains("0 mutating calls", replan.Error, StringComparison.Ordinal);
-            using (var json = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "plan", "-o", "json")).Output))
-            {
-                Assert.Equal((0, 0, 0), AwsStacks.Totals(json.RootElement));
-            }
-
-            var status = await s.RunAsync(Exit.Ok, "status");
-            Assert.All(running, r => Assert.Contains(r.Id, status.Output, StringComparison.Ordinal));
-            Assert.Contains("Cost while running: $0.0500/hour", AwsStacks.Flat(status.Text), StringComparison.Ordinal);
-            using (var json = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "status", "-o", "json")).Output))
-            {
-                Assert.Equal(s.Stack, json.RootElement.GetProperty("stack").GetString());
-                Assert.True(json.RootElement.GetProperty("resources").GetArrayLength() > 0);
-            }
-
-            // The hosts cannot be reached (access.ssh: none, no instanceProfile): doctor reaches the hosts only when
-            // AWS's resources are right, so this message means its environment link passed; a topology problem is exit 2.
-            var doctor = await s.RunAsync(Exit.BadInput, "doctor");
-            Assert.Contains("cannot reach host", AwsStacks.Flat(doctor.Error), StringComparison.Ordinal);
-            var verify = await s.RunAsync(Exit.BadInput, "verify", "--rounds", "1");
-            Assert.Contains("SSH is closed (access.ssh: none)", AwsStacks.Flat(verify.Error), StringComparison.Ordinal);
-            var check = await s.RunAsync(Exit.CheckFailed, "status", "--check");
-            Assert.Contains("NOT RUN", check.Text, StringComparison.Ordinal);
-
-            var refused = await s.RunAsync(Exit.BadInput, "destroy");
-            Assert.Contains("stdin is not a terminal; nothing was changed", AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
-            var cancelled = await s.Egress.OnTerminalAsync("no\n", Exit.Cancelled, ["destroy", .. s.Args()]);
-            Assert.Contains("nothing was changed", cancelled.Output, StringComparison.Ordinal);
-            Assert.Equal(built, await s.RemainsAsync());
-
-            var destroy = await s.RunAsync(Exit.Ok, "destroy", "--yes");
-            Assert.Contains($"Nothing tagged egress:stack={s.Stack} remains", AwsStacks.Flat(destroy.Text), StringComparison.Ordinal);
-            var left = await s.RemainsAsync();
-            Assert.True(left.Count == 0, $"left after destroy:\n{AwsStacks.Describe(left)}");
-
-            var fresh = await s.RunAsync(Exit.Ok, "plan");
-            Assert.Contains(" to add, 0 to change, 0 to destroy.", fresh.Output, StringComparison.Ordinal);
+            Assert.All(json.RootElement.GetProperty("changes").EnumerateArray(), c => Assert.Equal("create", c.GetProperty("action").GetString()));
         }
-        finally
+
+        var apply = await s.RunAsync(Exit.Ok, "apply", "--ssh-public-key", "key.pub", "--yes");
+        Assert.Contains("A fresh plan is empty: AWS matches the topology.", AwsStacks.Flat(apply.Text), StringComparison.Ordinal);
+
+        var built = await s.RemainsAsync();
+        var running = built.Where(r => r is { Kind: "instance", State: "running" }).ToList();
+        Assert.Equal(["ap-northeast-1", "ap-southeast-1"], running.Select(r => r.Region).Order(StringComparer.Ordinal));
+        foreach (var kind in (string[])["vpc", "subnet", "internet-gateway", "route-table", "security-group", "key-pair"])
         {
-            await s.CleanUpAsync();
+            Assert.True(built.Count(r => r.Kind == kind) == 2, $"{kind}: expected one in each region\n{AwsStacks.Describe(built)}");
         }
+
+        Assert.Single(built, r => r.Kind == "elastic-ip" && r.Region == "ap-northeast-1");
+        Assert.Contains(built, r => r is { Kind: "peering", State: "active" });
+        Assert.DoesNotContain(built, r => r.Kind == "lock");
+
+        var replan = await s.RunAsync(Exit.Ok, "plan");
+        Assert.Contains("Plan: 0 to add, 0 to change, 0 to destroy.", replan.Output, StringComparison.Ordinal);
+        Assert.Contains("0 mutating calls", replan.Error, StringComparison.Ordinal);
+        using (var json = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "plan", "-o", "json")).Output))
+        {
+            Assert.Equal((0, 0, 0), AwsStacks.Totals(json.RootElement));
+        }
+
+        var status = await s.RunAsync(Exit.Ok, "status");
+        Assert.All(running, r => Assert.Contains(r.Id, status.Output, StringComparison.Ordinal));
+        Assert.Contains("Cost while running: $0.0500/hour", AwsStacks.Flat(status.Text), StringComparison.Ordinal);
+        using (var json = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "status", "-o", "json")).Output))
+        {
+            Assert.Equal(s.Stack, json.RootElement.GetProperty("stack").GetString());
+            Assert.True(json.RootElement.GetProperty("resources").GetArrayLength() > 0);
+        }
+
+        // The hosts cannot be reached (access.ssh: none, no instanceProfile): doctor reaches the hosts only when
+        // AWS's resources are right, so this message means its environment link passed; a topology problem is exit 2.
+        var doctor = await s.RunAsync(Exit.BadInput, "doctor");
+        Assert.Contains("cannot reach host", AwsStacks.Flat(doctor.Error), StringComparison.Ordinal);
+        var verify = await s.RunAsync(Exit.BadInput, "verify", "--rounds", "1");
+        Assert.Contains("SSH is closed (access.ssh: none)", AwsStacks.Flat(verify.Error), StringComparison.Ordinal);
+        var check = await s.RunAsync(Exit.CheckFailed, "status", "--check");
+        Assert.Contains("NOT RUN", check.Text, StringComparison.Ordinal);
+
+        var refused = await s.RunAsync(Exit.BadInput, "destroy");
+        Assert.Contains("stdin is not a terminal; nothing was changed", AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
+        var cancelled = await s.Egress.OnTerminalAsync("no\n", Exit.Cancelled, ["destroy", .. s.Args()]);
+        Assert.Contains("nothing was changed", cancelled.Output, StringComparison.Ordinal);
+        Assert.Equal(built, await s.RemainsAsync());
+
+        var destroy = await s.RunAsync(Exit.Ok, "destroy", "--yes");
+        Assert.Contains($"Nothing tagged egress:stack={s.Stack} remains", AwsStacks.Flat(destroy.Text), StringComparison.Ordinal);
+        var left = await s.RemainsAsync();
+        Assert.True(left.Count == 0, $"left after destroy:\n{AwsStacks.Describe(left)}");
+
+        var fresh = await s.RunAsync(Exit.Ok, "plan");
+        Assert.Contains(" to add, 0 to change, 0 to destroy.", fresh.Output, StringComparison.Ordinal);
     }
 
 }
@@ -152,23 +145,16 @@ public sealed class AwsConfirmationTests
     [EmulatorFact]
     public async Task Apply_WithoutYesOnNonTerminalOrAnsweredNo_Exit2Or130AndNothingChanged()
     {
-        var s = await AwsStacks.StackAsync(ShippedTier.Publish, "seed");
-        try
-        {
-            var refused = await s.RunAsync(Exit.BadInput, "apply");
-            Assert.Contains(" to add, 0 to change, 0 to destroy.", refused.Text, StringComparison.Ordinal);
-            Assert.Contains("apply asks for confirmation and stdin is not a terminal; nothing was changed. Pass --yes", AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
-            Assert.Empty(await s.RemainsAsync()); // nothing built, and the lock it took is released
+        await using var s = await AwsStacks.StackAsync(ShippedTier.Publish, "seed");
+        var refused = await s.RunAsync(Exit.BadInput, "apply");
+        Assert.Contains(" to add, 0 to change, 0 to destroy.", refused.Text, StringComparison.Ordinal);
+        Assert.Contains("apply asks for confirmation and stdin is not a terminal; nothing was changed. Pass --yes", AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
+        Assert.Empty(await s.RemainsAsync()); // nothing built, and the lock it took is released
 
-            var cancelled = await s.Egress.OnTerminalAsync("no\n", Exit.Cancelled, ["apply", .. s.Args()]);
-            Assert.Contains("Type 'yes' to confirm", cancelled.Output, StringComparison.Ordinal);
-            Assert.Contains("Apply cancelled; nothing was changed.", cancelled.Output, StringComparison.Ordinal);
-            Assert.Empty(await s.RemainsAsync());
-        }
-        finally
-        {
-            await s.CleanUpAsync();
-        }
+        var cancelled = await s.Egress.OnTerminalAsync("no\n", Exit.Cancelled, ["apply", .. s.Args()]);
+        Assert.Contains("Type 'yes' to confirm", cancelled.Output, StringComparison.Ordinal);
+        Assert.Contains("Apply cancelled; nothing was changed.", cancelled.Output, StringComparison.Ordinal);
+        Assert.Empty(await s.RemainsAsync());
     }
 
 }
@@ -178,50 +164,43 @@ public sealed class AwsLockTests
     [EmulatorFact]
     public async Task Apply_WhileTheLockIsHeld_Exit1NamingTheHolderAndForceUnlockTakesIt()
     {
-        var s = await AwsStacks.StackAsync(ShippedTier.Publish, "failover");
-        try
+        await using var s = await AwsStacks.StackAsync(ShippedTier.Publish, "failover");
+        // Held by a live process on this host (the test host), so egress must not call it stale.
+        var started = DateTimeOffset.UtcNow;
+        var holder = JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            // Held by a live process on this host (the test host), so egress must not call it stale.
-            var started = DateTimeOffset.UtcNow;
-            var holder = JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["command"] = "apply",
-                ["user"] = "shipped-tier",
-                ["host"] = Environment.MachineName,
-                ["pid"] = Environment.ProcessId,
-                ["started"] = started.ToString("O", CultureInfo.InvariantCulture),
-            });
-            await s.Account.TakeLockAsync("ap-southeast-1", s.Stack, holder);
-            var who = $"stack {s.Stack} is locked by 'egress apply' run by shipped-tier on {Environment.MachineName} (pid {Environment.ProcessId})";
+            ["command"] = "apply",
+            ["user"] = "shipped-tier",
+            ["host"] = Environment.MachineName,
+            ["pid"] = Environment.ProcessId,
+            ["started"] = started.ToString("O", CultureInfo.InvariantCulture),
+        });
+        await s.Account.TakeLockAsync("ap-southeast-1", s.Stack, holder);
+        var who = $"stack {s.Stack} is locked by 'egress apply' run by shipped-tier on {Environment.MachineName} (pid {Environment.ProcessId})";
 
-            var apply = await s.RunAsync(Exit.CheckFailed, "apply", "--yes");
-            var destroy = await s.RunAsync(Exit.CheckFailed, "destroy", "--yes");
+        var apply = await s.RunAsync(Exit.CheckFailed, "apply", "--yes");
+        var destroy = await s.RunAsync(Exit.CheckFailed, "destroy", "--yes");
 
-            foreach (var refused in (Invocation[])[apply, destroy])
-            {
-                Assert.Contains(who, AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
-                Assert.Contains($"(SSM parameter /egress/lock/{s.Stack})", AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
-                Assert.Contains("wait until that run ends and try again; if you know it was killed, run again with --force-unlock", AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
-                Assert.DoesNotContain("looks stale", refused.Error, StringComparison.Ordinal);
-            }
-
-            var held = Assert.Single(await s.RemainsAsync()); // nothing built; the lock as it was
-            Assert.Equal(("ap-southeast-1", "lock", holder), (held.Region, held.Kind, held.State));
-
-            var forced = await s.RunAsync(Exit.Ok, "apply", "--yes", "--force-unlock");
-            Assert.Contains($"--force-unlock: removed the lock /egress/lock/{s.Stack} in ap-southeast-1 held by 'egress apply' run by shipped-tier", AwsStacks.Flat(forced.Text), StringComparison.Ordinal);
-            var built = await s.RemainsAsync();
-            Assert.Equal(3, built.Count(r => r is { Kind: "instance", State: "running" }));
-            Assert.DoesNotContain(built, r => r.Kind == "lock");
-
-            await s.RunAsync(Exit.Ok, "destroy", "--yes");
-            var left = await s.RemainsAsync();
-            Assert.True(left.Count == 0, $"left after destroy:\n{AwsStacks.Describe(left)}");
-        }
-        finally
+        foreach (var refused in (Invocation[])[apply, destroy])
         {
-            await s.CleanUpAsync();
+            Assert.Contains(who, AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
+            Assert.Contains($"(SSM parameter /egress/lock/{s.Stack})", AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
+            Assert.Contains("wait until that run ends and try again; if you know it was killed, run again with --force-unlock", AwsStacks.Flat(refused.Error), StringComparison.Ordinal);
+            Assert.DoesNotContain("looks stale", refused.Error, StringComparison.Ordinal);
         }
+
+        var held = Assert.Single(await s.RemainsAsync()); // nothing built; the lock as it was
+        Assert.Equal(("ap-southeast-1", "lock", holder), (held.Region, held.Kind, held.State));
+
+        var forced = await s.RunAsync(Exit.Ok, "apply", "--yes", "--force-unlock");
+        Assert.Contains($"--force-unlock: removed the lock /egress/lock/{s.Stack} in ap-southeast-1 held by 'egress apply' run by shipped-tier", AwsStacks.Flat(forced.Text), StringComparison.Ordinal);
+        var built = await s.RemainsAsync();
+        Assert.Equal(3, built.Count(r => r is { Kind: "instance", State: "running" }));
+        Assert.DoesNotContain(built, r => r.Kind == "lock");
+
+        await s.RunAsync(Exit.Ok, "destroy", "--yes");
+        var left = await s.RemainsAsync();
+        Assert.True(left.Count == 0, $"left after destroy:\n{AwsStacks.Describe(left)}");
     }
 
 }
@@ -231,44 +210,37 @@ public sealed class AwsToolLifecycleTests
     [EmulatorFact]
     public async Task Lifecycle_ThreeRegionThroughTool_JsonPlanApplyReplanDestroyLeavesNothing()
     {
-        var s = await AwsStacks.StackAsync(ShippedTier.Tool, "three-region");
-        try
+        await using var s = await AwsStacks.StackAsync(ShippedTier.Tool, "three-region");
+        using var plan = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "plan", "-o", "json")).Output);
+        var (add, _, _) = AwsStacks.Totals(plan.RootElement);
+        Assert.True(add > 0);
+        Assert.Equal(["ap-northeast-1", "ap-southeast-1", "ap-southeast-2"],
+            plan.RootElement.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("region").GetString()!).Distinct().Order(StringComparer.Ordinal));
+
+        using (var apply = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "apply", "--yes", "-o", "json")).Output))
         {
-            using var plan = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "plan", "-o", "json")).Output);
-            var (add, _, _) = AwsStacks.Totals(plan.RootElement);
-            Assert.True(add > 0);
-            Assert.Equal(["ap-northeast-1", "ap-southeast-1", "ap-southeast-2"],
-                plan.RootElement.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("region").GetString()!).Distinct().Order(StringComparer.Ordinal));
-
-            using (var apply = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "apply", "--yes", "-o", "json")).Output))
-            {
-                Assert.Equal((add, 0, 0), AwsStacks.Totals(apply.RootElement.GetProperty("applied")));
-                Assert.Equal((0, 0, 0), AwsStacks.Totals(apply.RootElement.GetProperty("remaining")));
-            }
-
-            var built = await s.RemainsAsync();
-            Assert.Equal(["ap-northeast-1", "ap-southeast-1", "ap-southeast-2"],
-                built.Where(r => r is { Kind: "instance", State: "running" }).Select(r => r.Region).Order(StringComparer.Ordinal));
-
-            using (var replan = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "plan", "-o", "json")).Output))
-            {
-                Assert.Equal((0, 0, 0), AwsStacks.Totals(replan.RootElement));
-            }
-
-            await s.RunAsync(Exit.Ok, "status");
-            using (var destroy = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "destroy", "--yes", "-o", "json")).Output))
-            {
-                Assert.Equal(0, destroy.RootElement.GetProperty("remaining").GetArrayLength());
-                Assert.True(destroy.RootElement.GetProperty("destroyed").GetProperty("toDestroy").GetInt32() >= add);
-            }
-
-            var left = await s.RemainsAsync();
-            Assert.True(left.Count == 0, $"left after destroy:\n{AwsStacks.Describe(left)}");
+            Assert.Equal((add, 0, 0), AwsStacks.Totals(apply.RootElement.GetProperty("applied")));
+            Assert.Equal((0, 0, 0), AwsStacks.Totals(apply.RootElement.GetProperty("remaining")));
         }
-        finally
+
+        var built = await s.RemainsAsync();
+        Assert.Equal(["ap-northeast-1", "ap-southeast-1", "ap-southeast-2"],
+            built.Where(r => r is { Kind: "instance", State: "running" }).Select(r => r.Region).Order(StringComparer.Ordinal));
+
+        using (var replan = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "plan", "-o", "json")).Output))
         {
-            await s.CleanUpAsync();
+            Assert.Equal((0, 0, 0), AwsStacks.Totals(replan.RootElement));
         }
+
+        await s.RunAsync(Exit.Ok, "status");
+        using (var destroy = JsonDocument.Parse((await s.RunAsync(Exit.Ok, "destroy", "--yes", "-o", "json")).Output))
+        {
+            Assert.Equal(0, destroy.RootElement.GetProperty("remaining").GetArrayLength());
+            Assert.True(destroy.RootElement.GetProperty("destroyed").GetProperty("toDestroy").GetInt32() >= add);
+        }
+
+        var left = await s.RemainsAsync();
+        Assert.True(left.Count == 0, $"left after destroy:\n{AwsStacks.Describe(left)}");
     }
 
 }
@@ -280,19 +252,12 @@ public sealed class AwsDoctorTests
     [EmulatorFact]
     public async Task Doctor_StackNotApplied_Exit1WithEnvironmentFindings()
     {
-        var s = await AwsStacks.StackAsync(ShippedTier.Publish, "seed");
-        try
-        {
-            var doctor = await s.RunAsync(Exit.CheckFailed, "doctor");
-            Assert.Contains("instance.running", doctor.Output, StringComparison.Ordinal);
-            using var json = JsonDocument.Parse((await s.RunAsync(Exit.CheckFailed, "doctor", "-o", "json")).Output);
-            Assert.False(json.RootElement.GetProperty("healthy").GetBoolean());
-            Assert.Equal("environment", json.RootElement.GetProperty("stoppedAt").GetString());
-        }
-        finally
-        {
-            await s.CleanUpAsync();
-        }
+        await using var s = await AwsStacks.StackAsync(ShippedTier.Publish, "seed");
+        var doctor = await s.RunAsync(Exit.CheckFailed, "doctor");
+        Assert.Contains("instance.running", doctor.Output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse((await s.RunAsync(Exit.CheckFailed, "doctor", "-o", "json")).Output);
+        Assert.False(json.RootElement.GetProperty("healthy").GetBoolean());
+        Assert.Equal("environment", json.RootElement.GetProperty("stoppedAt").GetString());
     }
 
 }
