@@ -40,6 +40,11 @@ public sealed class FakeAwsOptions
 
     /// <summary>Every call fails as if the SDK found no credentials.</summary>
     public bool NoCredentials { get; set; }
+
+    /// <summary>Behave like an emulator that ignores describe filters (moto 4.2.14 does for DescribeVpcPeeringConnections):
+    /// every Describe* by stack, and DescribeTags, return every resource of the region, whatever its egress:stack tag. AWS
+    /// itself honours the filters; this proves egress checks the tag value client side.</summary>
+    public bool IgnoreTagFilters { get; set; }
 }
 
 /// <summary>Thrown by the fake right after the mutation named by <see cref="FakeAwsOptions.CrashAfterMutations"/>:
@@ -118,21 +123,28 @@ public sealed partial class FakeAwsCloud : IAwsPorts
         }
     }
 
-    /// <summary>Makes two runs overlap for certain: the first RunInstances waits (up to a minute) until a second run has
-    /// tried to take the stack lock (the second PutParameter).</summary>
-    public void HoldTheFirstLaunchUntilASecondLockAttempt()
+    /// <summary>Makes two runs overlap for certain: the first RunInstances waits (up to <paramref name="timeout"/>, a minute
+    /// by default) until a second run has tried to take a stack lock that is held (a PutParameter in a region where a
+    /// <c>/egress/lock/</c> parameter exists). Two runs that never contend for one lock parameter (the bug of a lock taken
+    /// in each file's first region) time out here.</summary>
+    public void HoldTheFirstLaunchUntilASecondLockAttempt(TimeSpan? timeout = null)
     {
         var secondAttempt = new ManualResetEventSlim();
-        var attempts = 0;
-        Options.BeforeCall = (action, _) =>
+        Options.BeforeCall = (action, region) =>
         {
-            if (action == "PutParameter" && Interlocked.Increment(ref attempts) == 2)
+            if (action == "PutParameter")
             {
-                secondAttempt.Set();
+                lock (_gate)
+                {
+                    if (Parameters.Keys.Any(k => k.Region == region && k.Name.StartsWith("/egress/lock/", StringComparison.Ordinal)))
+                    {
+                        secondAttempt.Set();
+                    }
+                }
             }
-            else if (action == "RunInstances" && !secondAttempt.Wait(TimeSpan.FromMinutes(1)))
+            else if (action == "RunInstances" && !secondAttempt.Wait(timeout ?? TimeSpan.FromMinutes(1)))
             {
-                throw new TimeoutException("the second run never tried to take the stack lock");
+                throw new TimeoutException("no second run tried to take a stack lock that was held");
             }
         };
     }
@@ -296,8 +308,10 @@ public sealed partial class FakeAwsCloud : IAwsPorts
 
     internal static bool Overlaps(string a, string b) => Ipv4Cidr.Parse(a).Overlaps(Ipv4Cidr.Parse(b));
 
-    internal static bool TagsMatch(IReadOnlyDictionary<string, string> tags, string stack) =>
-        tags.TryGetValue(StackTags.Stack, out var value) && value == stack;
+    /// <summary>AWS's tag filter <c>tag:egress:stack=STACK</c>: the exact value. With <see cref="FakeAwsOptions.IgnoreTagFilters"/>
+    /// every resource matches, as moto 4.2.14 answers DescribeVpcPeeringConnections.</summary>
+    internal bool TagsMatch(IReadOnlyDictionary<string, string> tags, string stack) =>
+        Options.IgnoreTagFilters || (tags.TryGetValue(StackTags.Stack, out var value) && value == stack);
 
     internal sealed class VpcState
     {

@@ -124,31 +124,31 @@ internal sealed class FakeEc2(FakeAwsCloud cloud, string region) : IEc2Port
 
     public Task<IReadOnlyList<string>> DescribeStackTagsAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<string>>("DescribeTags", () => [.. cloud.LiveResources()
-            .Where(r => r.Region == Region && TagsMatch(r.Tags, stack)).Select(r => r.Id).Take(5)]);
+            .Where(r => r.Region == Region && cloud.TagsMatch(r.Tags, stack)).Select(r => r.Id).Take(5)]);
 
     public Task<IReadOnlyList<ObservedKeyPair>> DescribeKeyPairsAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedKeyPair>>("DescribeKeyPairs", () => [.. cloud.KeyPairs
-            .Where(k => k.Region == Region && TagsMatch(k.Tags, stack))
+            .Where(k => k.Region == Region && cloud.TagsMatch(k.Tags, stack))
             .Select(k => new ObservedKeyPair(k.Id, Copy(k.Tags), k.Name, null))]);
 
     public Task<IReadOnlyList<ObservedVpc>> DescribeVpcsAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedVpc>>("DescribeVpcs", () => [.. cloud.Vpcs
-            .Where(v => v.Region == Region && TagsMatch(v.Tags, stack))
+            .Where(v => v.Region == Region && cloud.TagsMatch(v.Tags, stack))
             .Select(v => new ObservedVpc(v.Id, Copy(v.Tags), v.Cidr, v.DnsSupport, v.DnsHostnames, "available"))]);
 
     public Task<IReadOnlyList<ObservedSubnet>> DescribeSubnetsAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedSubnet>>("DescribeSubnets", () => [.. cloud.Subnets
-            .Where(v => v.Region == Region && TagsMatch(v.Tags, stack))
+            .Where(v => v.Region == Region && cloud.TagsMatch(v.Tags, stack))
             .Select(v => new ObservedSubnet(v.Id, Copy(v.Tags), v.VpcId, v.Cidr, v.Az))]);
 
     public Task<IReadOnlyList<ObservedInternetGateway>> DescribeInternetGatewaysAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedInternetGateway>>("DescribeInternetGateways", () => [.. cloud.Gateways
-            .Where(v => v.Region == Region && TagsMatch(v.Tags, stack))
+            .Where(v => v.Region == Region && cloud.TagsMatch(v.Tags, stack))
             .Select(v => new ObservedInternetGateway(v.Id, Copy(v.Tags), v.VpcId is null ? [] : [v.VpcId]))]);
 
     public Task<IReadOnlyList<ObservedRouteTable>> DescribeRouteTablesAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedRouteTable>>("DescribeRouteTables", () => [.. cloud.RouteTables
-            .Where(v => v.Region == Region && TagsMatch(v.Tags, stack))
+            .Where(v => v.Region == Region && cloud.TagsMatch(v.Tags, stack))
             .Select(ToObserved)]);
 
     private ObservedRouteTable ToObserved(RouteTableState t) => new(t.Id, Copy(t.Tags), t.VpcId,
@@ -170,13 +170,13 @@ internal sealed class FakeEc2(FakeAwsCloud cloud, string region) : IEc2Port
 
     public Task<IReadOnlyList<ObservedSecurityGroup>> DescribeSecurityGroupsAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedSecurityGroup>>("DescribeSecurityGroups", () => [.. cloud.Groups
-            .Where(v => v.Region == Region && TagsMatch(v.Tags, stack))
+            .Where(v => v.Region == Region && cloud.TagsMatch(v.Tags, stack))
             .Select(g => new ObservedSecurityGroup(g.Id, Copy(g.Tags), g.VpcId, g.Name, [.. g.Ingress], [.. g.Egress]))]);
 
     public Task<IReadOnlyList<ObservedPeering>> DescribePeeringsAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedPeering>>("DescribeVpcPeeringConnections", () =>
         {
-            var found = cloud.Peerings.Where(p => (p.RequesterRegion == Region || p.AccepterRegion == Region) && TagsMatch(p.Tags, stack)).ToList();
+            var found = cloud.Peerings.Where(p => (p.RequesterRegion == Region || p.AccepterRegion == Region) && cloud.TagsMatch(p.Tags, stack)).ToList();
             found.ForEach(Observe);
             return [.. found.Select(ToObserved)];
         });
@@ -196,7 +196,7 @@ internal sealed class FakeEc2(FakeAwsCloud cloud, string region) : IEc2Port
     public Task<IReadOnlyList<ObservedInstance>> DescribeInstancesAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedInstance>>("DescribeInstances", () =>
         {
-            var found = cloud.Instances.Where(i => i.Region == Region && TagsMatch(i.Tags, stack)).ToList();
+            var found = cloud.Instances.Where(i => i.Region == Region && cloud.TagsMatch(i.Tags, stack)).ToList();
             found.ForEach(Observe);
             return [.. found.Select(ToObserved)];
         });
@@ -218,7 +218,7 @@ internal sealed class FakeEc2(FakeAwsCloud cloud, string region) : IEc2Port
 
     public Task<IReadOnlyList<ObservedAddress>> DescribeAddressesAsync(string stack, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<ObservedAddress>>("DescribeAddresses", () => [.. cloud.Addresses
-            .Where(a => a.Region == Region && TagsMatch(a.Tags, stack))
+            .Where(a => a.Region == Region && cloud.TagsMatch(a.Tags, stack))
             .Select(a => new ObservedAddress(a.Id, Copy(a.Tags), a.PublicIp, a.InstanceId, a.AssociationId))]);
 
     public Task<ObservedPeering?> DescribePeeringAsync(string peeringId, CancellationToken cancellationToken) =>

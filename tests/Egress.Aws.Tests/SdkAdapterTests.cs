@@ -270,6 +270,99 @@ public sealed class SdkAdapterTests
         await using var last = await provisioner.LockAsync(topology, "destroy", forceUnlock: false, CancellationToken.None);
     }
 
+    /// <summary>Issue 24: with a seed stack applied, destroying a stack named like its prefix, one named longer, and one
+    /// with an empty name leaves every seed resource in place. moto ignores DescribeVpcPeeringConnections' filters, so this
+    /// holds only because egress checks the egress:stack value itself. Checked by describe calls by id, not by egress.</summary>
+    [EndpointFact]
+    public async Task Emulator_DestroyOfPrefixLongerAndEmptyStacks_LeavesTheSeedStack()
+    {
+        using var ports = new SdkAwsPorts(new AwsConnection { EndpointUrl = Endpoint(), Credentials = TestKeys });
+        var seed = WithAmi(TestTopologies.Seed) with { Stack = "egress-seed-" + Guid.NewGuid().ToString("N")[..6] };
+        var provisioner = new AwsProvisioner(ports, TimeProvider.System);
+        await ConvergeAsync(provisioner, TestTopologies.Desired(seed));
+        try
+        {
+            var ours = await provisioner.DiscoverAsync(seed.Stack, AwsProvisioner.RegionsOf(seed), CancellationToken.None);
+            Assert.Single(ours.Regions.SelectMany(r => r.Peerings));
+
+            foreach (var stack in (string[])["egress", seed.Stack[..^2], seed.Stack + "-2"])
+            {
+                var other = seed with { Stack = stack };
+                await using (await provisioner.LockAsync(other, "destroy", forceUnlock: false, CancellationToken.None))
+                {
+                    var plan = await provisioner.PlanDestroyAsync(other, CancellationToken.None);
+                    Assert.True(plan.IsEmpty, $"destroy of stack '{stack}' plans: {Describe(plan)}");
+                    await provisioner.DestroyAsync(other, plan, CancellationToken.None, Fast);
+                }
+            }
+
+            var empty = seed with { Stack = string.Empty };
+            var refused = await Assert.ThrowsAsync<AwsProvisionException>(() => provisioner.PlanDestroyAsync(empty, CancellationToken.None));
+            Assert.True(refused.IsBadInput);
+
+            foreach (var region in ours.Regions.Where(r => r.All.Any()))
+            {
+                var client = ((SdkEc2Port)ports.Ec2(region.Region)).Client;
+                var vpcs = await client.DescribeVpcsAsync(new Amazon.EC2.Model.DescribeVpcsRequest { VpcIds = [.. region.Vpcs.Select(v => v.Id)] });
+                Assert.Equal(region.Vpcs.Count, vpcs.Vpcs.Count);
+                var subnets = await client.DescribeSubnetsAsync(new Amazon.EC2.Model.DescribeSubnetsRequest { SubnetIds = [.. region.Subnets.Select(v => v.Id)] });
+                Assert.Equal(region.Subnets.Count, subnets.Subnets.Count);
+                var groups = await client.DescribeSecurityGroupsAsync(new Amazon.EC2.Model.DescribeSecurityGroupsRequest { GroupIds = [.. region.SecurityGroups.Select(v => v.Id)] });
+                Assert.Equal(region.SecurityGroups.Count, groups.SecurityGroups.Count);
+                var instances = await client.DescribeInstancesAsync(new Amazon.EC2.Model.DescribeInstancesRequest { InstanceIds = [.. region.Instances.Select(v => v.Id)] });
+                Assert.All(instances.Reservations.SelectMany(r => r.Instances), i => Assert.Equal("running", i.State.Name.Value));
+                Assert.Equal(region.Instances.Count, instances.Reservations.SelectMany(r => r.Instances).Count());
+                foreach (var peering in region.Peerings)
+                {
+                    var found = await client.DescribeVpcPeeringConnectionsAsync(new Amazon.EC2.Model.DescribeVpcPeeringConnectionsRequest { VpcPeeringConnectionIds = [peering.Id] });
+                    Assert.Equal("active", Assert.Single(found.VpcPeeringConnections).Status.Code.Value);
+                }
+            }
+
+            var replan = await provisioner.PlanAsync(TestTopologies.Desired(seed), CancellationToken.None);
+            Assert.True(replan.IsEmpty, Describe(replan));
+        }
+        finally
+        {
+            await DestroyAllAsync(provisioner, seed);
+        }
+    }
+
+    /// <summary>Issue 24: two applies of one stack whose files list the regions in opposite orders take one lock (in every
+    /// region, in ordinal order) on a real SSM PutParameter: of two takers at once exactly one wins.</summary>
+    [EndpointFact]
+    public async Task Emulator_StackLock_RegionsInOppositeOrder_OneLock()
+    {
+        using var ports = new SdkAwsPorts(new AwsConnection { EndpointUrl = Endpoint(), Credentials = TestKeys });
+        var topology = Unique(TestTopologies.Seed);
+        var reversed = topology with { Regions = [.. topology.Regions.Reverse()] };
+        var provisioner = new AwsProvisioner(ports, TimeProvider.System);
+
+        var first = await provisioner.LockAsync(topology, "apply", forceUnlock: false, CancellationToken.None);
+        var refused = await Assert.ThrowsAsync<AwsProvisionException>(() => new AwsProvisioner(ports, TimeProvider.System).LockAsync(reversed, "apply", forceUnlock: false, CancellationToken.None));
+        await first.DisposeAsync();
+        var together = await Task.WhenAll(((Egress.Core.Topology.TopologyModel[])[topology, reversed, topology, reversed]).Select(t => Task.Run(async () =>
+        {
+            try
+            {
+                return await new AwsProvisioner(ports, TimeProvider.System).LockAsync(t, "apply", forceUnlock: false, CancellationToken.None);
+            }
+            catch (AwsProvisionException ex) when (ex.Kind == AwsErrorKind.Locked)
+            {
+                return null;
+            }
+        })));
+
+        Assert.Equal(AwsErrorKind.Locked, refused.Kind);
+        Assert.Equal(["ap-northeast-1", "ap-southeast-1"], first.Regions);
+        var winner = Assert.Single(together, l => l is not null)!;
+        await winner.DisposeAsync();
+        foreach (var region in (string[])["ap-northeast-1", "ap-southeast-1"])
+        {
+            Assert.Null(await ports.Ssm(region).GetParameterAsync(Execution.StackLock.ParameterName(topology.Stack), CancellationToken.None));
+        }
+    }
+
     /// <summary>moto has no Canonical SSM parameter: every host gets an AMI moto knows.</summary>
     internal static Egress.Core.Topology.TopologyModel WithAmi(Egress.Core.Topology.TopologyModel topology) => topology with
     {

@@ -165,18 +165,21 @@ public sealed class AwsLockTests
     public async Task Apply_WhileTheLockIsHeld_Exit1NamingTheHolderAndForceUnlockTakesIt()
     {
         await using var s = await AwsStacks.StackAsync(ShippedTier.Publish, "failover");
-        // Held by a live process on this host (the test host), so egress must not call it stale.
+        // Held by a live process on this host (a sleep this test starts, and kills before --force-unlock may work), so
+        // egress must not call it stale, and --force-unlock must refuse it (issue 24).
+        using var sleeper = new Sleeper(); // killed before the stack's cleanup runs, whatever happens
+        var run = sleeper.Process;
         var started = DateTimeOffset.UtcNow;
         var holder = JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["command"] = "apply",
             ["user"] = "shipped-tier",
             ["host"] = Environment.MachineName,
-            ["pid"] = Environment.ProcessId,
+            ["pid"] = run.Id,
             ["started"] = started.ToString("O", CultureInfo.InvariantCulture),
         });
         await s.Account.TakeLockAsync("ap-southeast-1", s.Stack, holder);
-        var who = $"stack {s.Stack} is locked by 'egress apply' run by shipped-tier on {Environment.MachineName} (pid {Environment.ProcessId})";
+        var who = $"stack {s.Stack} is locked by 'egress apply' run by shipped-tier on {Environment.MachineName} (pid {run.Id})";
 
         var apply = await s.RunAsync(Exit.CheckFailed, "apply", "--yes");
         var destroy = await s.RunAsync(Exit.CheckFailed, "destroy", "--yes");
@@ -192,6 +195,14 @@ public sealed class AwsLockTests
         var held = Assert.Single(await s.RemainsAsync()); // nothing built; the lock as it was
         Assert.Equal(("ap-southeast-1", "lock", holder), (held.Region, held.Kind, held.State));
 
+        var alive = await s.RunAsync(Exit.BadInput, "apply", "--yes", "--force-unlock");
+        Assert.Contains(who, AwsStacks.Flat(alive.Error), StringComparison.Ordinal);
+        Assert.Contains($"process {run.Id} still runs on this host", AwsStacks.Flat(alive.Error), StringComparison.Ordinal);
+        var stillHeld = Assert.Single(await s.RemainsAsync()); // --force-unlock removed nothing
+        Assert.Equal(("ap-southeast-1", "lock", holder), (stillHeld.Region, stillHeld.Kind, stillHeld.State));
+
+        run.Kill();
+        await run.WaitForExitAsync();
         var forced = await s.RunAsync(Exit.Ok, "apply", "--yes", "--force-unlock");
         Assert.Contains($"--force-unlock: removed the lock /egress/lock/{s.Stack} in ap-southeast-1 held by 'egress apply' run by shipped-tier", AwsStacks.Flat(forced.Text), StringComparison.Ordinal);
         var built = await s.RemainsAsync();
@@ -203,6 +214,31 @@ public sealed class AwsLockTests
         Assert.True(left.Count == 0, $"left after destroy:\n{AwsStacks.Describe(left)}");
     }
 
+}
+
+/// <summary>A `sleep 600` that stands for a run still holding the lock on this host; killed on dispose.</summary>
+internal sealed class Sleeper : IDisposable
+{
+    public System.Diagnostics.Process Process { get; } =
+        System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "600") { UseShellExecute = false })!;
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill();
+                Process.WaitForExit();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+
+        Process.Dispose();
+    }
 }
 
 public sealed class AwsToolLifecycleTests

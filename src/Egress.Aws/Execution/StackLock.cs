@@ -1,21 +1,24 @@
 using System.Globalization;
 using System.Text.Json;
+using Egress.Aws.Model;
 using Egress.Aws.Planning;
 using Egress.Aws.Ports;
 
 namespace Egress.Aws.Execution;
 
-/// <summary>Who holds a stack's lock: the verb, the user and host, the process id and when it started.</summary>
-public sealed record LockHolder(string Command, string User, string Host, int Pid, DateTimeOffset Started)
+/// <summary>Who holds a stack's lock: the verb, the user and host, the process id and when it started. <see cref="ProcessStart"/>
+/// identifies the process itself (Linux: the boot id and the process's start time in clock ticks from /proc/PID/stat), so a
+/// pid reused by another process after the holder died is not taken for the holder.</summary>
+public sealed record LockHolder(string Command, string User, string Host, int Pid, DateTimeOffset Started, string? ProcessStart = null)
 {
     /// <summary>This process, about to run <paramref name="command"/>.</summary>
     public static LockHolder Current(string command, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
-        return new(command, Environment.UserName, Environment.MachineName, Environment.ProcessId, time.GetUtcNow());
+        return new(command, Environment.UserName, Environment.MachineName, Environment.ProcessId, time.GetUtcNow(), ProcessIdentity.StartOf(Environment.ProcessId));
     }
 
-    /// <summary>The parameter's value: {"command", "user", "host", "pid", "started"} (source-generated, <see cref="AwsJson"/>).</summary>
+    /// <summary>The parameter's value: {"command", "user", "host", "pid", "started", "processStart"} (source-generated, <see cref="AwsJson"/>).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, AwsJson.Egress.LockHolder);
 
     /// <summary>The holder written in the parameter; null when the value is not one egress wrote.</summary>
@@ -30,9 +33,10 @@ public sealed record LockHolder(string Command, string User, string Host, int Pi
         {
             using var document = JsonDocument.Parse(json);
             var root = document.RootElement;
+            var processStart = root.TryGetProperty("processStart", out var ps) && ps.ValueKind == JsonValueKind.String ? ps.GetString() : null;
             return new LockHolder(root.GetProperty("command").GetString() ?? "?", root.GetProperty("user").GetString() ?? "?",
                 root.GetProperty("host").GetString() ?? "?", root.GetProperty("pid").GetInt32(),
-                DateTimeOffset.Parse(root.GetProperty("started").GetString() ?? string.Empty, CultureInfo.InvariantCulture));
+                DateTimeOffset.Parse(root.GetProperty("started").GetString() ?? string.Empty, CultureInfo.InvariantCulture), processStart);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -40,29 +44,96 @@ public sealed record LockHolder(string Command, string User, string Host, int Pi
         }
     }
 
+    /// <summary>True when the holder is a process that still runs on this host (same host name, the pid runs, and, when the
+    /// record has it, the same process start: a reused pid is not the holder).</summary>
+    public bool RunsOnThisHost() =>
+        string.Equals(Host, Environment.MachineName, StringComparison.Ordinal) && ProcessIdentity.Runs(Pid, ProcessStart);
+
     public override string ToString() =>
         $"'egress {Command}' run by {User} on {Host} (pid {Pid}), started {Started.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC";
 }
 
-/// <summary>The stack lock that keeps two apply/destroy runs of one stack apart. It is an SSM parameter
-/// <c>/egress/lock/STACK</c> in the topology's first region, created with Overwrite=false: AWS creates a parameter
-/// atomically, so of two runs that start together exactly one gets it, the other is refused with the holder named.
-/// Released (deleted) when the run ends, whatever the outcome. A lock left by a killed run is never taken over
-/// silently: when its process is gone from this host, or it is older than <see cref="StaleAfter"/>, the refusal says it
-/// looks stale, and <c>--force-unlock</c> removes it.</summary>
+/// <summary>Whether a process runs, told apart from a later process that got the same pid.</summary>
+public static class ProcessIdentity
+{
+    /// <summary>"BOOT_ID/STARTTIME" on Linux (starttime: field 22 of /proc/PID/stat, clock ticks since boot); null elsewhere
+    /// or when the process does not exist.</summary>
+    public static string? StartOf(int pid)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // fields[0] is field 3 (state); starttime is field 22.
+            if (fields.Length < 20 || fields[0] == "Z")
+            {
+                return null;
+            }
+
+            var boot = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
+            return $"{boot}/{fields[19]}";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True when <paramref name="pid"/> runs and (when <paramref name="processStart"/> is known) is the process that
+    /// recorded it.</summary>
+    public static bool Runs(int pid, string? processStart)
+    {
+        if (pid <= 0)
+        {
+            return false;
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            var now = StartOf(pid);
+            return now is not null && (processStart is null || string.Equals(now, processStart, StringComparison.Ordinal));
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>The stack lock that keeps two apply/destroy runs of one stack apart. It is the SSM parameter
+/// <c>/egress/lock/STACK</c>, held in <b>every region of the stack's footprint</b>: the topology's regions plus every region
+/// where the stack's tag is found, taken in lexicographic (ordinal) order, so the order of regions in a file does not matter.
+/// Each parameter is created with Overwrite=false: AWS creates a parameter atomically, so of two runs whose footprints share a
+/// region at most one holds that region, and the other is refused with the holder named (and releases what it took). Taking
+/// the locks in one global order means that of two runs at least one gets all it needs. Released (deleted) when the run
+/// ends, whatever the outcome. A lock left by a killed run is never taken over silently: when its process is gone from this
+/// host, or it is older than <see cref="StaleAfter"/>, the refusal says it looks stale, and <c>--force-unlock</c> removes
+/// it; <c>--force-unlock</c> refuses (bad input) while the holder still runs on this host.</summary>
 public sealed class StackLock : IAsyncDisposable
 {
     /// <summary>An apply waits at most 10 min per instance and 5 min per peering: a lock older than this is almost surely left over.</summary>
     public static readonly TimeSpan StaleAfter = TimeSpan.FromHours(2);
 
-    private readonly ISsmPort _ssm;
+    private readonly IReadOnlyList<ISsmPort> _held;
     private readonly string _value;
     private readonly RetryPolicy _retry;
     private bool _released;
 
-    private StackLock(ISsmPort ssm, string name, string value, RetryPolicy retry)
+    private StackLock(IReadOnlyList<ISsmPort> held, string stack, string name, string value, RetryPolicy retry)
     {
-        _ssm = ssm;
+        _held = held;
+        Stack = stack;
         Name = name;
         _value = value;
         _retry = retry;
@@ -71,45 +142,116 @@ public sealed class StackLock : IAsyncDisposable
     /// <summary>The SSM parameter's name.</summary>
     public string Name { get; }
 
-    public string Region => _ssm.Region;
+    public string Stack { get; }
+
+    /// <summary>True until the lock is released.</summary>
+    public bool IsHeld => !_released;
+
+    /// <summary>The regions where the lock is held, in the order taken (ordinal); the first is the stack's home region.</summary>
+    public IReadOnlyList<string> Regions => [.. _held.Select(s => s.Region)];
+
+    /// <summary>The regions where the lock is held, as text ("ap-northeast-1, ap-southeast-1").</summary>
+    public string Region => string.Join(", ", Regions);
 
     public static string ParameterName(string stack) => $"/egress/lock/{stack}";
 
-    /// <summary>Takes the lock or throws <see cref="AwsProvisionException"/> (<see cref="AwsErrorKind.Locked"/>) naming the holder.
-    /// <paramref name="forceUnlock"/> first deletes whatever lock is there (the user checked that its run is gone).</summary>
-    public static async Task<StackLock> AcquireAsync(IAwsPorts ports, string stack, string region, LockHolder me, bool forceUnlock,
-        TimeProvider time, RetryPolicy retry, Action<string>? note, CancellationToken cancellationToken)
+    /// <summary>The regions a run of the stack locks: <paramref name="regions"/> (the topology's plus those where the stack is
+    /// found), distinct, in ordinal order.</summary>
+    public static IReadOnlyList<string> LockOrder(IEnumerable<string> regions) => [.. regions.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    /// <summary>Takes the lock in every region of <paramref name="regions"/> (in <see cref="LockOrder"/>) or throws
+    /// <see cref="AwsProvisionException"/> (<see cref="AwsErrorKind.Locked"/>) naming the holder, having released what it took.
+    /// <paramref name="forceUnlock"/> first deletes whatever lock is there (the user checked that its run is gone); it refuses
+    /// (<see cref="AwsErrorKind.BadInput"/>, nothing deleted) while a holder still runs on this host.</summary>
+    public static async Task<StackLock> AcquireAsync(IAwsPorts ports, string stack, IReadOnlyList<string> regions, LockHolder me, bool forceUnlock,
+        TimeProvider time, RetryPolicy retry, Action<string, string>? note, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ports);
+        ArgumentNullException.ThrowIfNull(regions);
         ArgumentNullException.ThrowIfNull(me);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(retry);
-        var ssm = ports.Ssm(region);
+        StackNames.Require(stack, regions.FirstOrDefault() ?? "-");
+        var order = LockOrder(regions);
+        if (order.Count == 0)
+        {
+            throw new ArgumentException("A stack lock needs at least one region.", nameof(regions));
+        }
+
         var name = ParameterName(stack);
         var value = me.ToJson();
+        var held = new List<ISsmPort>();
         try
         {
             if (forceUnlock)
             {
-                var old = await retry.RunAsync(ct => ssm.GetParameterAsync(name, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
-                if (old is not null)
-                {
-                    await retry.RunAsync(ct => ssm.DeleteParameterAsync(name, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
-                    note?.Invoke($"--force-unlock: removed the lock {name} in {region} held by {LockHolder.Parse(old)?.ToString() ?? old}");
-                }
+                await ForceUnlockAsync(ports, stack, order, name, retry, note, cancellationToken).ConfigureAwait(false);
             }
 
-            if (await retry.RunAsync(ct => ssm.PutParameterIfAbsentAsync(name, value, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false))
+            foreach (var region in order)
             {
-                return new StackLock(ssm, name, value, retry);
+                var ssm = ports.Ssm(region);
+                if (await retry.RunAsync(ct => ssm.PutParameterIfAbsentAsync(name, value, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false))
+                {
+                    held.Add(ssm);
+                    continue;
+                }
+
+                var current = await retry.RunAsync(ct => ssm.GetParameterAsync(name, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
+                throw Refused(stack, region, name, LockHolder.Parse(current), current, time.GetUtcNow());
             }
 
-            var current = await retry.RunAsync(ct => ssm.GetParameterAsync(name, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
-            throw Refused(stack, region, name, LockHolder.Parse(current), current, time.GetUtcNow());
+            return new StackLock(held, stack, name, value, retry);
         }
-        catch (AwsApiException ex)
+        catch (Exception ex)
         {
-            throw AwsErrors.Map(ex);
+            try
+            {
+                await ReleaseAsync(held, name, value, retry).ConfigureAwait(false);
+            }
+            catch (AwsProvisionException)
+            {
+                // the refusal (or the failure) that got us here is the error to report
+            }
+
+            if (ex is AwsApiException api)
+            {
+                throw AwsErrors.Map(api);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Reads the lock in every region first; refuses (nothing deleted) when any holder still runs on this host;
+    /// then deletes each one found.</summary>
+    private static async Task ForceUnlockAsync(IAwsPorts ports, string stack, IReadOnlyList<string> order, string name, RetryPolicy retry,
+        Action<string, string>? note, CancellationToken cancellationToken)
+    {
+        var found = new List<(string Region, ISsmPort Ssm, string Value)>();
+        foreach (var region in order)
+        {
+            var ssm = ports.Ssm(region);
+            var old = await retry.RunAsync(ct => ssm.GetParameterAsync(name, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
+            if (old is null)
+            {
+                continue;
+            }
+
+            if (LockHolder.Parse(old) is { } holder && holder.RunsOnThisHost())
+            {
+                throw new AwsProvisionException(AwsErrorKind.BadInput, "--force-unlock", region,
+                    $"stack {stack} is locked by {holder} (SSM parameter {name}), and process {holder.Pid} still runs on this host: --force-unlock removes only a lock whose run is gone; nothing was unlocked",
+                    $"wait until that run ends (or stop it: kill {holder.Pid}) and try again; two runs at once would build duplicates");
+            }
+
+            found.Add((region, ssm, old));
+        }
+
+        foreach (var (region, ssm, old) in found)
+        {
+            await retry.RunAsync(ct => ssm.DeleteParameterAsync(name, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
+            note?.Invoke(region, $"--force-unlock: removed the lock {name} in {region} held by {LockHolder.Parse(old)?.ToString() ?? old}");
         }
     }
 
@@ -128,7 +270,7 @@ public sealed class StackLock : IAsyncDisposable
     public static string? StaleReason(LockHolder holder, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        if (string.Equals(holder.Host, Environment.MachineName, StringComparison.Ordinal) && !ProcessRuns(holder.Pid))
+        if (string.Equals(holder.Host, Environment.MachineName, StringComparison.Ordinal) && !holder.RunsOnThisHost())
         {
             return $"process {holder.Pid} no longer runs on {holder.Host}";
         }
@@ -137,20 +279,7 @@ public sealed class StackLock : IAsyncDisposable
         return age > StaleAfter ? $"it was taken {age.TotalHours:0.#} hours ago" : null;
     }
 
-    private static bool ProcessRuns(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Deletes the lock if it is still this run's (a --force-unlock by someone else may have replaced it).</summary>
+    /// <summary>Deletes the lock in each region where it is still this run's (a --force-unlock by someone else may have replaced it).</summary>
     public async ValueTask DisposeAsync()
     {
         if (_released)
@@ -159,17 +288,31 @@ public sealed class StackLock : IAsyncDisposable
         }
 
         _released = true;
-        try
+        await ReleaseAsync(_held, Name, _value, _retry).ConfigureAwait(false);
+    }
+
+    private static async Task ReleaseAsync(IReadOnlyList<ISsmPort> held, string name, string value, RetryPolicy retry)
+    {
+        AwsApiException? first = null;
+        foreach (var ssm in held.Reverse())
         {
-            var current = await _retry.RunAsync(ct => _ssm.GetParameterAsync(Name, ct), CancellationToken.None, RetryPolicy.IsThrottling).ConfigureAwait(false);
-            if (current == _value)
+            try
             {
-                await _retry.RunAsync(ct => _ssm.DeleteParameterAsync(Name, ct), CancellationToken.None, RetryPolicy.IsThrottling).ConfigureAwait(false);
+                var current = await retry.RunAsync(ct => ssm.GetParameterAsync(name, ct), CancellationToken.None, RetryPolicy.IsThrottling).ConfigureAwait(false);
+                if (current == value)
+                {
+                    await retry.RunAsync(ct => ssm.DeleteParameterAsync(name, ct), CancellationToken.None, RetryPolicy.IsThrottling).ConfigureAwait(false);
+                }
+            }
+            catch (AwsApiException ex)
+            {
+                first ??= ex; // release the other regions anyway
             }
         }
-        catch (AwsApiException ex)
+
+        if (first is not null)
         {
-            throw AwsErrors.Map(ex);
+            throw AwsErrors.Map(first);
         }
     }
 }

@@ -41,7 +41,7 @@ public static class RemoteRunners
         try
         {
             var instances = await retry.RunAsync(ct => ec2.DescribeInstancesAsync(topology.Stack, ct), cancellationToken, RetryPolicy.IsThrottling).ConfigureAwait(false);
-            instance = instances.FirstOrDefault(i => i.Component == component && i.State == InstanceStates.Running);
+            instance = instances.FirstOrDefault(i => StackNames.Owns(topology.Stack, i.Tags) && i.Component == component && i.State == InstanceStates.Running);
         }
         catch (AwsApiException ex)
         {
