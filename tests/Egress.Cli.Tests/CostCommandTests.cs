@@ -104,10 +104,10 @@ public sealed partial class CostCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--gb-out", "-1", "--gb-out: must be 0 or more, got -1")]
-    [InlineData("--gb-in", "-0.5", "--gb-in: must be 0 or more, got -0.5")]
-    [InlineData("--hours", "0", "--hours: must be greater than 0, got 0")]
-    [InlineData("--hours", "-168", "--hours: must be greater than 0, got -168")]
+    [InlineData("--gb-out", "-1", "--gb-out: must be from 0 to 1000000000000 (1e12 GB), got -1")]
+    [InlineData("--gb-in", "-0.5", "--gb-in: must be from 0 to 1000000000000 (1e12 GB), got -0.5")]
+    [InlineData("--hours", "0", "--hours: must be from 0.01 to 1000000, got 0")]
+    [InlineData("--hours", "-168", "--hours: must be from 0.01 to 1000000, got -168")]
     public async Task Cost_NegativeOrZero_ExitsTwoNamingTheFlag(string flag, string value, string expected)
     {
         await _cli.RunAsync("init");
