@@ -192,7 +192,7 @@ public sealed partial class CostCommandTests : IDisposable
 
         Assert.Equal(2, code);
         Assert.Equal(string.Empty, stdout);
-        Assert.Contains("bad.json: error: prices[0].usd: expected a number of US dollars >= 0, found -0.062", stderr, StringComparison.Ordinal);
+        Assert.Contains("bad.json: error: prices[0].usd: expected a number of US dollars from 0 to 1000000 per unit, found -0.062", stderr, StringComparison.Ordinal);
         Assert.Contains("fix: write a plain number", stderr, StringComparison.Ordinal);
         Assert.Contains("--prices bad.json: 1 error in the price table; fix it, or drop --prices", stderr, StringComparison.Ordinal);
     }
@@ -205,7 +205,7 @@ public sealed partial class CostCommandTests : IDisposable
         var (code, _, stderr) = await _cli.RunAsync("cost", "--prices", "nope.json");
 
         Assert.Equal(2, code);
-        Assert.Contains("--prices nope.json: no such file. Write one with 'egress cost --default-prices > nope.json'", stderr, StringComparison.Ordinal);
+        Assert.Contains("--prices nope.json: no such file. Fix: pass a price table (JSON, at most 1 MiB): write one with 'egress cost --default-prices > prices.json'", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }
 

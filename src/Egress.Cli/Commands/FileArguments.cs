@@ -3,8 +3,8 @@ using Egress.Core.IO;
 namespace Egress.Cli.Commands;
 
 /// <summary>Every file an option names goes through here: read with a size bound, written whole or not at all, and
-/// any problem turned into exit 2 with the option, the path, the reason and the fix (docs/architecture.md, "Files
-/// given on the command line").</summary>
+/// any problem turned into exit 2 with the option, the path, the reason and the fix (docs/cost.md, docs/aws.md,
+/// docs/verify.md give each option's bound).</summary>
 internal static class FileArguments
 {
     /// <summary>The text of <paramref name="path"/> (relative to the working directory), at most <paramref name="maxBytes"/>.</summary>
