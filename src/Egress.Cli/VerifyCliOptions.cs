@@ -38,7 +38,7 @@ internal sealed class VerifyCliOptions
 
     public Option<string?> Html { get; } = new("--html")
     {
-        Description = "Also write a self-contained HTML report with latency CDFs per phase to FILE.",
+        Description = "Also write a self-contained HTML report with latency CDFs per phase to FILE (written whole: a temporary file beside it, renamed).",
         HelpName = "FILE",
     };
 
@@ -100,11 +100,9 @@ internal sealed class VerifyCliOptions
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(parse);
-        var html = parse.GetValue(Html) is { } path ? context.Resolve(path) : null;
-        if (html is not null && Path.GetDirectoryName(html) is { } directory && !Directory.Exists(directory))
-        {
-            throw new UsageException($"--html {parse.GetValue(Html)}: the directory {directory} does not exist; create it or pick another path.");
-        }
+        // Checked before the suite runs (a directory, a missing parent, no permission): minutes of rounds are not
+        // thrown away on a path that cannot be written. A full disk shows only at the write: VerifyRun reports it, exit 2.
+        var html = parse.GetValue(Html) is { } path ? Commands.FileArguments.CheckOutput(context, "--html", path) : null;
 
         return new VerifyOutput(
             context.Human,

@@ -1,3 +1,4 @@
+using Egress.Core.IO;
 using Egress.Verify.Reporting;
 using Spectre.Console;
 
@@ -65,7 +66,17 @@ public static class VerifyRun
 
         if (htmlPath is not null)
         {
-            await File.WriteAllTextAsync(htmlPath, VerifyHtmlWriter.Write(report), ct);
+            try
+            {
+                // Whole or not at all: a temporary file beside it, renamed; a device (/dev/stdout) is written in place.
+                OutputFile.WriteAllText(htmlPath, VerifyHtmlWriter.Write(report), output.HtmlPath ?? htmlPath);
+            }
+            catch (FileAccessProblem problem)
+            {
+                output.Human.MarkupLine($"[red]error:[/] --html {Markup.Escape(problem.Message)}. Fix: pick a file in a directory you can write to, on a disk with room; the report above is complete.");
+                return BadInput;
+            }
+
             output.Human.MarkupLine($"HTML report: {Markup.Escape(htmlPath)}");
         }
 

@@ -104,10 +104,10 @@ public sealed partial class CostCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--gb-out", "-1", "--gb-out: must be 0 or more, got -1")]
-    [InlineData("--gb-in", "-0.5", "--gb-in: must be 0 or more, got -0.5")]
-    [InlineData("--hours", "0", "--hours: must be greater than 0, got 0")]
-    [InlineData("--hours", "-168", "--hours: must be greater than 0, got -168")]
+    [InlineData("--gb-out", "-1", "--gb-out: must be from 0 to 1000000000000 (1e12 GB), got -1")]
+    [InlineData("--gb-in", "-0.5", "--gb-in: must be from 0 to 1000000000000 (1e12 GB), got -0.5")]
+    [InlineData("--hours", "0", "--hours: must be from 0.01 to 1000000, got 0")]
+    [InlineData("--hours", "-168", "--hours: must be from 0.01 to 1000000, got -168")]
     public async Task Cost_NegativeOrZero_ExitsTwoNamingTheFlag(string flag, string value, string expected)
     {
         await _cli.RunAsync("init");
@@ -192,7 +192,7 @@ public sealed partial class CostCommandTests : IDisposable
 
         Assert.Equal(2, code);
         Assert.Equal(string.Empty, stdout);
-        Assert.Contains("bad.json: error: prices[0].usd: expected a number of US dollars >= 0, found -0.062", stderr, StringComparison.Ordinal);
+        Assert.Contains("bad.json: error: prices[0].usd: expected a number of US dollars from 0 to 1000000 per unit, found -0.062", stderr, StringComparison.Ordinal);
         Assert.Contains("fix: write a plain number", stderr, StringComparison.Ordinal);
         Assert.Contains("--prices bad.json: 1 error in the price table; fix it, or drop --prices", stderr, StringComparison.Ordinal);
     }
@@ -205,7 +205,7 @@ public sealed partial class CostCommandTests : IDisposable
         var (code, _, stderr) = await _cli.RunAsync("cost", "--prices", "nope.json");
 
         Assert.Equal(2, code);
-        Assert.Contains("--prices nope.json: no such file. Write one with 'egress cost --default-prices > nope.json'", stderr, StringComparison.Ordinal);
+        Assert.Contains("--prices nope.json: no such file. Fix: pass a price table (JSON, at most 1 MiB): write one with 'egress cost --default-prices > prices.json'", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }
 

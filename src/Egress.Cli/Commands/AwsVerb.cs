@@ -5,7 +5,9 @@ using Egress.Aws;
 using Egress.Aws.Execution;
 using Egress.Aws.Model;
 using Egress.Aws.Planning;
+using Egress.Aws.Remote;
 using Egress.Aws.Sdk;
+using Egress.Core.IO;
 using Egress.Core.Topology;
 using Spectre.Console;
 
@@ -60,7 +62,7 @@ internal sealed class AwsVerb
 
     public Option<string?> SshPublicKey { get; } = new("--ssh-public-key")
     {
-        Description = "Import this OpenSSH public key as the stack's key pair in every region (deleted with the stack). Without it, a key pair the stack has is kept as it is.",
+        Description = "Import this OpenSSH public key (a file of at most 16 KiB) as the stack's key pair in every region (deleted with the stack). Without it, a key pair the stack has is kept as it is.",
         HelpName = "FILE",
     };
 
@@ -83,6 +85,36 @@ internal sealed class AwsVerb
         return (privateKey, knownHosts);
     }
 
+    /// <summary>The SSH files of <see cref="AddRemoteAccessOptions"/>, checked before any AWS call: the private key must
+    /// be a readable file of at most 64 KiB, the known-hosts file (when it exists) at most 1 MiB and its directory
+    /// writable. SSH.NET and the host-key store read them later; this bounds what they can be handed.</summary>
+    public static RemoteAccess RemoteAccessFrom(CliContext context, ParseResult parse, Option<string?> privateKey, Option<string> knownHosts)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(parse);
+        string? keyPath = null;
+        if (parse.GetValue(privateKey) is { } key)
+        {
+            keyPath = context.Resolve(key);
+            _ = FileArguments.ReadText(context, "--ssh-private-key", key, BoundedFile.SshPrivateKeyBytes,
+                $"pass the private key file (at most {BoundedFile.Size(BoundedFile.SshPrivateKeyBytes)}) whose public half apply imported, e.g. ~/.ssh/id_ed25519");
+        }
+
+        var known = parse.GetValue(knownHosts)!;
+        var knownPath = context.Resolve(known);
+        const string knownFix = "pass --known-hosts FILE, a known_hosts file egress may read and append to";
+        if (System.IO.File.Exists(knownPath) || Directory.Exists(knownPath))
+        {
+            _ = FileArguments.ReadText(context, "--known-hosts", known, BoundedFile.KnownHostsBytes, knownFix + $" (at most {BoundedFile.Size(BoundedFile.KnownHostsBytes)})");
+        }
+        else if (Path.GetDirectoryName(knownPath) is { } directory && System.IO.File.Exists(directory))
+        {
+            throw new UsageException($"--known-hosts {known}: {directory} is a file, not a directory. Fix: {knownFix}.");
+        }
+
+        return new RemoteAccess { PrivateKeyFile = keyPath, KnownHostsFile = knownPath };
+    }
+
     public bool Json(ParseResult parse) => parse.GetValue(Output) == OutputFormat.Json;
 
     public TopologyModel Topology(ParseResult parse) => TopologyFile.Load(_context, parse.GetValue(File)!);
@@ -92,14 +124,8 @@ internal sealed class AwsVerb
         string? key = null;
         if (parse.GetValue(SshPublicKey) is { } keyFile)
         {
-            try
-            {
-                key = System.IO.File.ReadAllText(_context.Resolve(keyFile)).Trim();
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new UsageException($"--ssh-public-key {keyFile}: cannot be read ({ex.Message}). Pass your public key file, e.g. ~/.ssh/id_ed25519.pub.");
-            }
+            key = FileArguments.ReadText(_context, "--ssh-public-key", keyFile, BoundedFile.SshPublicKeyBytes,
+                $"pass your OpenSSH public key file (at most {BoundedFile.Size(BoundedFile.SshPublicKeyBytes)}), e.g. ~/.ssh/id_ed25519.pub").Trim();
 
             if (!key.StartsWith("ssh-", StringComparison.Ordinal) && !key.StartsWith("ecdsa-", StringComparison.Ordinal))
             {

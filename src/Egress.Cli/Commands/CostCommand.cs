@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Egress.Core.Cost;
+using Egress.Core.IO;
 using Egress.Core.Topology;
 using Spectre.Console;
 
@@ -18,25 +19,25 @@ internal sealed class CostCommand : Command
         var source = TopologySource.AddTo(this);
         var hours = new Option<decimal>("--hours")
         {
-            Description = "Hours everything runs; 168 is one week, the seed's scenario.",
+            Description = "Hours everything runs, 0.01 to 1000000; 168 is one week, the seed's scenario.",
             DefaultValueFactory = _ => Traffic.HoursPerWeek,
             HelpName = "H",
         };
         var gbOut = new Option<decimal>("--gb-out")
         {
-            Description = "GB each client sends to the internet in those hours.",
+            Description = "GB each client sends to the internet in those hours, 0 to 1e12.",
             DefaultValueFactory = _ => 1m,
             HelpName = "N",
         };
         var gbIn = new Option<decimal>("--gb-in")
         {
-            Description = "GB each client receives from the internet in those hours.",
+            Description = "GB each client receives from the internet in those hours, 0 to 1e12.",
             DefaultValueFactory = _ => 1m,
             HelpName = "N",
         };
         var pricesFile = new Option<string?>("--prices")
         {
-            Description = "A price table (JSON, docs/cost.md) to use instead of the built-in one.",
+            Description = "A price table (JSON, at most 1 MiB, docs/cost.md) to use instead of the built-in one.",
             HelpName = "FILE",
         };
         var defaultPrices = new Option<bool>("--default-prices")
@@ -67,6 +68,10 @@ internal sealed class CostCommand : Command
             {
                 comparison = CostModel.Compare(topology, prices, traffic);
             }
+            catch (CostOutOfRangeException ex)
+            {
+                throw new UsageException($"cost of {path}: {ex.Message}.");
+            }
             catch (PriceNotFoundException ex)
             {
                 foreach (var missing in ex.Missing)
@@ -94,22 +99,22 @@ internal sealed class CostCommand : Command
 
     private static Traffic ReadTraffic(decimal hours, decimal gbOut, decimal gbIn)
     {
-        if (hours <= 0)
+        if (hours is < Traffic.MinHours or > Traffic.MaxHours)
         {
-            throw new UsageException($"--hours: must be greater than 0, got {Format.Number(hours)}. Pass how long everything runs, e.g. --hours 168 for a week.");
+            throw new UsageException($"--hours: must be from {Format.Number(Traffic.MinHours)} to {Format.Number(Traffic.MaxHours)}, got {Format.Number(hours)}. Pass how long everything runs, e.g. --hours 168 for a week.");
         }
 
-        if (gbOut < 0)
-        {
-            throw new UsageException($"--gb-out: must be 0 or more, got {Format.Number(gbOut)}. Pass the GB each client sends to the internet, e.g. --gb-out 1.");
-        }
-
-        if (gbIn < 0)
-        {
-            throw new UsageException($"--gb-in: must be 0 or more, got {Format.Number(gbIn)}. Pass the GB each client receives from the internet, e.g. --gb-in 1.");
-        }
-
+        Gb("--gb-out", gbOut, "sends to");
+        Gb("--gb-in", gbIn, "receives from");
         return new Traffic { Hours = hours, GbOutPerClient = gbOut, GbInPerClient = gbIn };
+    }
+
+    private static void Gb(string option, decimal value, string verb)
+    {
+        if (value is < 0 or > Traffic.MaxGb)
+        {
+            throw new UsageException($"{option}: must be from 0 to {Format.Number(Traffic.MaxGb)} (1e12 GB), got {Format.Number(value)}. Pass the GB each client {verb} the internet, e.g. {option} 1.");
+        }
     }
 
     private static PriceTable LoadPrices(CliContext context, string? path)
@@ -119,28 +124,8 @@ internal sealed class CostCommand : Command
             return PriceTable.BuiltIn;
         }
 
-        string text;
-        try
-        {
-            text = File.ReadAllText(context.Resolve(path));
-        }
-        catch (FileNotFoundException)
-        {
-            throw new UsageException($"--prices {path}: no such file. Write one with 'egress cost --default-prices > {path}', or drop --prices to use the built-in table.");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new UsageException($"--prices {path}: the directory does not exist. Pass an existing file.");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw new UsageException($"--prices {path}: cannot be read (permission denied, or it is a directory). Check its permissions.");
-        }
-        catch (IOException ex)
-        {
-            throw new UsageException($"--prices {path}: cannot be read: {ex.Message}");
-        }
-
+        var text = FileArguments.ReadText(context, "--prices", path, BoundedFile.PriceTableBytes,
+            $"pass a price table (JSON, at most {BoundedFile.Size(BoundedFile.PriceTableBytes)}): write one with 'egress cost --default-prices > prices.json', or drop --prices to use the built-in table");
         var result = PriceTableParser.Parse(text, path);
         TopologyFile.Print(context, result.Diagnostics);
         if (!result.Succeeded)

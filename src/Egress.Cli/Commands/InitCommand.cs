@@ -39,14 +39,8 @@ internal sealed class InitCommand : Command
                 throw new UsageException($"{path} already exists; pass --force to overwrite it, or -f to write elsewhere.");
             }
 
-            try
-            {
-                File.WriteAllText(full, text);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new UsageException($"{path}: cannot be written: {ex.Message}");
-            }
+            // Whole or not at all: a full disk or a killed run never leaves half a topology behind.
+            FileArguments.WriteText(context, string.Empty, path, text);
 
             context.Error.WriteLine($"Wrote {path} ({parse.GetValue(example)} topology). Next: 'egress validate -f {path}', 'egress show -f {path}'.");
             return ExitCodes.Ok;

@@ -13,9 +13,9 @@ internal sealed class PlanCommand : Command
         SetAction((parse, cancellationToken) =>
         {
             var topology = aws.Topology(parse);
+            var desired = aws.Desired(parse, topology); // a bad --ssh-public-key is exit 2 before any AWS call
             return aws.RunAsync(parse, async (provisioner, _) =>
             {
-                var desired = aws.Desired(parse, topology);
                 var plan = await provisioner.PlanAsync(desired, cancellationToken);
                 aws.WriteSweep(plan.Sweep);
                 if (aws.Json(parse))

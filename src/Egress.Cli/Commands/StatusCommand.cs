@@ -28,14 +28,14 @@ internal sealed class StatusCommand : Command
         SetAction((parse, cancellationToken) =>
         {
             var topology = aws.Topology(parse);
+            var access = parse.GetValue(check) ? AwsVerb.RemoteAccessFrom(context, parse, privateKey, knownHosts) : null;
             return aws.RunAsync(parse, async (provisioner, ports) =>
             {
                 var observed = await provisioner.DiscoverAsync(topology.Stack, AwsProvisioner.RegionsOf(topology), cancellationToken);
                 aws.WriteSweep(observed.Sweep);
                 var rows = StatusReport.Rows(observed);
                 var cost = RunningCost.Of(observed, PriceTable.BuiltIn);
-                var access = new RemoteAccess { PrivateKeyFile = parse.GetValue(privateKey) is { } key ? context.Resolve(key) : null, KnownHostsFile = context.Resolve(parse.GetValue(knownHosts)!) };
-                var checks = parse.GetValue(check) ? await CheckHostsAsync(context, ports, topology, access, cancellationToken) : [];
+                var checks = access is not null ? await CheckHostsAsync(context, ports, topology, access, cancellationToken) : [];
                 var code = checks.All(c => c.Ok) ? ExitCodes.Ok : ExitCodes.CheckFailed;
                 if (aws.Json(parse))
                 {

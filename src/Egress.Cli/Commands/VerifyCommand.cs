@@ -26,11 +26,7 @@ internal sealed class VerifyCommand : Command
             var topology = aws.Topology(parse);
             var options = verify.OptionsFrom(parse);
             var output = verify.OutputFrom(context, parse);
-            var access = new RemoteAccess
-            {
-                PrivateKeyFile = parse.GetValue(privateKey) is { } key ? context.Resolve(key) : null,
-                KnownHostsFile = context.Resolve(parse.GetValue(knownHosts)!),
-            };
+            var access = AwsVerb.RemoteAccessFrom(context, parse, privateKey, knownHosts);
             return aws.RunAsync(parse, async (provisioner, ports) =>
             {
                 var observed = await provisioner.DiscoverAsync(topology.Stack, Aws.AwsProvisioner.RegionsOf(topology), cancellationToken);

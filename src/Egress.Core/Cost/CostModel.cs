@@ -6,25 +6,61 @@ namespace Egress.Core.Cost;
 /// and the traffic in, line items out. Formulas: docs/cost.md.</summary>
 public static class CostModel
 {
-    /// <summary>All three scenarios for <paramref name="traffic"/>. Throws <see cref="PriceNotFoundException"/>
-    /// listing every price the table lacks; <see cref="ArgumentException"/> for hours &lt;= 0 or negative GB.</summary>
+    /// <summary>All three scenarios for <paramref name="traffic"/>, every figure computed. Throws <see cref="PriceNotFoundException"/>
+    /// listing every price the table lacks; <see cref="ArgumentException"/> for hours or GB outside
+    /// <see cref="Traffic"/>'s ranges; <see cref="CostOutOfRangeException"/> when a figure does not fit in a decimal
+    /// (only at the edges of the ranges combined: never a bare <see cref="OverflowException"/>).</summary>
     public static CostComparison Compare(TopologyModel topology, PriceTable prices, Traffic traffic)
     {
         ArgumentNullException.ThrowIfNull(topology);
         ArgumentNullException.ThrowIfNull(prices);
         Check(traffic);
         var pricer = new Pricer(prices);
-        var comparison = new CostComparison
+        CostComparison comparison;
+        try
         {
-            Traffic = traffic,
-            Prices = prices,
-            ThisTopology = ThisTopology(topology, pricer, traffic),
-            TransitGatewayNat = TransitGatewayNat(topology, pricer, traffic),
-            LocalNatGateway = LocalNatGateway(topology, pricer, traffic),
-        };
-        pricer.ThrowIfMissing();
+            comparison = new CostComparison
+            {
+                Traffic = traffic,
+                Prices = prices,
+                ThisTopology = ThisTopology(topology, pricer, traffic),
+                TransitGatewayNat = TransitGatewayNat(topology, pricer, traffic),
+                LocalNatGateway = LocalNatGateway(topology, pricer, traffic),
+            };
+            pricer.ThrowIfMissing();
+            Evaluate(comparison);
+        }
+        catch (OverflowException ex)
+        {
+            throw OutOfRange(ex);
+        }
+
         return comparison;
     }
+
+    /// <summary>Every figure a report prints, computed once here: decimal arithmetic is checked, and an overflow
+    /// becomes one clear <see cref="CostOutOfRangeException"/> instead of surfacing while the report is written.</summary>
+    private static void Evaluate(CostComparison comparison)
+    {
+        foreach (var scenario in comparison.Scenarios)
+        {
+            foreach (var line in scenario.Lines)
+            {
+                _ = line.Cost;
+            }
+
+            _ = scenario.Total;
+            _ = scenario.PerWeek;
+            _ = scenario.PerMonth;
+        }
+
+        _ = comparison.SavingsVsTransitGatewayNatPercent;
+        _ = comparison.SavingsVsLocalNatGatewayPercent;
+    }
+
+    private static CostOutOfRangeException OutOfRange(OverflowException ex) => new(
+        "the figures are too large to compute (a decimal holds about 7.9e28): the hours, GB and prices combined are out of range; " +
+        "lower --gb-out/--gb-in, --hours or the prices (or raise --hours: the per-week and per-month figures scale by 168/H and 730/H)", ex);
 
     /// <summary>What the running stack costs per hour with no traffic: every instance and public IPv4 address.
     /// Throws <see cref="PriceNotFoundException"/> when the table lacks one of their prices.</summary>
@@ -33,9 +69,19 @@ public static class CostModel
         ArgumentNullException.ThrowIfNull(topology);
         ArgumentNullException.ThrowIfNull(prices);
         var pricer = new Pricer(prices);
-        var cost = ThisTopology(topology, pricer, new Traffic { Hours = 1, GbOutPerClient = 0, GbInPerClient = 0 });
-        pricer.ThrowIfMissing();
-        return cost;
+        try
+        {
+            var cost = ThisTopology(topology, pricer, new Traffic { Hours = 1, GbOutPerClient = 0, GbInPerClient = 0 });
+            pricer.ThrowIfMissing();
+            _ = cost.Total;
+            _ = cost.PerWeek;
+            _ = cost.PerMonth;
+            return cost;
+        }
+        catch (OverflowException ex)
+        {
+            throw OutOfRange(ex);
+        }
     }
 
     /// <summary>(other − this) / other × 100; 0 when <paramref name="other"/> is 0.</summary>
@@ -52,14 +98,14 @@ public static class CostModel
     private static void Check(Traffic traffic)
     {
         ArgumentNullException.ThrowIfNull(traffic);
-        if (traffic.Hours <= 0)
+        if (traffic.Hours is < Traffic.MinHours or > Traffic.MaxHours)
         {
-            throw new ArgumentException($"hours must be greater than 0, got {traffic.Hours}", nameof(traffic));
+            throw new ArgumentException($"hours must be from {Traffic.MinHours} to {Traffic.MaxHours}, got {traffic.Hours}", nameof(traffic));
         }
 
-        if (traffic.GbOutPerClient < 0 || traffic.GbInPerClient < 0)
+        if (traffic.GbOutPerClient is < 0 or > Traffic.MaxGb || traffic.GbInPerClient is < 0 or > Traffic.MaxGb)
         {
-            throw new ArgumentException($"GB must not be negative, got out {traffic.GbOutPerClient}, in {traffic.GbInPerClient}", nameof(traffic));
+            throw new ArgumentException($"GB must be from 0 to {Traffic.MaxGb}, got out {traffic.GbOutPerClient}, in {traffic.GbInPerClient}", nameof(traffic));
         }
     }
 

@@ -9,10 +9,19 @@ public sealed record Traffic
     /// <summary>AWS's billing month: 730 hours (365 × 24 / 12).</summary>
     public const decimal HoursPerMonth = 730;
 
+    /// <summary>The shortest run priced: 0.01 h (36 s). Shorter runs would scale a per-week figure by more than 16,800.</summary>
+    public const decimal MinHours = 0.01m;
+
+    /// <summary>The longest run priced: 1,000,000 h (about 114 years).</summary>
+    public const decimal MaxHours = 1_000_000m;
+
+    /// <summary>The most GB per client each way: 1e12 GB (a zettabyte).</summary>
+    public const decimal MaxGb = 1_000_000_000_000m;
+
     /// <summary>The seed's scenario: one week, under 1 GB each way.</summary>
     public static Traffic SeedWeek { get; } = new() { Hours = HoursPerWeek, GbOutPerClient = 1, GbInPerClient = 1 };
 
-    /// <summary>Hours everything runs; greater than zero.</summary>
+    /// <summary>Hours everything runs; <see cref="MinHours"/> to <see cref="MaxHours"/>.</summary>
     public required decimal Hours { get; init; }
 
     /// <summary>GB each client sends to the internet (requests, uploads) in <see cref="Hours"/>.</summary>
@@ -111,6 +120,10 @@ public sealed record CostComparison
     /// <summary>(local NAT − this) / (local NAT) × 100; negative when this topology costs more.</summary>
     public decimal SavingsVsLocalNatGatewayPercent => CostModel.SavingsPercent(ThisTopology.Total, LocalNatGateway.Total);
 }
+
+/// <summary>A figure of the comparison does not fit in a decimal (about 7.9e28): inputs at the edges of their
+/// allowed ranges combined (many clients, the most GB, the highest prices, the fewest hours).</summary>
+public sealed class CostOutOfRangeException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The table lacks prices the calculation needs; <see cref="Missing"/> lists every one.</summary>
 public sealed class PriceNotFoundException : Exception

@@ -74,7 +74,10 @@ public sealed record Price
 
     public string Unit => PriceItems.UnitOf(Item);
 
-    /// <summary>US dollars per <see cref="Unit"/>.</summary>
+    /// <summary>The highest price a table may hold, per unit: $1,000,000 (the dearest EC2 instance is about $400/h).</summary>
+    public const decimal MaxUsd = 1_000_000m;
+
+    /// <summary>US dollars per <see cref="Unit"/>, from 0 to <see cref="MaxUsd"/>.</summary>
     public required decimal Usd { get; init; }
 
     /// <summary>The URL or document the figure comes from.</summary>

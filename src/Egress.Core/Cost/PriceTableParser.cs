@@ -160,9 +160,11 @@ public static class PriceTableParser
         {
             Fail("usd", "missing", "add \"usd\": the price in US dollars per unit, e.g. 0.0264");
         }
-        else if (usdElement.ValueKind != JsonValueKind.Number || !usdElement.TryGetDecimal(out usd) || usd < 0)
+        else if (usdElement.ValueKind != JsonValueKind.Number || !usdElement.TryGetDecimal(out usd) || usd is < 0 or > Price.MaxUsd)
         {
-            Fail("usd", $"expected a number of US dollars >= 0, found {Describe(usdElement)}", "write a plain number such as 0.0264 (no quotes, no '$')");
+            // 7.9e28 and 1e400 are numbers too: a price beyond MaxUsd is refused here, so no sum of prices can overflow.
+            Fail("usd", $"expected a number of US dollars from 0 to {Price.MaxUsd.ToString(CultureInfo.InvariantCulture)} per unit, found {Describe(usdElement)}",
+                "write a plain number such as 0.0264 (no quotes, no '$')");
         }
 
         var source = RequiredString(element, "source", Fail);
@@ -262,14 +264,17 @@ public static class PriceTableParser
 
     private static string Describe(JsonElement element) => element.ValueKind switch
     {
-        JsonValueKind.String => $"'{element.GetString()}'",
-        JsonValueKind.Number => element.GetRawText(),
+        JsonValueKind.String => $"'{Clip(element.GetString()!)}'",
+        JsonValueKind.Number => Clip(element.GetRawText()),
         JsonValueKind.True or JsonValueKind.False => element.GetRawText(),
         JsonValueKind.Null => "null",
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "a list",
         _ => "nothing",
     };
+
+    /// <summary>A number as written, cut to 40 characters (a 10,000-digit literal is not echoed whole).</summary>
+    private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "...";
 
     private static string FirstSentence(string message)
     {
