@@ -16,7 +16,7 @@ public sealed class LabIpv6PlanTests
 
         Assert.False(plan.Ipv6);
         Assert.All(plan.Namespaces, ns => Assert.Contains("net.ipv6.conf.all.disable_ipv6=1", ns.Sysctls));
-        Assert.DoesNotContain("ipv6", plan.Describe(), StringComparison.Ordinal);
+        Assert.DoesNotContain("# ipv6", plan.Describe(), StringComparison.Ordinal);
     }
 
     [Fact]
