@@ -10,7 +10,7 @@ ROLE=client
 OVERLAY=ipip
 VXLAN_PORT=4789
 PRIVATE_IP=10.0.1.10
-STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch dns'
+STEPS='require uplink tunnels sysctls reply killswitch ipv6 pins defaults watch dns'
 TOOLS='ip nft awk grep sed flock cksum dnsmasq'
 NFT_PEERS=10.1.1.10
 tunnels() {
@@ -35,6 +35,7 @@ KS_TABLE=1011
 KS_PRIORITY=1011
 REALM=201
 NFT_TUNNEL_ADDRESSES=192.168.250.2
+V6_ALLOW='fe80::/10, ff02::/16, fd00:ec2::254, fd00:ec2::253, fd00:ec2::123'
 pins() {
   "$@" route.pin.gateway-underlay 10.1.1.10/32 10.1.1.10
   "$@" route.pin.vpc 10.0.0.0/16 10.0.0.1
@@ -659,6 +660,65 @@ check_dns() {
     q="$(echo "$v" | sed 's/\./-/g').$n.dns.egress.test"
     a=$(getent ahostsv4 "$q" 2>/dev/null | awk 'NR == 1 { print $1 }')
     if [ "$a" = "$v" ]; then fact true "$n's forwarder answers through the tunnel"; else fact false "$q: ${a:-no answer} via the stub; want $v"; fi
+  fi
+  end
+}
+V6_ONLINK=
+v6_onlink() {
+  ip -6 -o route show dev "$UPLINK" 2>/dev/null |
+    awk '$1 ~ /:/ && $1 !~ /^(fe80|ff)/ && $0 !~ / via / { printf "%s%s", s, $1; s = ", " }'
+}
+v6_body() {
+  a=$V6_ALLOW
+  [ -z "$V6_ONLINK" ] || a="$a, $V6_ONLINK"
+  for c in output forward; do
+    cat <<EOF6
+  chain $c {
+    type filter hook $c priority filter; policy accept;
+    oifname "$UPLINK" icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept comment "neighbour discovery"
+    oifname "$UPLINK" ip6 daddr { $a } accept comment "link-local, link multicast, AWS services, the subnet"
+    oifname "$UPLINK" ct mark $CT_MARK accept comment "replies on connections that arrived on the uplink"
+    oifname "$UPLINK" counter reject with icmpv6 type admin-prohibited comment "IPv6 kill switch: the gateway path is IPv4 only"
+  }
+EOF6
+  done
+  cat <<EOF6
+  chain prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "$UPLINK" ct state new ct mark set $CT_MARK comment "arrived on the uplink"
+  }
+EOF6
+}
+v6_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$(v6_body | cksum | cut -d' ' -f1)" "$UPLINK"; }
+v6_has() { [ -e /proc/net/if_inet6 ]; }
+v6_off() { [ "$(cat "/proc/sys/net/ipv6/conf/$UPLINK/disable_ipv6" 2>/dev/null)" = 1 ]; }
+apply_ipv6() {
+  v6_has || { warn "this kernel has no IPv6: nothing to block"; return 0; }
+  V6_ONLINK=$(v6_onlink)
+  log "IPv6 kill switch: new IPv6 leaves $UPLINK only for ${V6_ALLOW}${V6_ONLINK:+, $V6_ONLINK} (table ip6 egress; IPv6 is not carried through the gateway)"
+  if nft list table ip6 egress 2>/dev/null | grep -qF "comment \"$(v6_id)\""; then return 0; fi
+  printf 'table ip6 egress {}\ndelete table ip6 egress\ntable ip6 egress {\n  comment "%s"\n%s\n}\n' "$(v6_id)" "$(v6_body)" |
+    nft -f - || abort "nft rejected table ip6 egress"
+  log "table ip6 egress replaced"
+}
+down_ipv6() { if nft list table ip6 egress >/dev/null 2>&1; then nft delete table ip6 egress || log "error: cannot delete table ip6 egress"; fi; }
+check_ipv6() {
+  begin killswitch.ipv6
+  if ! v6_has; then fact true "this kernel has no IPv6: nothing leaves by IPv6"; end; return; fi
+  t=$(nft list table ip6 egress 2>/dev/null)
+  if printf '%s\n' "$t" | grep -F "oifname \"$UPLINK\"" | grep -F 'IPv6 kill switch' | grep -qF reject; then
+    V6_ONLINK=$(v6_onlink)
+    fact true "table ip6 egress refuses new IPv6 out of $UPLINK except ${V6_ALLOW}${V6_ONLINK:+, $V6_ONLINK}; IPv6 is not carried through the gateway"
+    printf '%s\n' "$t" | grep -qF "comment \"$(v6_id)\"" ||
+      warn "table ip6 egress allows other on-link prefixes than $UPLINK has now (${V6_ONLINK:-none}): run apply to update it"
+  elif v6_off; then
+    fact true "IPv6 is disabled on $UPLINK: nothing leaves it by IPv6"
+  else
+    r=$(ip -6 -o route get 2001:db8::1 2>/dev/null | sed 's/ *\\.*//')
+    case "$r" in
+      *" dev "*) fact false "IPv6 bypasses egress: 'route get 2001:db8::1' is '$r' and table ip6 egress (its block on $UPLINK) is missing: run egress-host apply" ;;
+      *) fact false "table ip6 egress (its block on $UPLINK) is missing: an IPv6 route (a router advertisement) would bypass egress; run egress-host apply" ;;
+    esac
   fi
   end
 }

@@ -41,6 +41,9 @@ public sealed record LabUpOptions
 
     /// <summary>Set: every host boots as a VM (`--instances vm`) instead of a namespace running the host script.</summary>
     public Vm.VmLabOptions? Vms { get; init; }
+
+    /// <summary>IPv6 on the clients' subnets and an IPv6 internet (docs/lab.md "IPv6"); namespace instances only.</summary>
+    public bool Ipv6 { get; init; }
 }
 
 /// <summary>Builds and removes labs: applies a <see cref="LabWorldPlan"/> with ip/nft/sysctl through a command
@@ -65,6 +68,11 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
         if (options.Vms is not null && options.Naive)
         {
             throw new LabException("a naive lab has no host scripts to boot with; --naive and --instances vm do not go together.");
+        }
+
+        if (options.Ipv6 && options.Vms is not null)
+        {
+            throw new LabException("IPv6 in the lab is for namespace instances only; --ipv6 and --instances vm do not go together.");
         }
 
         if (!options.Naive && options.Scripts is null && options.Vms is null)
@@ -112,7 +120,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
             }
 
             var instances = options.Vms is null ? LabInstances.Namespaces : LabInstances.Vm;
-            var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive, instances);
+            var plan = LabWorldPlanner.Plan(options.Topology, options.Id, overlay, options.Naive, instances, options.Ipv6);
             // A VM lab emulates the delays inside its VMs (whose kernel has netem), not on the routers.
             var latencyNote = kernel.LatencyNote(options.Topology.Lab.Latency.Count > 0, vms: options.Vms is not null);
             var manifest = new LabManifest
@@ -127,6 +135,7 @@ public sealed class LabController(ICommandRunner runner, TimeProvider time)
                 LatencyNote = latencyNote,
                 Created = time.GetUtcNow(),
                 ResolverDelays = options.ResolverDelays,
+                Ipv6 = options.Ipv6,
             };
             state.Write(manifest);
             await BuildWorldAsync(plan, state, options, progress, cancellationToken);

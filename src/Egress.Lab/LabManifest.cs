@@ -41,6 +41,9 @@ public sealed record LabManifest
     /// <summary>`lab up --resolver-delay`: milliseconds each of these regions' VPC resolver holds a query (none: answers at once).</summary>
     public IReadOnlyDictionary<string, int> ResolverDelays { get; init; } = new Dictionary<string, int>();
 
+    /// <summary>`lab up` with IPv6 on the clients' subnets (<see cref="LabIpv6"/>); a manifest written before it reads as false.</summary>
+    public bool Ipv6 { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, LabJson.Egress.LabManifest);
 
     public static LabManifest FromJson(string json) =>
@@ -48,7 +51,7 @@ public sealed record LabManifest
 
     public TopologyModel LoadTopology() => TopologyLoader.Load(Topology, $"lab {Id} manifest").Require();
 
-    public LabWorldPlan Plan() => LabWorldPlanner.Plan(LoadTopology(), Id, Overlay, Naive, Instances);
+    public LabWorldPlan Plan() => LabWorldPlanner.Plan(LoadTopology(), Id, Overlay, Naive, Instances, Ipv6);
 }
 
 /// <summary>The files of one lab under /run/egress-lab/&lt;id&gt;/.</summary>

@@ -15,7 +15,7 @@ public sealed class RunningLab
         State = state;
         Manifest = manifest;
         Topology = manifest.LoadTopology();
-        Plan = LabWorldPlanner.Plan(Topology, manifest.Id, manifest.Overlay, manifest.Naive, manifest.Instances);
+        Plan = LabWorldPlanner.Plan(Topology, manifest.Id, manifest.Overlay, manifest.Naive, manifest.Instances, manifest.Ipv6);
     }
 
     public string Id => Manifest.Id;

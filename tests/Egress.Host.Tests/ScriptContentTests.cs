@@ -43,7 +43,7 @@ public sealed class ScriptContentTests
         var data = ScriptRenderer.DataBlock(plan);
 
         Assert.Contains("HOST_NAME='a b'\\''c'\n", data, StringComparison.Ordinal);
-        Assert.Contains("STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch dns'\n", data, StringComparison.Ordinal);
+        Assert.Contains("STEPS='require uplink tunnels sysctls reply killswitch ipv6 pins defaults watch dns'\n", data, StringComparison.Ordinal);
         Assert.Contains("  \"$@\" sysctl.rp_filter 'net/ipv4/conf/{uplink}/rp_filter' 0 ns ''\n", data, StringComparison.Ordinal);
     }
 
@@ -136,7 +136,7 @@ public sealed class ScriptContentTests
     }
 
     [Theory]
-    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "mgmt.mark-replies", "tcp.slow-start-after-idle", "mgmt.reply-via-uplink", "killswitch.uplink", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "route.default-via-tunnel", "failover.watcher", "failover.gateway.tokyo-nat", "failover.active-gateway", "dns.stub", "dns.resolv-conf", "dns.via-gateway" })]
+    [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "mgmt.mark-replies", "tcp.slow-start-after-idle", "mgmt.reply-via-uplink", "killswitch.uplink", "killswitch.ipv6", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "route.default-via-tunnel", "failover.watcher", "failover.gateway.tokyo-nat", "failover.active-gateway", "dns.stub", "dns.resolv-conf", "dns.via-gateway" })]
     [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max", "dns.forwarder" })]
     public async Task Check_OnAHostWithNothingApplied_NamesEveryInvariantInApplyOrderAndFails(string host, string[] names)
     {

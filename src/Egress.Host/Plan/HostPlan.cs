@@ -124,6 +124,19 @@ public sealed record KillSwitch(int Table, int Priority, int Realm) : PlanStep
     public override string Summary => $"kill switch: nothing new leaves the uplink for the internet (rules {Priority}-{Priority + 1}, table {Table}, realm {Realm})";
 }
 
+/// <summary>The client's IPv6 kill switch (issue 24): the gateway path is IPv4 only, so internet-bound IPv6 is refused.
+/// Its own nftables table (<c>table ip6 egress</c>) rejects new IPv6 packets leaving the uplink unless they go to one of
+/// <see cref="Allowed"/> (link-local, link-scope multicast, AWS's IPv6 instance metadata, DNS and time addresses), to a
+/// prefix on the uplink's own link (the subnet, found at run time), or belong to a connection that arrived on the
+/// uplink (the IPv4 reply path's ct mark). Neighbour discovery always passes.</summary>
+public sealed record BlockIpv6(IReadOnlyList<Ipv6Allowed> Allowed) : PlanStep
+{
+    public override string Summary => $"IPv6 kill switch: new IPv6 leaves the uplink only for {string.Join(", ", Allowed.Select(a => a.Prefix))} and the subnet (table ip6 egress)";
+}
+
+/// <summary>An IPv6 destination the client may still reach by the uplink, as nftables writes it, and why.</summary>
+public sealed record Ipv6Allowed(string Prefix, string Why);
+
 /// <summary>The gateway's firewall: <c>table ip egress</c>, replaced atomically. Forward only from each client's
 /// tunnel to the uplink (plus established/related back), count and drop the rest, masquerade out of the uplink
 /// everything that arrived through a tunnel (matched by input interface, so whatever source the client's kernel

@@ -31,6 +31,18 @@ public static class HostPlanner
         (Ipv4Cidr.Parse("169.254.169.123/32"), "Amazon Time Sync (NTP)"),
     ];
 
+    /// <summary>What the IPv6 kill switch (<see cref="BlockIpv6"/>) lets out of the uplink besides the subnet: EC2's IPv6
+    /// router is the link-local fe80::1, ND and DHCPv6 use link-scope multicast, and AWS answers IMDS, DNS and Time Sync at
+    /// fd00:ec2::254, ::253 and ::123 (Nitro instances).</summary>
+    public static readonly IReadOnlyList<Ipv6Allowed> Ipv6Allowed =
+    [
+        new("fe80::/10", "link-local: the VPC router (fe80::1), neighbour discovery, DHCPv6"),
+        new("ff02::/16", "link-scope multicast: neighbour discovery, DHCPv6, MLD"),
+        new("fd00:ec2::254", "instance metadata (IMDS) over IPv6"),
+        new("fd00:ec2::253", "Amazon DNS resolver over IPv6"),
+        new("fd00:ec2::123", "Amazon Time Sync (NTP) over IPv6"),
+    ];
+
     /// <summary>flock (util-linux, on every Debian and Ubuntu) serialises apply, down and the watcher's route moves;
     /// cksum (coreutils) names the current nftables definition.</summary>
     public static readonly IReadOnlyList<string> RequiredTools = ["ip", "nft", "awk", "grep", "sed", "flock", "cksum"];
@@ -101,6 +113,7 @@ public static class HostPlanner
         {
             steps.Add(new ReplyViaUplink(ManagementMark, ManagementTable, ManagementRulePriority, subnet.Router));
             steps.Add(new KillSwitch(KillSwitchTable, KillSwitchRulePriority, KillSwitchRealm));
+            steps.Add(new BlockIpv6(Ipv6Allowed));
             foreach (var pair in pairs)
             {
                 steps.Add(new PinRoute(Host32(pair.Gateway.PrivateIp), "route.pin.gateway-underlay", $"{pair.Gateway.Name}'s private IP: the tunnel's underlay"));

@@ -55,6 +55,7 @@ internal static class ScriptRenderer
         GatewayFirewall => "firewall",
         ReplyViaUplink => "reply",
         KillSwitch => "killswitch",
+        BlockIpv6 => "ipv6",
         PinRoute => "pins",
         DefaultViaTunnel => "defaults",
         FailoverWatch => "watch",
@@ -116,6 +117,11 @@ internal static class ScriptRenderer
             d.Var("KS_PRIORITY", k.Priority);
             d.Var("REALM", k.Realm);
             d.Var("NFT_TUNNEL_ADDRESSES", string.Join(", ", tunnels.Select(t => t.Address)));
+        }
+
+        foreach (var b in plan.StepsOf<BlockIpv6>())
+        {
+            d.Var("V6_ALLOW", string.Join(", ", b.Allowed.Select(a => a.Prefix)));
         }
 
         if (plan.StepsOf<PinRoute>().Any())

@@ -43,6 +43,12 @@ public static class LabServices
                 kestrel.Listen(address, 443, listen => listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate }));
                 kestrel.Listen(address, 80);
             }
+
+            if (plan.Ipv6)
+            {
+                // The IPv6 internet (docs/lab.md "IPv6"): plain HTTP, for `curl -6` from a client.
+                kestrel.Listen(IPAddress.Parse(LabIpv6.InternetAddress), 80);
+            }
         });
         await using var app = builder.Build();
         Map(app, plan, TimeProvider.System);

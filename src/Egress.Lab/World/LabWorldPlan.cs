@@ -128,6 +128,9 @@ public sealed record LabWorldPlan
     /// a latency-routed API. Only DNS knows it (never /etc/hosts). RFC 2606 reserves .example: it is never real.</summary>
     public const string GeoName = "cdn.lab.example";
 
+    /// <summary>IPv6 on the clients' subnets and an IPv6 internet (<see cref="LabIpv6"/>); off unless `lab up` asks for it.</summary>
+    public bool Ipv6 { get; init; }
+
     public required string InternetNamespace { get; init; }
 
     /// <summary>The internet namespace's own address: the source of "SSH from the internet" and of probes.</summary>
@@ -197,6 +200,15 @@ public sealed record LabWorldPlan
             foreach (var link in EdgeLinks)
             {
                 text.Append($"{link.Region} {link.RouterInterface} <-> {link.InternetInterface} {link.Link} {link.DelayMs}ms each end, table {link.Table}: {string.Join(' ', link.Edges)}\n");
+            }
+        }
+
+        if (Ipv6)
+        {
+            text.Append($"\n# ipv6 (clients' subnets; internet {LabIpv6.InternetAddress})\n");
+            foreach (var host in LabIpv6.Hosts(this))
+            {
+                text.Append($"{host.Host} {host.Address} subnet {host.Subnet} vpc {host.VpcBlock} router {LabIpv6.RouterLinkLocal} and {host.RouterAddress}\n");
             }
         }
 

@@ -44,7 +44,13 @@ public static class LabWorldPlanner
     /// <summary>Offset of the first public address in a region's range (host j gets range + 10 + j).</summary>
     public const int FirstPublicOffset = 10;
 
-    public static LabWorldPlan Plan(TopologyModel topology, string id, OverlayMode overlay, bool naive = false, LabInstances instances = LabInstances.Namespaces)
+    public static LabWorldPlan Plan(TopologyModel topology, string id, OverlayMode overlay, bool naive = false, LabInstances instances = LabInstances.Namespaces, bool ipv6 = false)
+    {
+        var plan = PlanIpv4(topology, id, overlay, naive, instances);
+        return ipv6 ? LabIpv6.With(plan) : plan;
+    }
+
+    private static LabWorldPlan PlanIpv4(TopologyModel topology, string id, OverlayMode overlay, bool naive, LabInstances instances)
     {
         ArgumentNullException.ThrowIfNull(topology);
         if (!LabNames.IsValidId(id))

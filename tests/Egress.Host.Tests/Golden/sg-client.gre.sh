@@ -10,7 +10,7 @@ ROLE=client
 OVERLAY=gre
 VXLAN_PORT=4789
 PRIVATE_IP=10.0.1.10
-STEPS='require uplink tunnels sysctls reply killswitch pins defaults watch dns'
+STEPS='require uplink tunnels sysctls reply killswitch ipv6 pins defaults watch dns'
 TOOLS='ip nft awk grep sed flock cksum dnsmasq'
 NFT_PEERS=10.1.1.10
 tunnels() {
@@ -35,6 +35,7 @@ KS_TABLE=1011
 KS_PRIORITY=1011
 REALM=201
 NFT_TUNNEL_ADDRESSES=192.168.250.2
+V6_ALLOW='fe80::/10, ff02::/16, fd00:ec2::254, fd00:ec2::253, fd00:ec2::123'
 pins() {
   "$@" route.pin.gateway-underlay 10.1.1.10/32 10.1.1.10
   "$@" route.pin.vpc 10.0.0.0/16 10.0.0.1
