@@ -42,6 +42,10 @@ internal static class TopologyFile
         {
             text = ReadBounded(full);
         }
+        catch (FileNotFoundException) when (path == "-")
+        {
+            throw new UsageException("-: no such file; egress does not read a topology from standard input. Save it to a file and pass -f FILE.");
+        }
         catch (FileNotFoundException)
         {
             throw new UsageException($"{path}: no such file. Run 'egress init' to write the seed topology there, or pass -f FILE.");
@@ -68,12 +72,9 @@ internal static class TopologyFile
     /// reading stops there, so /dev/zero or a huge log is refused at once instead of filling memory.</summary>
     private static string? ReadBounded(string path)
     {
+        // Always the bounded loop, even for a regular file of known size: a file that grows while it is read (a log
+        // being written) would otherwise be read to its end.
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        if (reader.BaseStream is { CanSeek: true, Length: > 0 and <= TopologyLoader.MaxSize })
-        {
-            return reader.ReadToEnd(); // a regular file of known size: never more characters than bytes
-        }
-
         var text = new StringBuilder();
         var buffer = new char[64 * 1024];
         int read;
@@ -89,11 +90,30 @@ internal static class TopologyFile
         return text.ToString();
     }
 
+    /// <summary>The most diagnostics printed, so a broken file cannot flood the terminal; the rest are counted in one
+    /// line ('validate -o json' lists them all).</summary>
+    public const int MaxPrinted = 50;
+
     public static void Print(CliContext context, IEnumerable<Diagnostic> diagnostics)
     {
+        var printed = 0;
+        var more = 0;
         foreach (var diagnostic in diagnostics)
         {
-            context.Error.WriteLine(diagnostic.ToString());
+            if (printed < MaxPrinted)
+            {
+                context.Error.WriteLine(diagnostic.ToString());
+                printed++;
+            }
+            else
+            {
+                more++;
+            }
+        }
+
+        if (more > 0)
+        {
+            context.Error.WriteLine($"... and {more} more not shown (only the first {MaxPrinted} are printed; fix those and run again, or list every one with 'egress validate FILE -o json')");
         }
     }
 }

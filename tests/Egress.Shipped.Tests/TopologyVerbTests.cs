@@ -157,4 +157,39 @@ public sealed class TopologyVerbTests
         Assert.Contains("no such file", missing.Error, StringComparison.Ordinal);
         Assert.Contains("mars-1", show.Error, StringComparison.Ordinal);
     }
+
+    /// <summary>Issue 24: the alias bomb (a region anchor with 200 subnets, aliased 63 times: 1.4 KB that took minutes and
+    /// 1 GB, printing 2.5 million errors), /dev/zero as the topology, an explicit tag and an empty stack name are each one
+    /// located error, exit 2, fast.</summary>
+    [Theory]
+    [MemberData(nameof(Artifacts))]
+    public async Task Validate_HostileFile_Exit2FastWithOneLocatedError(string artifact)
+    {
+        var egress = (await ShippedTier.ArtifactAsync(artifact)).In(ShippedTier.NewDirectory("hostile"));
+        var bomb = new System.Text.StringBuilder("stack: bomb\nregions:\n  - &r\n    name: ap-southeast-1\n    vpc: 10.0.0.0/16\n    subnets: [&s {cidr: 10.0.1.0/24}");
+        bomb.Append(string.Concat(Enumerable.Repeat(", *s", 199))).Append("]\n    hosts: [{name: c, role: client, privateIp: 10.0.1.10, egressVia: [g]}]\n");
+        bomb.Append(string.Concat(Enumerable.Repeat("  - *r\n", 63)));
+        await File.WriteAllTextAsync(Path.Combine(egress.WorkingDirectory, "bomb.yaml"), bomb.ToString());
+        await File.WriteAllTextAsync(Path.Combine(egress.WorkingDirectory, "tag.yaml"), "stack: !!map x\n");
+        var seed = (await egress.RunAsync(Exit.Ok, "show")).Output;
+        await File.WriteAllTextAsync(Path.Combine(egress.WorkingDirectory, "empty.yaml"), seed.Replace("stack: egress-seed", "stack: \"\"", StringComparison.Ordinal));
+
+        var aliases = await egress.RunAsync(Exit.BadInput, "validate", "bomb.yaml");
+        var zero = await egress.RunAsync(Exit.BadInput, "validate", "/dev/zero");
+        var plan = await egress.RunAsync(Exit.BadInput, "plan", "-f", "/dev/zero");
+        var tag = await egress.RunAsync(Exit.BadInput, "validate", "tag.yaml");
+        var empty = await egress.RunAsync(Exit.BadInput, "validate", "empty.yaml");
+
+        Assert.Matches(@"^bomb\.yaml:\d+:5: error: regions\[\d+\]: the aliases expand the document past 20000 nodes", aliases.Error);
+        Assert.Contains("bomb.yaml: 1 error.", aliases.Output, StringComparison.Ordinal);
+        Assert.StartsWith("/dev/zero:1:1: error: the file is larger than 1024 KiB", zero.Error, StringComparison.Ordinal);
+        Assert.Contains("/dev/zero:1:1: error: the file is larger than 1024 KiB", plan.Error, StringComparison.Ordinal);
+        Assert.StartsWith("tag.yaml:1:8: error: stack: YAML tag '!!map' is not allowed in a topology", tag.Error, StringComparison.Ordinal);
+        Assert.Contains("error: stack: the stack name is empty", empty.Error, StringComparison.Ordinal);
+        foreach (var run in new[] { aliases, zero, plan, tag })
+        {
+            // Measured well under a second each; 10 s allows a loaded machine and the artifact's start-up.
+            Assert.True(run.Elapsed < TimeSpan.FromSeconds(10), run.Describe());
+        }
+    }
 }

@@ -11,6 +11,12 @@ public static partial class TopologyValidator
     private static readonly Ipv4Cidr LinkLocal = Ipv4Cidr.Parse("169.254.0.0/16");
     private static readonly Ipv4Cidr Loopback = Ipv4Cidr.Parse("127.0.0.0/8");
     private static readonly Ipv4Cidr Multicast = Ipv4Cidr.Parse("224.0.0.0/3");
+    private static readonly Ipv4Cidr ThisNetwork = Ipv4Cidr.Parse("0.0.0.0/8");
+
+    /// <summary>The most errors one validation collects. Each check is cheap, but a list repeated within the list limits
+    /// (200 identical subnets in each of 64 regions, 512 KB written out) makes millions of pairwise findings; after
+    /// this many the pairwise checks stop and one more error says so.</summary>
+    public const int MaxErrors = 1000;
 
     public static IReadOnlyList<Diagnostic> Validate(TopologyModel topology, SourceMap? map = null)
     {
@@ -23,12 +29,27 @@ public static partial class TopologyValidator
         Overlay(topology, context);
         Failover(topology, context);
         Settings(topology, context);
+        if (context.FirstDropped is { } dropped)
+        {
+            // Located at the first error not collected, so it sorts among the others and names where checking gave up.
+            context.Diagnostics.Add(dropped with
+            {
+                Message = Inv($"more than {MaxErrors} errors; checking stopped at this one ({YamlGuard.Shorten(dropped.Message)})"),
+                Hint = "fix the errors reported (a repeated block or alias is the usual cause) and validate again",
+            });
+        }
+
         return context.Diagnostics;
     }
 
     private static void Stack(TopologyModel topology, Context c)
     {
-        if (topology.Stack.Length > 0 && !IsLowercaseName(topology.Stack, 32))
+        if (topology.Stack.Length == 0)
+        {
+            c.Error("stack", "the stack name is empty",
+                "write 'stack: my-egress': 1–32 lowercase letters, digits and '-', starting with a letter (it tags every AWS resource of the stack)");
+        }
+        else if (!IsLowercaseName(topology.Stack, 32))
         {
             c.Error("stack", $"'{topology.Stack}' is not a valid stack name",
                 "use 1–32 lowercase letters, digits and '-', starting with a letter (it becomes part of AWS tags and lab namespace names)");
@@ -58,7 +79,7 @@ public static partial class TopologyValidator
                     "use a region code such as ap-southeast-1 (Singapore) or ap-northeast-1 (Tokyo)");
             }
 
-            for (var other = 0; other < r; other++)
+            for (var other = 0; other < r && !c.Full; other++)
             {
                 if (topology.Regions[other].Name == region.Name && region.Name.Length > 0)
                 {
@@ -89,9 +110,9 @@ public static partial class TopologyValidator
             c.Error(path, $"VPC {vpc} has prefix length /{vpc.PrefixLength}; AWS allows /16 to /28", "choose a VPC CIDR between /16 and /28, e.g. 10.0.0.0/16");
         }
 
-        if (vpc.Overlaps(LinkLocal) || vpc.Overlaps(Loopback) || vpc.Overlaps(Multicast))
+        if (IsReserved(vpc))
         {
-            c.Error(path, $"VPC {vpc} overlaps a reserved range (link-local 169.254.0.0/16, loopback or multicast)",
+            c.Error(path, $"VPC {vpc} overlaps a reserved range ({ReservedRanges})",
                 "use a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
         }
     }
@@ -103,10 +124,24 @@ public static partial class TopologyValidator
             c.Error(regionPath + ".subnets", "no subnets", $"add '- cidr: ...' with a /24 inside {region.Vpc}");
         }
 
+        // A CIDR that did not bind is poisoned, and every pairwise finding about it would be dropped: looked up once
+        // per subnet, not formatted and dropped once per pair (200 × 200 per region).
+        var bound = new bool[region.Subnets.Count];
+        for (var s = 0; s < bound.Length; s++)
+        {
+            bound[s] = !c.IsPoisoned(Index(regionPath + ".subnets", s) + ".cidr");
+        }
+
         for (var s = 0; s < region.Subnets.Count; s++)
         {
             var subnet = region.Subnets[s];
             var path = Index(regionPath + ".subnets", s);
+            if (subnet.Name.Trim().Length == 0 || subnet.Name.Length > MaxSubnetName || subnet.Name.Any(char.IsControl))
+            {
+                c.Error(path + ".name", subnet.Name.Trim().Length == 0 ? "the subnet name is empty" : $"'{YamlGuard.Shorten(subnet.Name)}' is not a valid subnet name",
+                    Inv($"write 1–{MaxSubnetName} characters without control characters, e.g. public-a, or remove 'name' to name the subnet after its AZ"));
+            }
+
             if (!region.Vpc.Contains(subnet.Cidr))
             {
                 c.Error(path + ".cidr", $"subnet {subnet.Cidr} is not inside the VPC {region.Vpc}",
@@ -123,9 +158,9 @@ public static partial class TopologyValidator
                 c.Error(path + ".az", $"availability zone '{subnet.Az}' is not in region {region.Name}", $"write the region code and a letter, e.g. {region.Name}a");
             }
 
-            for (var other = 0; other < s; other++)
+            for (var other = 0; other < s && !c.Full; other++)
             {
-                if (region.Subnets[other].Cidr.Overlaps(subnet.Cidr))
+                if (bound[s] && bound[other] && region.Subnets[other].Cidr.Overlaps(subnet.Cidr))
                 {
                     c.Error(path + ".cidr", $"subnet {subnet.Cidr} overlaps subnet '{region.Subnets[other].Name}' ({region.Subnets[other].Cidr})",
                         "subnets of a VPC must not overlap", Index(regionPath + ".subnets", other) + ".cidr");
@@ -151,7 +186,11 @@ public static partial class TopologyValidator
             {
                 var host = region.Hosts[h];
                 var path = Index(Index("regions", r) + ".hosts", h);
-                if (host.Name.Length > 0 && !IsLowercaseName(host.Name, 40))
+                if (host.Name.Length == 0)
+                {
+                    c.Error(path + ".name", "the host name is empty", "write 'name: my-host': 1–40 lowercase letters, digits and '-', starting with a letter");
+                }
+                else if (!IsLowercaseName(host.Name, 40))
                 {
                     c.Error(path + ".name", $"'{host.Name}' is not a valid host name", "use 1–40 lowercase letters, digits and '-', starting with a letter");
                 }
@@ -172,7 +211,7 @@ public static partial class TopologyValidator
                     HostAddress(host, subnet, path, c, Index("regions", r) + ".subnets");
                 }
 
-                if (host.PrivateIp != default && !seenIps.TryAdd(host.PrivateIp.ToString(), path))
+                if (!seenIps.TryAdd(host.PrivateIp.ToString(), path))
                 {
                     var first = seenIps[host.PrivateIp.ToString()];
                     c.Error(path + ".privateIp", $"address {host.PrivateIp} is already used by {first}", "give every host its own private IP", first + ".privateIp");
@@ -211,8 +250,9 @@ public static partial class TopologyValidator
     private static void HostAddress(Host host, Subnet subnet, string path, Context c, string subnetsPath)
     {
         // A subnet that did not parse (bound as 0.0.0.0/32) or is smaller than AWS allows has its own error; it has
-        // no usable range to check an address against or to suggest one from.
-        if (host.PrivateIp == default || subnet.Cidr.PrefixLength > MaxSubnetPrefix)
+        // no usable range to check an address against or to suggest one from. An address that did not parse is bound as
+        // 0.0.0.0 and its path is poisoned, so the errors below are dropped for it; a 0.0.0.0 written out is checked.
+        if (subnet.Cidr.PrefixLength > MaxSubnetPrefix)
         {
             return;
         }
@@ -285,7 +325,11 @@ public static partial class TopologyValidator
                 var name = host.EgressVia[i];
                 var itemPath = Index(path + ".egressVia", i);
                 var gateway = topology.FindHost(name);
-                if (host.EgressVia.Take(i).Contains(name, StringComparer.Ordinal))
+                if (name.Trim().Length == 0)
+                {
+                    c.Error(itemPath, "the gateway name is empty", "name a host that has role: gateway");
+                }
+                else if (host.EgressVia.Take(i).Contains(name, StringComparer.Ordinal))
                 {
                     c.Error(itemPath, $"gateway '{name}' is listed twice", "list each gateway once, primary first");
                 }
@@ -342,9 +386,9 @@ public static partial class TopologyValidator
             }
         }
 
-        if (overlay.Pool.Overlaps(LinkLocal) || overlay.Pool.Overlaps(Loopback) || overlay.Pool.Overlaps(Multicast))
+        if (IsReserved(overlay.Pool))
         {
-            c.Error("overlay.pool", $"tunnel pool {overlay.Pool} overlaps a reserved range (link-local 169.254.0.0/16, loopback or multicast)",
+            c.Error("overlay.pool", $"tunnel pool {overlay.Pool} overlaps a reserved range ({ReservedRanges})",
                 "use a private range that no VPC uses, e.g. 192.168.250.0/24");
         }
 
@@ -397,6 +441,16 @@ public static partial class TopologyValidator
                 "use 0–3600000 ms (one hour); the default 5000 waits 5 s of health before failing back");
         }
     }
+
+    private const string ReservedRanges = "0.0.0.0/8, link-local 169.254.0.0/16, loopback 127.0.0.0/8, multicast and above 224.0.0.0/3";
+
+    /// <summary>Ranges no VPC or tunnel may use: "this network" 0.0.0.0/8 (not a source address), link-local (the
+    /// instance metadata service), loopback, multicast and the reserved class E and broadcast above it.</summary>
+    private static bool IsReserved(Ipv4Cidr cidr) =>
+        cidr.Overlaps(ThisNetwork) || cidr.Overlaps(LinkLocal) || cidr.Overlaps(Loopback) || cidr.Overlaps(Multicast);
+
+    /// <summary>A subnet's name tags its AWS subnet; AWS tag values hold 256 characters, a name needs far fewer.</summary>
+    private const int MaxSubnetName = 64;
 
     /// <summary>AWS's smallest subnet is a /28 (16 addresses, five of them reserved).</summary>
     private const int MaxSubnetPrefix = 28;
@@ -501,7 +555,17 @@ public static partial class TopologyValidator
 
     private sealed class Context(SourceMap map)
     {
+        private int _errors;
+
         public List<Diagnostic> Diagnostics { get; } = [];
+
+        /// <summary>The first error past <see cref="MaxErrors"/>, if any.</summary>
+        public Diagnostic? FirstDropped { get; private set; }
+
+        /// <summary>At <see cref="MaxErrors"/>: further errors are not collected and the pairwise checks stop.</summary>
+        public bool Full => _errors >= MaxErrors;
+
+        public bool IsPoisoned(string path) => map.IsPoisoned(path);
 
         public void Error(string path, string message, string hint, string? related = null) => Add(DiagnosticSeverity.Error, path, message, hint, related);
 
@@ -509,13 +573,25 @@ public static partial class TopologyValidator
 
         private void Add(DiagnosticSeverity severity, string path, string message, string hint, string? related)
         {
-            if (map.IsPoisoned(path) || (related is not null && map.IsPoisoned(related)))
+            if ((severity == DiagnosticSeverity.Error && FirstDropped is not null) || map.IsPoisoned(path) || (related is not null && map.IsPoisoned(related)))
             {
                 return;
             }
 
             var (line, column) = map.Find(path);
-            Diagnostics.Add(new Diagnostic(severity, map.File, line, column, path, message, hint));
+            var diagnostic = new Diagnostic(severity, map.File, line, column, path, message, hint);
+            if (severity == DiagnosticSeverity.Error && Full)
+            {
+                FirstDropped ??= diagnostic;
+                return;
+            }
+
+            if (severity == DiagnosticSeverity.Error)
+            {
+                _errors++;
+            }
+
+            Diagnostics.Add(diagnostic);
         }
     }
 }

@@ -14,7 +14,7 @@ internal sealed class YamlBinder(SourceMap map, List<Diagnostic> diagnostics)
     {
         var (line, column) = node is null ? Map.Find(path) : Position(node);
         diagnostics.Add(new Diagnostic(DiagnosticSeverity.Error, Map.File, line, column, path, message, hint));
-        Map.Poisoned.Add(path);
+        Map.Poison(path);
     }
 
     public static (int Line, int Column) Position(YamlNode node) => ((int)node.Start.Line, (int)node.Start.Column);
