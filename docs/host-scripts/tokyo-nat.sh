@@ -267,9 +267,14 @@ do_status() {
 status_tunnel() { ip -d addr show dev "$1" 2>&1; }
 nft_body() {
   cat <<EOF2
+  chain prerouting {
+    type filter hook prerouting priority raw; policy accept;
+$(clients nft_inner)
+  }
   chain input {
     type filter hook input priority filter; policy accept;
     $NFT_OVERLAY ip saddr != { $NFT_PEERS } counter drop comment "overlay packets only from the configured clients"
+$(tunnels nft_binding)
   }
   chain forward {
     type filter hook forward priority filter; policy drop;
@@ -286,6 +291,11 @@ EOF2
 }
 nft_forward() { printf '    iifname "%s" oifname "%s" ip saddr %s counter accept comment "%s"\n' "$1" "$UPLINK" "$2" "$3"; }
 nft_masquerade() { printf '    iifname "%s" oifname "%s" counter masquerade comment "every source from the tunnel of %s"\n' "$1" "$UPLINK" "$3"; }
+nft_inner() { printf '    iifname "%s" ip saddr != %s counter drop comment "inner source: only %s from the tunnel of %s"\n' "$1" "$2" "$2" "$3"; }
+nft_binding() {
+  [ "$OVERLAY" = vxlan ] || return 0
+  printf '    udp dport %s @th,96,24 %s ip saddr != %s counter drop comment "overlay id %s only from %s"\n' "$VXLAN_PORT" "$4" "$3" "$4" "$7"
+}
 client_name() { n="${n:+$n, }$3"; }
 apply_firewall() {
   n=''
@@ -309,6 +319,11 @@ check_firewall() {
   end
   begin overlay.only-clients
   c_nft 'overlay packets only from' drop
+  tunnels c_binding
+  end
+  begin overlay.inner-source
+  c_nft 'hook prerouting' 'priority raw;'
+  clients c_inner
   end
   begin forward.mss-clamp
   c_nft 'tcp flags syn' 'maxseg size set rt mtu'
@@ -316,6 +331,8 @@ check_firewall() {
 }
 c_masquerade() { c_nft "iifname \"$1\" oifname \"$UPLINK\" counter" masquerade; }
 c_forward() { c_nft "iifname \"$1\" oifname \"$UPLINK\" ip saddr $2 " accept; }
+c_inner() { c_nft "iifname \"$1\" ip saddr != $2 counter" "drop comment \"inner source: only $2 from the tunnel of $3\""; }
+c_binding() { [ "$OVERLAY" = vxlan ] || return 0; c_nft "ip saddr != $3 counter" "drop comment \"overlay id $4 only from $7\""; }
 apply_dns() {
   log "dns forwarder (dnsmasq) on $DNS_LISTEN to the VPC resolver $DNS_UPSTREAM"
   set --

@@ -139,11 +139,13 @@ public sealed class HostScriptBehaviourTests
         // The client's private IP as source, sent into the tunnel: not a configured client source.
         var fetched = await world.FetchAsync(world.Client, EchoUrl, world.ClientHost.PrivateIp.ToString(), seconds: 2);
         var leaked = (await world.ExecOk(world.Internet, "nft", "list", "chain", "ip", "watch", "in")).StandardOutput;
-        var gateway = (await world.ExecOk(world.Gateway, "nft", "list", "chain", "ip", "egress", "forward")).StandardOutput;
+        var gateway = (await world.ExecOk(world.Gateway, "nft", "list", "chain", "ip", "egress", "prerouting")).StandardOutput;
 
         Assert.False(fetched.Succeeded, $"traffic from {world.ClientHost.PrivateIp} must not get through: {fetched.StandardOutput}");
         Assert.Contains("counter packets 0 ", leaked, StringComparison.Ordinal);
-        var drop = gateway.Split('\n').Single(l => l.Contains("not from a configured client", StringComparison.Ordinal));
+        // Dropped as it comes out of the tunnel (issue 24: the inner source must be the client's tunnel address), before
+        // the forward chain, whose accept holds only that source too.
+        var drop = gateway.Split('\n').Single(l => l.Contains("inner source: only", StringComparison.Ordinal));
         Assert.DoesNotContain("counter packets 0 ", drop, StringComparison.Ordinal);
     }
 
@@ -194,7 +196,7 @@ public sealed class HostScriptBehaviourTests
         var fetched = await world.FetchAsync(world.Client, EchoUrl, seconds: 2);
 
         Assert.Equal(1, check.ExitCode);
-        Assert.Equal(["nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "forward.mss-clamp"], report.Failures.Select(f => f.Name));
+        Assert.Equal(["nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "overlay.inner-source", "forward.mss-clamp"], report.Failures.Select(f => f.Name));
         Assert.False(fetched.Succeeded && fetched.StandardOutput.Trim() == world.GatewayHost.PrivateIp.ToString(),
             "without the NAT table the client's traffic must not leave from the gateway's address");
     }

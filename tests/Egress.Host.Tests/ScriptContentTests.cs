@@ -137,7 +137,7 @@ public sealed class ScriptContentTests
 
     [Theory]
     [InlineData("sg-client", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "mgmt.mark-replies", "tcp.slow-start-after-idle", "mgmt.reply-via-uplink", "killswitch.uplink", "killswitch.ipv6", "route.pin.gateway-underlay", "route.pin.vpc", "route.pin.imds", "route.default-via-tunnel", "failover.watcher", "failover.gateway.tokyo-nat", "failover.active-gateway", "dns.stub", "dns.resolv-conf", "dns.via-gateway" })]
-    [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max", "dns.forwarder" })]
+    [InlineData("tokyo-nat", new[] { "uplink.found", "tunnel.up", "tunnel.mtu", "nat.table", "nat.masquerade-covers-tunnel", "forward.only-clients", "overlay.only-clients", "overlay.inner-source", "forward.mss-clamp", "sysctl.ip_forward", "sysctl.rp_filter", "tcp.bbr", "qdisc.fq", "tcp.slow-start-after-idle", "conntrack.max", "dns.forwarder" })]
     public async Task Check_OnAHostWithNothingApplied_NamesEveryInvariantInApplyOrderAndFails(string host, string[] names)
     {
         var run = await ScriptHarness.RunAsync(Topologies.Seed(), host, ScriptHarness.EmptyKernel + "ping() { return 1; }; do_check");

@@ -1,4 +1,5 @@
 using Egress.Core.Topology;
+using Egress.Lab.World;
 using Egress.Processes;
 using Egress.Tests.Shared;
 
@@ -67,6 +68,58 @@ public sealed class LabSecurityTests(SeedLabFixture fixture) : IClassFixture<See
         {
             await sender.DisposeAsync();
         }
+    }
+
+    [RootFact]
+    public async Task Internet_OverlayWithTheClientsPrivateSourceToTheGatewaysEip_IsDroppedAndCountedByTheIgwAndNothingLeavesNated()
+    {
+        // Issue 24, item 3, as reported: from the lab's internet, overlay packets whose outer source is the client's
+        // private address, to the gateway's Elastic IP, carrying 192.168.250.2 -> 192.0.2.1 (VXLAN, and ipip and gre too).
+        const int port = 47999;
+        var eip = Lab.PublicAddressOf("tokyo-nat")!;
+        var router = new NamespaceRunner(Lab.Plan.RouterOf("ap-northeast-1").Namespace);
+        var mac = (await Lab.RunnerFor("tokyo-nat").RunOkAsync("cat", "/sys/class/net/eg1/address")).StandardOutput.Trim();
+        var internet = Lab.InternetRunner();
+        var before = await LabStatusCollector.CountersAsync(Lab);
+        var bogonBefore = await CounterAsync(router, LabWorldPlanner.IgwBogonDropCounter);
+        await internet.RunOkAsync("nft", "add", "table", "ip", "eoforged");
+        try
+        {
+            await internet.RunOkAsync("nft", "add", "chain", "ip", "eoforged", "seen", "{ type filter hook prerouting priority -300; policy accept; }");
+            await internet.RunOkAsync("nft", "add", "rule", "ip", "eoforged", "seen", "udp", "dport", $"{port}", "counter");
+            foreach (var mode in new[] { "vxlan", "ipip", "gre" })
+            {
+                await internet.RunOkAsync(ForgedOverlay.Command(mode, "10.0.1.10", eip, 1, "192.168.250.2", "192.0.2.1", port, mac));
+            }
+
+            // Control: a public outer source is not the IGW's to drop (the gateway's security group refuses it).
+            await internet.RunOkAsync(ForgedOverlay.Command("vxlan", "192.0.2.1", eip, 1, "192.168.250.2", "192.0.2.1", port, mac));
+            await Task.Delay(300);
+
+            var seen = (await internet.RunOkAsync("nft", "list", "chain", "ip", "eoforged", "seen")).StandardOutput;
+            var after = await LabStatusCollector.CountersAsync(Lab);
+            var dropped = LabDropLog.Since(before.Dropped["ap-northeast-1"], after.Dropped["ap-northeast-1"], LabWorldPlanner.IgwBogonDropCounter);
+            Assert.Contains("counter packets 0 ", seen, StringComparison.Ordinal); // nothing reached 192.0.2.1, NATed or not
+            Assert.Equal(9, await CounterAsync(router, LabWorldPlanner.IgwBogonDropCounter) - bogonBefore);
+            Assert.Contains(dropped, f => f.Packet.StartsWith($"UDP 10.0.1.10:40001 → {eip}:4789", StringComparison.Ordinal) && f.Packets == 3);
+            Assert.Equal(6, dropped.Where(f => f.Packet.StartsWith("IP protocol", StringComparison.Ordinal)).Sum(f => f.Packets));
+            Assert.DoesNotContain(dropped, f => f.Packet.Contains("192.0.2.1:", StringComparison.Ordinal));
+            Assert.True(after.SecurityGroupDrops["tokyo-nat"] - before.SecurityGroupDrops["tokyo-nat"] >= 3, "control: the public-sourced VXLAN reached the gateway's security group");
+        }
+        finally
+        {
+            await internet.RunAsync(CommandSpec.Of("nft", "delete", "table", "ip", "eoforged"));
+        }
+
+        var echo = await Lab.RunnerFor("sg-client").RunOkAsync("curl", "-sS", "--max-time", "5", "https://ipinfo.io/json");
+        Assert.Contains($"\"ip\":\"{eip}\"", echo.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private static async Task<long> CounterAsync(ICommandRunner router, string name)
+    {
+        var text = (await router.RunOkAsync("nft", "list", "counter", "ip", "lab", name)).StandardOutput;
+        var at = text.IndexOf("packets ", StringComparison.Ordinal);
+        return long.Parse(text[(at + 8)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>A namespace of the test's own joined to a region's VPC router like a host (a veth port with the subnet's

@@ -102,6 +102,36 @@ public sealed class LabWorldPlannerTests
     }
 
     [Fact]
+    public void Plan_Seed_IgwDropsAndCountsPrivateSourcesFromTheInternetBeforeItsNat()
+    {
+        var plan = LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Vxlan);
+        var tokyo = plan.NamespaceNamed(plan.RouterOf("ap-northeast-1").Namespace).Nftables!;
+        var rules = tokyo.Split('\n').Select(l => l.Trim()).ToList();
+
+        Assert.Contains("elements = { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 }", rules);
+        var chain = rules.IndexOf("chain igw_ingress {");
+        Assert.Equal("type filter hook prerouting priority raw; policy accept;", rules[chain + 1]); // before conntrack and the dnat
+        var drop = rules.IndexOf("iifname { \"wan0\", \"wan1\" } ip saddr @igw_bogons counter name igw_bogon_drop drop");
+        Assert.True(drop > chain && drop < rules.IndexOf("chain prerouting {"), tokyo);
+        Assert.Contains(rules, r => r.Contains("ip saddr @igw_bogons meta l4proto udp update @igw_bogon_drop_log_udp", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void InternetBogons_VpcAndPoolOutsideRfc1918_AreAddedOnceAndNestedRangesLeftOut()
+    {
+        var topology = Seed with
+        {
+            Regions = [.. Seed.Regions.Select((r, i) => r with { Vpc = i == 0 ? Ipv4Cidr.Parse("100.96.0.0/16") : r.Vpc })],
+            Overlay = Seed.Overlay with { Pool = Ipv4Cidr.Parse("100.127.0.0/24") },
+        };
+
+        Assert.Equal(
+            ["10.0.0.0/8", "100.96.0.0/16", "100.127.0.0/24", "172.16.0.0/12", "192.168.0.0/16"],
+            LabWorldPlanner.InternetBogons(topology).Select(c => c.ToString()));
+        Assert.DoesNotContain(LabWorldPlanner.InternetBogons(topology), c => Rfc5737.Any(c.Overlaps));
+    }
+
+    [Fact]
     public void Plan_Seed_PeeringForwardsOnlyVpcToVpcAndCountsTheRest()
     {
         var plan = LabWorldPlanner.Plan(Seed, "seed", OverlayMode.Vxlan);

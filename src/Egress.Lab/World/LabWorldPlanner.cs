@@ -413,6 +413,27 @@ public static class LabWorldPlanner
 
     public const string IgwDropCounter = "igw_drop";
 
+    /// <summary>Counter (and drop-log name) of the packets from the internet whose source is private (<see cref="InternetBogons"/>).</summary>
+    public const string IgwBogonDropCounter = "igw_bogon_drop";
+
+    /// <summary>The IGW's set of sources it never takes from the internet.</summary>
+    public const string IgwBogonSet = "igw_bogons";
+
+    /// <summary>RFC 1918: what AWS's internet gateway never takes from the internet as a source.</summary>
+    public static IReadOnlyList<Ipv4Cidr> PrivateRanges { get; } =
+        [Ipv4Cidr.Parse("10.0.0.0/8"), Ipv4Cidr.Parse("172.16.0.0/12"), Ipv4Cidr.Parse("192.168.0.0/16")];
+
+    /// <summary>Sources the IGW drops when they arrive from the internet: RFC 1918, every VPC CIDR of the topology and
+    /// its tunnel pool, each range once (one inside another is left out: nft refuses overlapping intervals). A packet
+    /// from the internet with a VPC host's private address as source is a forgery: AWS's IGW does not deliver it, so
+    /// neither does the lab's (issue 24: VXLAN with the client's outer source, sent to the gateway's Elastic IP).</summary>
+    public static IReadOnlyList<Ipv4Cidr> InternetBogons(TopologyModel topology)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var all = PrivateRanges.Concat(topology.Regions.Select(r => r.Vpc)).Append(topology.Overlay.Pool).Distinct().ToList();
+        return [.. all.Where(c => !all.Any(o => o != c && o.Contains(c))).OrderBy(c => c.Network.Value).ThenBy(c => c.PrefixLength)];
+    }
+
     public const string PeeringDropCounter = "pcx_drop";
 
     public const string PeeringFragNeededCounter = "pcx_fragneeded";
@@ -443,6 +464,8 @@ public static class LabWorldPlanner
         }
 
         text.Append($"  counter {IgwDropCounter} {{\n  }}\n");
+        text.Append($"  counter {IgwBogonDropCounter} {{\n  }}\n");
+        text.Append($"  set {IgwBogonSet} {{\n    type ipv4_addr\n    flags interval\n    elements = {{ {string.Join(", ", InternetBogons(topology))} }}\n  }}\n");
         text.Append($"  counter {PeeringDropCounter} {{\n  }}\n");
         text.Append($"  counter {PeeringFragNeededCounter} {{\n  }}\n");
         foreach (var host in hosts)
@@ -451,6 +474,7 @@ public static class LabWorldPlanner
         }
 
         text.Append(LabDropLog.Sets(IgwDropCounter));
+        text.Append(LabDropLog.Sets(IgwBogonDropCounter));
         if (peerings.Count > 0)
         {
             text.Append(LabDropLog.Sets(PeeringDropCounter));
@@ -461,6 +485,11 @@ public static class LabWorldPlanner
             text.Append(LabDropLog.Sets(SecurityGroupDropCounter(host.Name)));
         }
 
+        // The IGW's ingress, before conntrack and its 1:1 NAT: a packet from the internet whose source is private is
+        // dropped and counted, whatever it is addressed to (a host's public address, the router itself).
+        text.Append("  chain igw_ingress {\n    type filter hook prerouting priority raw; policy accept;\n");
+        AppendLoggedDrop(text, $"iifname {links} ip saddr @{IgwBogonSet}", IgwBogonDropCounter);
+        text.Append("  }\n");
         text.Append("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n");
         foreach (var host in publicHosts)
         {
