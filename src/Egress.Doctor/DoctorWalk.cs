@@ -60,14 +60,18 @@ public static class DoctorWalk
         // the kernel a path MTU of a broken path).
         var probes = new Lazy<PathProbes>(() => PathProbes.Start(env, hosts, reports, options, cancellationToken));
 
+        // Which failed invariants follow from another, over every host's report (a gateway's tunnel end down explains its
+        // clients' derived facts): judged once every report is in, before the first host link.
+        var attribution = new Lazy<Task<Attribution>>(() => AttributeAsync(reports));
+
         var links = new List<(PathLink Link, Func<Task<IReadOnlyList<DoctorCheck>>> Judge)>
         {
             (PathLink.Environment, async () => await environmentChecks),
-            (PathLink.Client, () => HostLinkAsync(PathLink.Client, hosts.Where(h => h.Role == HostRole.Client), reports, gatewayProbes, options)),
-            (PathLink.Gateway, () => HostLinkAsync(PathLink.Gateway, hosts.Where(h => h.Role == HostRole.Gateway), reports, gatewayProbes, options)),
-            (PathLink.Tunnel, () => TunnelAsync(env, hosts, reports, uplinkMtus, probes)),
-            (PathLink.Egress, () => EgressAsync(env, hosts, reports, probes.Value)),
-            (PathLink.Dns, () => DnsAsync(hosts, options, probes.Value)),
+            (PathLink.Client, async () => await HostLinkAsync(PathLink.Client, hosts.Where(h => h.Role == HostRole.Client), reports, gatewayProbes, options, await attribution.Value)),
+            (PathLink.Gateway, async () => await HostLinkAsync(PathLink.Gateway, hosts.Where(h => h.Role == HostRole.Gateway), reports, gatewayProbes, options, await attribution.Value)),
+            (PathLink.Tunnel, async () => await TunnelAsync(env, hosts, reports, uplinkMtus, probes, await attribution.Value)),
+            (PathLink.Egress, async () => await EgressAsync(env, hosts, reports, probes.Value, await attribution.Value)),
+            (PathLink.Dns, async () => await DnsAsync(hosts, reports, options, probes.Value, await attribution.Value)),
         };
 
         var checks = new List<DoctorCheck>();
@@ -97,6 +101,20 @@ public static class DoctorWalk
 
     private sealed record HostEvidence(CheckReport? Report, string? Problem, string? BootUnit);
 
+    private static async Task<Attribution> AttributeAsync(Dictionary<string, Task<HostEvidence>> reports)
+    {
+        var judged = new Dictionary<string, CheckReport>(StringComparer.Ordinal);
+        foreach (var (host, evidence) in reports)
+        {
+            if ((await evidence).Report is { } report)
+            {
+                judged[host] = report;
+            }
+        }
+
+        return Attribution.Of(judged);
+    }
+
     private static async Task<HostEvidence> CheckAsync(VerifyEnvironment env, string host, CancellationToken ct)
     {
         var runner = env.RunnerFor(host);
@@ -110,7 +128,7 @@ public static class DoctorWalk
 
     private static async Task<IReadOnlyList<DoctorCheck>> HostLinkAsync(
         PathLink link, IEnumerable<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports,
-        Dictionary<string, Task<CommandResult>> gatewayProbes, DoctorOptions options)
+        Dictionary<string, Task<CommandResult>> gatewayProbes, DoctorOptions options, Attribution attribution)
     {
         var checks = new List<DoctorCheck>();
         foreach (var host in hosts)
@@ -124,7 +142,7 @@ public static class DoctorWalk
                 continue;
             }
 
-            checks.AddRange(HostFindings.On(link, host.Name, host.Role, report, evidence.BootUnit));
+            checks.AddRange(HostFindings.On(link, host.Name, host.Role, report, evidence.BootUnit, attribution));
             if (host.Role == HostRole.Gateway)
             {
                 checks.AddRange(GatewayProbe.Judge(host.Name, await gatewayProbes[host.Name], options));
@@ -161,14 +179,14 @@ public static class DoctorWalk
     }
 
     private static async Task<IReadOnlyList<DoctorCheck>> TunnelAsync(
-        VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, Dictionary<string, Task<CommandResult>> uplinkMtus, Lazy<PathProbes> probes)
+        VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, Dictionary<string, Task<CommandResult>> uplinkMtus, Lazy<PathProbes> probes, Attribution attribution)
     {
         var checks = new List<DoctorCheck>();
         foreach (var host in hosts)
         {
-            if ((await reports[host.Name]).Report is { } report)
+            if (await reports[host.Name] is { Report: { } report } evidence)
             {
-                checks.AddRange(HostFindings.On(PathLink.Tunnel, host.Name, host.Role, report, null));
+                checks.AddRange(HostFindings.On(PathLink.Tunnel, host.Name, host.Role, report, evidence.BootUnit, attribution));
             }
         }
 
@@ -210,13 +228,14 @@ public static class DoctorWalk
         return checks;
     }
 
-    private static async Task<IReadOnlyList<DoctorCheck>> EgressAsync(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, PathProbes probes)
+    private static async Task<IReadOnlyList<DoctorCheck>> EgressAsync(VerifyEnvironment env, List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, PathProbes probes, Attribution attribution)
     {
         var checks = new List<DoctorCheck>();
         foreach (var client in hosts.Where(h => h.Role == HostRole.Client))
         {
-            var report = (await reports[client.Name]).Report!;
-            var routing = HostFindings.On(PathLink.Egress, client.Name, client.Role, report, null);
+            var evidence = await reports[client.Name];
+            var report = evidence.Report!;
+            var routing = HostFindings.On(PathLink.Egress, client.Name, client.Role, report, evidence.BootUnit, attribution);
             checks.AddRange(routing);
             if (routing.Any(c => c.Status == DoctorStatus.Finding))
             {
@@ -253,11 +272,18 @@ public static class DoctorWalk
         return checks;
     }
 
-    private static async Task<IReadOnlyList<DoctorCheck>> DnsAsync(List<TopologyHost> hosts, DoctorOptions options, PathProbes probes)
+    private static async Task<IReadOnlyList<DoctorCheck>> DnsAsync(
+        List<TopologyHost> hosts, Dictionary<string, Task<HostEvidence>> reports, DoctorOptions options, PathProbes probes, Attribution attribution)
     {
         var checks = new List<DoctorCheck>();
         foreach (var client in hosts.Where(h => h.Role == HostRole.Client))
         {
+            // Where the stub sends internet names (the client's check), then how long the names take.
+            if (await reports[client.Name] is { Report: { } report } evidence)
+            {
+                checks.AddRange(HostFindings.On(PathLink.Dns, client.Name, client.Role, report, evidence.BootUnit, attribution));
+            }
+
             checks.Add(Resolve.Judge(client.Name, probes.Names, await probes.Lookups[client.Name], options.SlowDns));
         }
 

@@ -14,15 +14,20 @@ public static class HostFindings
         _ when invariant.StartsWith("tunnel.", StringComparison.Ordinal) => PathLink.Tunnel,
         _ when invariant.StartsWith("failover.gateway.", StringComparison.Ordinal) => PathLink.Tunnel,
         CheckReport.ActiveGatewayInvariant or "route.default-via-tunnel" => PathLink.Egress,
+
+        // Where the stub sends internet names follows from the egress under it: judged with the names, after egress.
+        Attribution.DnsViaGateway => PathLink.Dns,
         _ => role == HostRole.Client ? PathLink.Client : PathLink.Gateway,
     };
 
-    /// <summary>The doctor checks of <paramref name="link"/> from one host's report.</summary>
-    public static IReadOnlyList<DoctorCheck> On(PathLink link, string host, HostRole role, CheckReport report, string? bootUnit)
+    /// <summary>The doctor checks of <paramref name="link"/> from one host's report. A failed invariant that follows from
+    /// another (<paramref name="attribution"/>, over every host's report; by default this report's alone) is listed as
+    /// skipped with its cause; the cause's finding names what follows from it.</summary>
+    public static IReadOnlyList<DoctorCheck> On(PathLink link, string host, HostRole role, CheckReport report, string? bootUnit, Attribution? attribution = null)
     {
         ArgumentNullException.ThrowIfNull(report);
+        attribution ??= Attribution.Of(host, report);
         var mine = report.Invariants.Where(i => LinkOf(i.Name, role) == link).ToList();
-        var failed = mine.Where(i => !i.Ok).Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var checks = new List<DoctorCheck>();
         foreach (var invariant in mine)
         {
@@ -33,49 +38,28 @@ public static class HostFindings
                 continue;
             }
 
-            if (ExplainedBy(invariant.Name, failed) is { } cause)
+            var self = new HostInvariant(host, invariant.Name);
+            if (attribution.CauseOf(self) is { } cause)
             {
-                checks.Add(DoctorCheck.Skipped(id, link, host, Expected(invariant.Name), $"follows from {cause} (reported there): {invariant.Detail}"));
+                var where = cause.Host == host ? cause.Invariant : cause.ToString();
+                checks.Add(DoctorCheck.Skipped(id, link, host, Expected(invariant.Name), $"follows from {where} (reported there): {invariant.Detail}"));
                 continue;
             }
 
-            var (fix, by) = FixFor(invariant.Name, host, bootUnit);
-            var seen = invariant.Detail;
-            var folded = mine.Where(i => !i.Ok && ExplainedBy(i.Name, failed) == invariant.Name).Select(i => i.Name).ToList();
+            var (fix, by) = FixFor(invariant.Name, host, role, bootUnit);
+            var seen = invariant.Name == Attribution.TunnelUp
+                ? $"{host}'s end ({(role == HostRole.Gateway ? "the gateway" : "the client")}): {invariant.Detail}"
+                : invariant.Detail;
+            var folded = attribution.ConsequencesOf(self);
             if (folded.Count > 0)
             {
-                seen += $" (and so also: {string.Join(", ", folded)})";
+                seen += $" (and so also: {string.Join(", ", folded.Select(f => f.Host == host ? f.Invariant : f.ToString()))})";
             }
 
             checks.Add(DoctorCheck.Broken(id, link, host, Expected(invariant.Name), seen, fix, by));
         }
 
         return checks;
-    }
-
-    /// <summary>The failed invariant that explains <paramref name="invariant"/> failing, or null when it stands alone.</summary>
-    private static string? ExplainedBy(string invariant, IReadOnlySet<string> failed)
-    {
-        // The gateway's table ip egress holds its NAT, forward and overlay rules: without it, all of them fail.
-        if (invariant != "nat.table" && failed.Contains("nat.table")
-            && (invariant.StartsWith("nat.", StringComparison.Ordinal) || invariant.StartsWith("forward.", StringComparison.Ordinal) || invariant.StartsWith("overlay.", StringComparison.Ordinal)))
-        {
-            return "nat.table";
-        }
-
-        // A client without a route via the tunnel: the watcher took it away because no gateway answers (fail-closed).
-        if (invariant == "route.default-via-tunnel" && failed.Contains(CheckReport.ActiveGatewayInvariant))
-        {
-            return CheckReport.ActiveGatewayInvariant;
-        }
-
-        // The tunnel's MTU is checked on a tunnel that exists.
-        if (invariant == "tunnel.mtu" && failed.Contains("tunnel.up"))
-        {
-            return "tunnel.up";
-        }
-
-        return null;
     }
 
     private static string Expected(string invariant) => invariant switch
@@ -88,13 +72,15 @@ public static class HostFindings
         "sysctl.ip_forward" => "net.ipv4.ip_forward=1 (the gateway forwards the clients' traffic)",
         "sysctl.rp_filter" => "rp_filter 0 on all, default, the uplink and every tunnel (replies return by the tunnel)",
         "failover.watcher" => "the failover watcher running",
+        Attribution.KillSwitch => "the kill switch armed: nothing new leaves the uplink for the internet",
+        Attribution.DnsViaGateway => "internet names sent to the active gateway's forwarder through the tunnel",
         CheckReport.ActiveGatewayInvariant => "egress through a gateway that answers",
         "route.default-via-tunnel" => "0.0.0.0/1 and 128.0.0.0/1 via a gateway's tunnel address",
         _ when invariant.StartsWith("failover.gateway.", StringComparison.Ordinal) => "the gateway's tunnel address answers through the tunnel",
         _ => "as egress-host apply sets it",
     };
 
-    private static (string Fix, FixedBy By) FixFor(string invariant, string host, string? bootUnit)
+    private static (string Fix, FixedBy By) FixFor(string invariant, string host, HostRole role, string? bootUnit)
     {
         var reapply = $"run 'egress-host apply' on {host} (idempotent: it re-creates only what is missing)";
         var boot = bootUnit switch
@@ -108,6 +94,8 @@ public static class HostFindings
             "nat.table" => ($"{reapply}{boot}. By hand: the table is the script's nft definition, 'egress-host check' names each rule", FixedBy.EgressHostApply),
             "sysctl.ip_forward" => ($"'sysctl -w net.ipv4.ip_forward=1', or {reapply}{boot}", FixedBy.EgressHostApply),
             "sysctl.rp_filter" => ($"{reapply}: it sets rp_filter 0 where strict (1) would drop replies that come back through the tunnel", FixedBy.EgressHostApply),
+            Attribution.TunnelUp => ($"{reapply}: it brings {host}'s tunnel end up (re-creating a deleted device, its address and MTU){(role == HostRole.Gateway ? "; the clients' watchers then move egress back to it" : "; the watcher then moves egress back to the gateway")}{boot}", FixedBy.EgressHostApply),
+            Attribution.DefaultRoute => ($"the failover watcher on {host} puts the halves back on its next probe round while it runs ('systemctl status {HostScript.WatchUnitName}'); else {reapply}: it adds 0.0.0.0/1 and 128.0.0.0/1 via the primary gateway's tunnel when neither exists", FixedBy.EgressHostApply),
             "tunnel.mtu" => ($"{reapply}: it sets the planned MTU; a larger one sends packets the path cannot carry (test: ping -M do -s MTU-28 to the peer's tunnel address)", FixedBy.EgressHostApply),
             "failover.watcher" => ($"'systemctl restart {HostScript.WatchUnitName}' on {host} (the lab restarts it with 'egress lab down' and 'up'); without it the client neither fails over nor fails closed", FixedBy.Manual),
             CheckReport.ActiveGatewayInvariant => ("start or heal a gateway (the watcher moves egress back when one answers), or add a standby gateway to egressVia", FixedBy.Topology),

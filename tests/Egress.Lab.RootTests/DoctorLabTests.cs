@@ -101,6 +101,123 @@ public sealed class DoctorLabTests
         }
     }
 
+    /// <summary>Issue 24, item 7: one fault, one finding, at the right link. The client's derived facts (its active
+    /// gateway, the default halves, the kill switch's lookup, where DNS goes) follow from a broken tunnel end or missing
+    /// halves and are folded into that finding; fail-closed doing its job (every gateway cut) is not the host's fault.
+    /// Where the watcher would repair the fault before the doctor looks (it restores halves and tunnels), it is paused
+    /// (SIGSTOP: alive, so its own invariant holds) for the fault's duration.</summary>
+    [RootFact]
+    public async Task Doctor_TunnelEndsHalvesFailClosedWatcher_OneFindingEach()
+    {
+        LabTestSupport.RequirePrerequisites();
+        var lab = await LabTestSupport.UpAsync(Examples.Load(Examples.Seed));
+        try
+        {
+            var client = lab.RunnerFor(Client);
+            var gateway = lab.RunnerFor(Gateway);
+            await AssertHealthyAsync(lab);
+
+            // The gateway's tunnel end down: the client's watcher goes fail-closed (halves via the uplink with the kill
+            // switch's realm, DNS refused); one finding, the gateway's tunnel.up, with the client's facts folded in.
+            await gateway.RunOkAsync("ip", "link", "set", "eg1", "down");
+            await WaitForCheckAsync(lab, Client, "failover.active-gateway", "egress refused");
+            var finding = await AssertOnlyAsync(lab, PathLink.Tunnel, "host.tunnel.up", Gateway);
+            Assert.Contains("tokyo-nat's end (the gateway)", finding.Seen, StringComparison.Ordinal);
+            Assert.Contains("dns.via-gateway on sg-client", finding.Seen, StringComparison.Ordinal);
+            await gateway.RunOkAsync("ip", "link", "set", "eg1", "up");
+            await AssertHealthyAsync(lab, wait: TimeSpan.FromSeconds(30));
+
+            // The client's tunnel end down (the watcher paused, or it would bring it back): the client's tunnel.up.
+            await using (await PausedWatcher.StartAsync(lab))
+            {
+                await client.RunOkAsync("ip", "link", "set", "eg1", "down");
+                finding = await AssertOnlyAsync(lab, PathLink.Tunnel, "host.tunnel.up", Client);
+                Assert.Contains("sg-client's end (the client)", finding.Seen, StringComparison.Ordinal);
+                await client.RunOkAsync("ip", "link", "set", "eg1", "up");
+            }
+
+            await ReapplyAsync(lab, Client); // the kernel dropped the halves with the link; apply adds them when none exist
+            await AssertHealthyAsync(lab, wait: TimeSpan.FromSeconds(30));
+
+            // The default halves deleted while the gateway answers: the route, not "names resolved locally".
+            await using (await PausedWatcher.StartAsync(lab))
+            {
+                await client.RunOkAsync("ip", "route", "del", "0.0.0.0/1");
+                await client.RunOkAsync("ip", "route", "del", "128.0.0.0/1");
+                finding = await AssertOnlyAsync(lab, PathLink.Egress, "host.route.default-via-tunnel", Client);
+                Assert.Contains("dns.via-gateway", finding.Seen, StringComparison.Ordinal);
+                Assert.Contains("puts the halves back", finding.Fix, StringComparison.Ordinal);
+            }
+
+            await ReapplyAsync(lab, Client);
+            await AssertHealthyAsync(lab, wait: TimeSpan.FromSeconds(30));
+
+            // A plain `lab fail`: fail-closed working as designed. The gateway being down is the finding; the kill switch
+            // refusing, the halves via the uplink and DNS refused are not.
+            await LabController.Default.SetGatewayFailedAsync(lab, Gateway, fail: true);
+            await WaitForCheckAsync(lab, Client, "failover.active-gateway", "egress refused");
+            await AssertOnlyAsync(lab, PathLink.Environment, "instance.running", Gateway);
+            var attributed = await DoctorWalk.RunAsync(Egress.Cli.Commands.DoctorCommand.LabEnvironment(lab) with { EnvironmentChecks = null });
+            Assert.DoesNotContain(attributed.Findings, c => c.Id is "host.killswitch.uplink" or "host.dns.via-gateway" or "host.route.default-via-tunnel");
+            Assert.Equal(("host.failover.gateway.tokyo-nat", PathLink.Tunnel), (Assert.Single(attributed.Findings).Id, attributed.StoppedAt!.Value));
+            await LabController.Default.SetGatewayFailedAsync(lab, Gateway, fail: false);
+            await AssertHealthyAsync(lab, wait: TimeSpan.FromSeconds(60));
+
+            // The watcher dead (its supervisor first, so nothing restarts it): one finding, at the watcher.
+            foreach (var pidFile in new[] { lab.State.WatcherSupervisorPid(Client), lab.State.WatcherPid(Client) })
+            {
+                Process.GetProcessById(WatcherPid(pidFile)).Kill();
+            }
+
+            finding = await AssertOnlyAsync(lab, PathLink.Client, "host.failover.watcher", Client);
+            Assert.Contains("restart", finding.Fix, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await LabController.Default.DownAsync(lab.Id);
+        }
+    }
+
+    private static int WatcherPid(string pidFile) => int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Waits (up to 20 s) until <paramref name="host"/>'s check reports <paramref name="invariant"/> with
+    /// <paramref name="detail"/> in its detail: the watcher has acted on the fault.</summary>
+    private static async Task WaitForCheckAsync(RunningLab lab, string host, string invariant, string detail)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var check = await lab.RunnerFor(host).RunAsync(lab.CheckCommand(host));
+            if (check.StandardOutput.Contains($"\"name\":\"{invariant}\"", StringComparison.Ordinal)
+                && JsonDocument.Parse(check.StandardOutput).RootElement.GetProperty("invariants").EnumerateArray()
+                    .Any(i => i.GetProperty("name").GetString() == invariant && i.GetProperty("detail").GetString()!.Contains(detail, StringComparison.Ordinal)))
+            {
+                return;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"{host}'s {invariant} never read '{detail}':\n{check.StandardOutput}");
+            await Task.Delay(300);
+        }
+    }
+
+    /// <summary>The client's watcher stopped (SIGSTOP: its process lives, so failover.watcher holds) until disposed.</summary>
+    private sealed class PausedWatcher : IAsyncDisposable
+    {
+        private readonly int _pid;
+
+        private PausedWatcher(int pid) => _pid = pid;
+
+        public static async Task<PausedWatcher> StartAsync(RunningLab lab)
+        {
+            var pid = WatcherPid(lab.State.WatcherPid(Client));
+            await ProcessRunner.Instance.RunOkAsync("kill", "-STOP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return new PausedWatcher(pid);
+        }
+
+        public async ValueTask DisposeAsync() =>
+            await ProcessRunner.Instance.RunOkAsync("kill", "-CONT", _pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>`egress doctor --lab ID -o json` on the healthy lab: exit 0, and the JSON lists every check of every link.</summary>
     private static async Task HealthyThroughTheCliAsync(RunningLab lab)
     {
