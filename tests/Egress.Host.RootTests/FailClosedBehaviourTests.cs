@@ -204,6 +204,44 @@ public sealed class FailClosedBehaviourTests
         Assert.True(vpc.Succeeded, $"a marked socket still reaches the VPC (the gateway's private address): {vpc.StandardOutput}{vpc.StandardError}");
     }
 
+    /// <summary>Sends one IPv4/UDP frame to port 9999 of <c>sys.argv[3]</c> by AF_PACKET on eth0, from the client's address to
+    /// the router's MAC (sys.argv[1], sys.argv[2]): no IP-stack hook sees it.</summary>
+    private const string RawFrame = """
+        import socket, struct, sys
+        def csum(b):
+            s = sum(struct.unpack('!10H', b))
+            s = (s >> 16) + (s & 0xffff); s += s >> 16
+            return ~s & 0xffff
+        src, dst = socket.inet_aton(sys.argv[2]), socket.inet_aton(sys.argv[3])
+        udp = struct.pack('!HHHH', 40000, 9999, 9, 0) + b'x'
+        ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)
+        ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind(('eth0', 0))
+        mac = open('/sys/class/net/eth0/address').read().strip()
+        s.send(bytes.fromhex(sys.argv[1].replace(':', '')) + bytes.fromhex(mac.replace(':', '')) + b'\x08\x00' + ip + udp)
+        """;
+
+    [RootFact]
+    public async Task Apply_AfPacketFrameToTheRoutersMac_DoesNotLeaveButOneToTheVpcDoes()
+    {
+        await using var world = await AppliedAsync();
+        await world.CountAsync(world.Router, "ekraw", "iifname \"vpca\" udp dport 9999");
+        var link = (await world.ExecOk(world.Router, "ip", "-o", "link", "show", "dev", "vpca")).StandardOutput;
+        var mac = link[(link.IndexOf("link/ether ", StringComparison.Ordinal) + 11)..].Split(' ')[0];
+        var own = world.ClientHost.PrivateIp.ToString();
+
+        var internet = await world.Exec(world.Client, "python3", "-c", RawFrame, mac, own, NetnsWorld.InternetAddress);
+        var vpc = await world.Exec(world.Client, "python3", "-c", RawFrame, mac, own, world.GatewayHost.PrivateIp.ToString());
+        await Task.Delay(200);
+        var check = CheckReport.Parse((await world.ScriptAsync(world.ClientHost.Name, "check")).StandardOutput);
+
+        Assert.True(internet.Succeeded && vpc.Succeeded, internet.StandardError + vpc.StandardError);
+        Assert.Equal(0, await world.CountedAsync(world.Router, LeakTable));
+        Assert.Equal(1, await world.CountedAsync(world.Router, "ekraw")); // the VPC frame: the way is open, only the internet is not
+        Assert.Contains("hook egress", check.Invariants.Single(i => i.Name == "killswitch.uplink").Detail, StringComparison.Ordinal);
+    }
+
     [RootFact]
     public async Task Check_PlainFailClosed_KillSwitchHoldsAndIsNotAFinding()
     {

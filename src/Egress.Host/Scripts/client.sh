@@ -78,6 +78,31 @@ nft_closed() {
     echo "    oifname \"$UPLINK\" ct mark $CT_MARK accept comment \"replies on connections that arrived on the uplink\""
   fi
 }
+# nft_raw_body: the same guard at the uplink's netdev egress hook (kernel 5.16+), for frames that never met the IP stack's
+# hooks (AF_PACKET to the router's MAC): only the allowed destinations and packets carrying the reply mark leave. (A
+# process with CAP_NET_RAW can set that mark too; docs/host.md says why that is outside the kill switch's reach.)
+nft_raw_body() {
+  cat <<EOF
+  set allowed {
+    type ipv4_addr; flags interval; auto-merge
+    elements = { $ALLOWED }
+  }
+  chain uplink {
+    type filter hook egress device "$UPLINK" priority filter; policy accept;
+    ip daddr @allowed accept
+    meta mark $MARK accept comment "replies on connections that arrived on the uplink"
+    meta protocol ip counter drop comment "fail-closed: frames that bypassed the IP stack's hooks"
+  }
+EOF
+}
+nft_raw_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$(nft_raw_body | cksum | cut -d' ' -f1)" "$UPLINK"; }
+# nft_raw_apply: replaces table netdev egress unless current; a kernel without the egress hook gets a warning.
+nft_raw_apply() {
+  [ "$POLICY" = fail-closed ] || return 0
+  nft list table netdev egress 2>/dev/null | grep -qF "comment \"$(nft_raw_id)\"" && return 0
+  printf 'table netdev egress {}\ndelete table netdev egress\ntable netdev egress {\n  comment "%s"\n%s\n}\n' "$(nft_raw_id)" "$(nft_raw_body)" | nft -f - 2>/dev/null ||
+    warn "no netdev egress hook (kernel 5.16+): frames sent by AF_PACKET are not guarded"
+}
 allow_add() { ALLOWED="$ALLOWED$2, "; }
 ALLOWED=
 pins allow_add
@@ -115,6 +140,7 @@ check_reply() {
 # lookup, and the table's default is prohibit, which needs no device: with the halves gone (a deleted or downed tunnel,
 # its address flushed, a hand-deleted route) nothing falls through to the host's own default route. nftables' own guard
 # (nft_closed) stands beside it; each holds when the other is damaged (docs/host.md).
+ks_clear() { for _ in 1 2 3 4; do [ -n "$(ip rule show priority "$1")" ] && ip rule del priority "$1"; done 2>/dev/null; }
 ks_rule() { if [ "$POLICY" = fail-closed ]; then echo "from all lookup $1"; else echo "from all oif $UPLINK lookup $1"; fi; }
 apply_killswitch() {
   log "kill switch: nothing new leaves the uplink for the internet (rules $KS_PRIORITY-$((KS_PRIORITY + 1)), table $KS_TABLE, realm $REALM, $POLICY)"
@@ -122,17 +148,18 @@ apply_killswitch() {
   [ "$POLICY" = fail-closed ] || o="oif $UPLINK"
   # A rule at these priorities that is not this policy's (an older script's) is replaced.
   ip rule show priority "$KS_PRIORITY" | grep -qF "$(ks_rule 'main suppress_prefixlength 0')" || {
-    while ip rule del priority "$KS_PRIORITY" 2>/dev/null; do :; done
+    ks_clear "$KS_PRIORITY"
     # shellcheck disable=SC2086 # o: no word or two
     run ip rule add priority "$KS_PRIORITY" $o lookup main suppress_prefixlength 0
   }
   ip rule show priority $((KS_PRIORITY + 1)) | grep -qF "$(ks_rule "$KS_TABLE")" || {
-    while ip rule del priority $((KS_PRIORITY + 1)) 2>/dev/null; do :; done
+    ks_clear $((KS_PRIORITY + 1))
     # shellcheck disable=SC2086
     run ip rule add priority $((KS_PRIORITY + 1)) $o lookup "$KS_TABLE"
   }
   if [ "$POLICY" = fail-closed ]; then
     [ -n "$(ip route show table "$KS_TABLE" exact default type prohibit proto "$PROTO")" ] || run ip route replace prohibit default table "$KS_TABLE" proto "$PROTO"
+    nft_raw_apply
   else
     { [ -n "$(ip route show exact 0.0.0.0/1 proto "$PROTO")" ] && [ -n "$(ip route show table "$KS_TABLE" exact default proto "$PROTO")" ]; } ||
       run ip route replace default via "$VPC_ROUTER" dev "$UPLINK" table "$KS_TABLE" realm "$REALM" proto "$PROTO"
@@ -142,6 +169,7 @@ down_killswitch() {
   while ip rule del priority "$KS_PRIORITY" lookup main 2>/dev/null; do :; done
   while ip rule del priority $((KS_PRIORITY + 1)) lookup "$KS_TABLE" 2>/dev/null; do :; done
   ip route flush table "$KS_TABLE" proto "$PROTO" 2>/dev/null
+  if nft list table netdev egress >/dev/null 2>&1; then nft delete table netdev egress; fi
 }
 check_killswitch() {
   begin killswitch.uplink
@@ -155,6 +183,14 @@ check_killswitch() {
     c_nft "ct mark $CT_MARK accept" 'arrived on the uplink'
     c_nft 'fail-closed: nothing else leaves' reject
     c_route default prohibit "$KS_TABLE"
+    if nft list table netdev egress >/dev/null 2>&1; then
+      n=$NFT NFT=$(nft list table netdev egress)
+      c_nft "device \"$UPLINK\"" 'hook egress'
+      c_nft 'fail-closed: frames that bypassed' drop
+      NFT=$n
+    else
+      warn "no netdev egress guard on $UPLINK: frames sent by AF_PACKET are not guarded (kernel 5.16+ has the hook)"
+    fi
   else
     c_get "$PROBE_ADDRESS" " table $KS_TABLE " oif "$UPLINK"
   fi
@@ -375,7 +411,9 @@ do_watch() {
   WATCH=1
   find_active
   eval "log \"watching $GW_N gateways every $PROBE_MS ms (down after $DOWN_AFTER misses, up after $UP_AFTER answers, failback $FAILBACK after $HOLD_MS ms, $POLICY); active: \$N_$ACT\""
-  NFT_ID=$(nft_id) HEAL=0 HEAL_AT=0 HEAL_WAIT=5 HEAL_SAID=
+  NFT_ID=$(nft_id) RAW_ID='' HEAL=0 HEAL_AT=0 HEAL_WAIT=5 HEAL_SAID=''
+  # The netdev guard is repaired only where apply could make it (a kernel with the egress hook).
+  if nft list table netdev egress >/dev/null 2>&1; then RAW_ID=$(nft_raw_id); fi
   while :; do
     # shellcheck disable=SC2046
     step $(probe)
@@ -390,9 +428,10 @@ do_watch() {
 heal() {
   HEAL=$((HEAL + 1))
   [ "$HEAL" -ge "$HEAL_AT" ] || return 0
+  [ -f "$APPLIED" ] || { [ "$HEAL_SAID" = - ] || log "egress is not applied ($APPLIED missing): routes left alone"; HEAL_SAID=-; return 0; }
+  [ "$HEAL_SAID" != - ] || HEAL_SAID=
   w=$(heal_what)
   [ -n "$w" ] || { [ -z "$HEAL_SAID" ] || log "egress state is whole again"; HEAL_WAIT=5 HEAL_SAID=; return 0; }
-  [ -f "$APPLIED" ] || { [ "$HEAL_SAID" = - ] || log "egress is not applied ($APPLIED missing): routes left alone"; HEAL_SAID=-; return 0; }
   lock "watch: repair" || { log "repair deferred: $LOCK is held by ${HOLDER:-unknown}"; return 0; }
   [ -f "$APPLIED" ] || { exec 9>&-; return 0; }
   log "repairing:$w"
@@ -437,6 +476,7 @@ $x $h"*) ;; *) echo " $x ${h% }" ;; esac
     case "$x" in *"$y"*) ;; *) echo " rule $y" ;; esac
   done
   nft list table ip egress 2>/dev/null | grep -qF "comment \"$NFT_ID\"" || echo " table ip egress"
+  [ -z "$RAW_ID" ] || nft list table netdev egress 2>/dev/null | grep -qF "comment \"$RAW_ID\"" || echo " table netdev egress"
 }
 heal_tunnel() { case "$(ip -o -4 addr show dev "$1" up 2>/dev/null)" in *" inet $5 "*) ;; *) echo " $1 ($5, up)" ;; esac; }
 # heal_halves: the halves as ACT says (a gateway's tunnel, or the policy's state when none is active).
