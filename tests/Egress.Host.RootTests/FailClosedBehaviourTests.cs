@@ -236,7 +236,9 @@ public sealed class FailClosedBehaviourTests
         await Task.Delay(200);
         var check = CheckReport.Parse((await world.ScriptAsync(world.ClientHost.Name, "check")).StandardOutput);
 
-        Assert.True(internet.Succeeded && vpc.Succeeded, internet.StandardError + vpc.StandardError);
+        Assert.True(vpc.Succeeded, vpc.StandardError);
+        // The egress hook's drop reaches the sender as ENOBUFS (dev_queue_xmit's NET_XMIT_DROP).
+        Assert.True(internet.Succeeded || internet.StandardError.Contains("No buffer space", StringComparison.Ordinal), internet.StandardError);
         Assert.Equal(0, await world.CountedAsync(world.Router, LeakTable));
         Assert.Equal(1, await world.CountedAsync(world.Router, "ekraw")); // the VPC frame: the way is open, only the internet is not
         Assert.Contains("hook egress", check.Invariants.Single(i => i.Name == "killswitch.uplink").Detail, StringComparison.Ordinal);

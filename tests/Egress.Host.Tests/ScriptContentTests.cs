@@ -83,7 +83,7 @@ public sealed class ScriptContentTests
         Assert.Contains("$RUN_DIR/sysctl", targets);
         Assert.All(targets, t => Assert.Contains(t, new[]
         {
-            "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log", "$RUN_DIR/watch.pid", "$LOCK",
+            "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log", "$RUN_DIR/watch.pid", "$LOCK", "$APPLIED",
             "$DNS_SERVERS.tmp", "$RESOLV", "$SAVED/resolv.search", "$SAVED/resolv.orig", "$SAVED/resolv.link", "$SAVED/resolv.kind",
         }));
         Assert.Contains("RUN_DIR=\"${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME\"", script, StringComparison.Ordinal);

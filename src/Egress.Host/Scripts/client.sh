@@ -35,7 +35,7 @@ c_rule() { if ip rule show | grep -qF -- "$1"; then fact true "rule $1"; else fa
 # as one table by apply_reply. The overlay's own packets arrive on the uplink too but are not management: their mark
 # is cleared, or what a tunnel carries would be answered by the uplink with a tunnel source.
 nft_body() {
-  [ "$POLICY" != fail-closed ] || printf '  set allowed {\n    type ipv4_addr; flags interval; auto-merge\n    elements = { %s }\n  }\n' "$ALLOWED"
+  [ "$POLICY" != fail-closed ] || nft_set
   cat <<EOF
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
@@ -74,23 +74,21 @@ nft_closed() {
   if [ "${1:-}" = reject ]; then
     echo "    oifname \"$UPLINK\" counter reject with icmp type admin-prohibited comment \"fail-closed: nothing else leaves the uplink, whatever the routes say\""
   else
-    echo "    oifname \"$UPLINK\" ip daddr @allowed accept comment \"the VPCs, the pins, link-local: not the internet\""
+    echo "    oifname \"$UPLINK\" ip daddr @allowed accept comment \"not the internet\""
     echo "    oifname \"$UPLINK\" ct mark $CT_MARK accept comment \"replies on connections that arrived on the uplink\""
   fi
 }
 # nft_raw_body: the same guard at the uplink's netdev egress hook (kernel 5.16+), for frames that never met the IP stack's
 # hooks (AF_PACKET to the router's MAC): only the allowed destinations and packets carrying the reply mark leave. (A
 # process with CAP_NET_RAW can set that mark too; docs/host.md says why that is outside the kill switch's reach.)
+nft_set() { printf '  set allowed {\n    type ipv4_addr; flags interval; auto-merge\n    elements = { %s }\n  }\n' "$ALLOWED"; }
 nft_raw_body() {
+  nft_set
   cat <<EOF
-  set allowed {
-    type ipv4_addr; flags interval; auto-merge
-    elements = { $ALLOWED }
-  }
   chain uplink {
     type filter hook egress device "$UPLINK" priority filter; policy accept;
     ip daddr @allowed accept
-    meta mark $MARK accept comment "replies on connections that arrived on the uplink"
+    meta mark $MARK accept
     meta protocol ip counter drop comment "fail-closed: frames that bypassed the IP stack's hooks"
   }
 EOF
@@ -287,24 +285,19 @@ event() {
     # After a manual down the watcher must not put routes back.
     [ -f "$APPLIED" ] || { exec 9>&-; log "$1 $n: $3; egress is not applied ($APPLIED missing): routes left alone"; return; } ;;
   esac
-  # The kill switch's table: fail-open: its default keeps the realm (refused) except in fail-open; fail-closed: prohibit.
-  k="route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO" kr="$k realm $REALM"
-  [ "$POLICY" = fail-open ] || k="route replace prohibit default table $KS_TABLE proto $PROTO" kr=$k
   case $1 in
     route) msg="egress via $n ($d $v): $3"
-      printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$kr" |
-        ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+      halves "$2" || msg="$msg; ROUTE CHANGE FAILED"
       dns_follow "$v" ;;
     none) if [ "$POLICY" = fail-open ]; then
         msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
-        printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
+        halves 0
         dns_follow local
       else
         # Via the uplink with the kill switch's realm: new traffic is refused by nftables, while replies on
         # connections that arrived on the uplink (any protocol) are routed and pass.
         msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
-        printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
-          "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$kr" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+        halves 0 || msg="$msg; ROUTE CHANGE FAILED"
         dns_follow none
       fi ;;
     *) msg="gateway $n $1: $3" ;;
@@ -431,7 +424,7 @@ heal() {
   [ -f "$APPLIED" ] || { [ "$HEAL_SAID" = - ] || log "egress is not applied ($APPLIED missing): routes left alone"; HEAL_SAID=-; return 0; }
   [ "$HEAL_SAID" != - ] || HEAL_SAID=
   w=$(heal_what)
-  [ -n "$w" ] || { [ -z "$HEAL_SAID" ] || log "egress state is whole again"; HEAL_WAIT=5 HEAL_SAID=; return 0; }
+  [ -n "$w" ] || { HEAL_WAIT=5 HEAL_SAID=; return 0; }
   lock "watch: repair" || { log "repair deferred: $LOCK is held by ${HOLDER:-unknown}"; return 0; }
   [ -f "$APPLIED" ] || { exec 9>&-; return 0; }
   log "repairing:$w"
@@ -442,7 +435,7 @@ heal() {
   apply_reply
   apply_killswitch
   apply_pins
-  heal_halves
+  halves "$ACT" || log "cannot restore the halves"
   exec 9>&-
   w=$(heal_what)
   if [ -z "$w" ]; then log "repaired"; HEAL_WAIT=5 HEAL_SAID=; return 0; fi
@@ -479,17 +472,19 @@ $x $h"*) ;; *) echo " $x ${h% }" ;; esac
   [ -z "$RAW_ID" ] || nft list table netdev egress 2>/dev/null | grep -qF "comment \"$RAW_ID\"" || echo " table netdev egress"
 }
 heal_tunnel() { case "$(ip -o -4 addr show dev "$1" up 2>/dev/null)" in *" inet $5 "*) ;; *) echo " $1 ($5, up)" ;; esac; }
-# heal_halves: the halves as ACT says (a gateway's tunnel, or the policy's state when none is active).
-heal_halves() {
-  eval "n=\$N_$ACT d=\$D_$ACT v=\$V_$ACT"
-  if [ "$ACT" != 0 ]; then
-    printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" | ip -batch - ||
-      log "cannot restore the halves via $n ($d)"
-  elif [ "$POLICY" = fail-closed ]; then
-    printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
-      "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" | ip -batch - || log "cannot restore the fail-closed halves"
+# halves I: the halves and table KS_TABLE's default for gateway I, or (I=0) the policy's state with none alive. Table
+# KS_TABLE: fail-open: its default keeps the realm (refused) except in fail-open itself; fail-closed: prohibit, always.
+halves() {
+  eval "d=\$D_$1 v=\$V_$1"
+  k="route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO" kr="$k realm $REALM"
+  [ "$POLICY" = fail-open ] || k="route replace prohibit default table $KS_TABLE proto $PROTO" kr=$k
+  if [ "$1" != 0 ]; then
+    printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$kr" | ip -batch -
+  elif [ "$POLICY" = fail-open ]; then
+    printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
   else
-    printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO" | ip -force -batch - 2>/dev/null
+    printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
+      "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$kr" | ip -batch -
   fi
 }
 
