@@ -83,7 +83,7 @@ public sealed class ScriptContentTests
         Assert.Contains("$RUN_DIR/sysctl", targets);
         Assert.All(targets, t => Assert.Contains(t, new[]
         {
-            "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log", "$RUN_DIR/watch.pid", "$LOCK",
+            "/dev/null", "$f", "$RUN_DIR/sysctl", "/proc/sys/$p", "$RUN_DIR/failover", "$RUN_DIR/failover.log", "$RUN_DIR/watch.pid", "$LOCK", "$APPLIED",
             "$DNS_SERVERS.tmp", "$RESOLV", "$SAVED/resolv.search", "$SAVED/resolv.orig", "$SAVED/resolv.link", "$SAVED/resolv.kind",
         }));
         Assert.Contains("RUN_DIR=\"${EGRESS_RUN_DIR:-/run/egress}/$HOST_NAME\"", script, StringComparison.Ordinal);
@@ -125,9 +125,21 @@ public sealed class ScriptContentTests
         Assert.True(apply.Succeeded, apply.StandardError);
         Assert.Contains("CALL ip rule add priority 1010 fwmark 0x1 lookup 1010\n", apply.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("CALL ip route add default via 10.0.1.1 dev eth0 table 1010 proto 201\n", apply.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains("CALL ip rule add priority 1011 oif eth0 lookup main suppress_prefixlength 0\n", apply.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains("CALL ip rule add priority 1012 oif eth0 lookup 1011\n", apply.StandardOutput, StringComparison.Ordinal);
-        Assert.Contains("CALL ip route replace default via 10.0.1.1 dev eth0 table 1011 realm 201 proto 201\n", apply.StandardOutput, StringComparison.Ordinal);
+        // The seed is fail-closed: every lookup skips main's default and ends in prohibit (issue 24); nftables lets only the
+        // pins' destinations and replies on uplink connections leave the uplink.
+        Assert.Contains("CALL ip rule add priority 1011 lookup main suppress_prefixlength 0\n", apply.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("CALL ip rule add priority 1012 lookup 1011\n", apply.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("CALL ip route replace prohibit default table 1011 proto 201\n", apply.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("elements = { 10.1.1.10/32, 10.0.0.0/16, 10.1.0.0/16, 169.254.169.254/32, 169.254.169.253/32, 169.254.169.123/32, 10.1.1.10, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255 }", table, StringComparison.Ordinal);
+        Assert.Contains("oifname \"eth0\" ct mark 0x00000001 accept", table, StringComparison.Ordinal);
+        Assert.Contains("oifname \"eth0\" counter reject with icmp type admin-prohibited comment \"fail-closed: nothing else leaves the uplink", table, StringComparison.Ordinal);
+        // Fail-open keeps the kill switch for sockets bound to the uplink only, by realm.
+        var open = Topologies.Seed() with { Failover = Topologies.Seed().Failover with { Policy = FailurePolicy.FailOpen } };
+        var openApply = await ScriptHarness.RunAsync(open, "sg-client", ScriptHarness.EmptyKernel + "UPLINK=eth0; apply_killswitch 2>&1");
+        Assert.Contains("CALL ip rule add priority 1011 oif eth0 lookup main suppress_prefixlength 0\n", openApply.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("CALL ip rule add priority 1012 oif eth0 lookup 1011\n", openApply.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("CALL ip route replace default via 10.0.1.1 dev eth0 table 1011 realm 201 proto 201\n", openApply.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("fail-closed: nothing else", await TableAsync(open, "sg-client"), StringComparison.Ordinal);
         // The halves via the primary only when egress has none yet (this fake kernel has none): afterwards the watcher owns them.
         Assert.Contains("CALL ip route add 0.0.0.0/1 via 192.168.250.1 dev eg1 table main proto 201\n", apply.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("CALL ip route add 128.0.0.0/1 via 192.168.250.1 dev eg1 table main proto 201\n", apply.StandardOutput, StringComparison.Ordinal);

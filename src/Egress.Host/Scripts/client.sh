@@ -35,6 +35,7 @@ c_rule() { if ip rule show | grep -qF -- "$1"; then fact true "rule $1"; else fa
 # as one table by apply_reply. The overlay's own packets arrive on the uplink too but are not management: their mark
 # is cleared, or what a tunnel carries would be answered by the uplink with a tunnel source.
 nft_body() {
+  [ "$POLICY" != fail-closed ] || nft_set
   cat <<EOF
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
@@ -53,14 +54,57 @@ nft_body() {
   chain killswitch {
     type filter hook output priority filter; policy accept;
     oifname "$UPLINK" ip saddr { $NFT_TUNNEL_ADDRESSES } counter drop comment "a tunnel address never leaves by the uplink"
+$(nft_closed)
     oifname "$UPLINK" meta rtclassid $REALM ct mark != $CT_MARK counter reject with icmp type admin-prohibited comment "kill switch: nothing new leaves the uplink for the internet"
+$(nft_closed reject)
   }
   chain forward {
     type filter hook forward priority filter; policy accept;
+$(nft_closed)
     oifname "$UPLINK" meta rtclassid $REALM ct mark != $CT_MARK counter reject with icmp type admin-prohibited comment "kill switch: fail-closed"
+$(nft_closed reject)
   }
 EOF
 }
+# Fail-closed's guard on the uplink, whatever the routes say (a deleted tunnel, deleted halves, a marked socket): only the
+# allowed destinations (the pins: VPCs, gateways, AWS link-local services; link-local, multicast, broadcast) and replies
+# on connections that arrived on the uplink (the connection's mark, which no socket can set) leave; the rest is refused.
+nft_closed() {
+  [ "$POLICY" = fail-closed ] || return 0
+  if [ "${1:-}" = reject ]; then
+    echo "    oifname \"$UPLINK\" counter reject with icmp type admin-prohibited comment \"fail-closed: nothing else leaves the uplink, whatever the routes say\""
+  else
+    echo "    oifname \"$UPLINK\" ip daddr @allowed accept comment \"not the internet\""
+    echo "    oifname \"$UPLINK\" ct mark $CT_MARK accept comment \"replies on connections that arrived on the uplink\""
+  fi
+}
+# nft_raw_body: the same guard at the uplink's netdev egress hook (kernel 5.16+), for frames that never met the IP stack's
+# hooks (AF_PACKET to the router's MAC): only the allowed destinations and packets carrying the reply mark leave. (A
+# process with CAP_NET_RAW can set that mark too; docs/host.md says why that is outside the kill switch's reach.)
+nft_set() { printf '  set allowed {\n    type ipv4_addr; flags interval; auto-merge\n    elements = { %s }\n  }\n' "$ALLOWED"; }
+nft_raw_body() {
+  nft_set
+  cat <<EOF
+  chain uplink {
+    type filter hook egress device "$UPLINK" priority filter; policy accept;
+    ip daddr @allowed accept
+    meta mark $MARK accept
+    meta protocol ip counter drop comment "fail-closed: frames that bypassed the IP stack's hooks"
+  }
+EOF
+}
+nft_raw_id() { printf 'egress-host %s %s uplink %s' "$HOST_NAME" "$(nft_raw_body | cksum | cut -d' ' -f1)" "$UPLINK"; }
+# nft_raw_apply: replaces table netdev egress unless current; a kernel without the egress hook gets a warning.
+nft_raw_apply() {
+  [ "$POLICY" = fail-closed ] || return 0
+  nft list table netdev egress 2>/dev/null | grep -qF "comment \"$(nft_raw_id)\"" && return 0
+  printf 'table netdev egress {}\ndelete table netdev egress\ntable netdev egress {\n  comment "%s"\n%s\n}\n' "$(nft_raw_id)" "$(nft_raw_body)" | nft -f - 2>/dev/null ||
+    warn "no netdev egress hook (kernel 5.16+): frames sent by AF_PACKET are not guarded"
+}
+allow_add() { ALLOWED="$ALLOWED$2, "; }
+ALLOWED=
+pins allow_add
+ALLOWED="$ALLOWED$NFT_PEERS, 169.254.0.0/16, 224.0.0.0/4, 255.255.255.255"
 
 # Step reply: connections that arrive on the uplink are answered via the uplink (ct mark -> fwmark -> table MGMT_TABLE).
 apply_reply() {
@@ -87,30 +131,67 @@ check_reply() {
   end
 }
 
-# Step killswitch: nothing new leaves the uplink for the internet. A socket bound to the uplink looks up main without
-# its default (rule KS_PRIORITY), then table KS_TABLE, whose default carries realm REALM, which nftables refuses.
-# The table's default belongs to the watcher while the halves exist (fail-open takes the realm off); when they do not,
-# apply is about to route via the primary, so the kill switch is armed again.
+# Step killswitch: nothing new leaves the uplink for the internet. Rule KS_PRIORITY looks up main without its default,
+# then rule KS_PRIORITY+1 table KS_TABLE. Fail-open: only for sockets bound to the uplink, and the table's default via
+# the uplink carries realm REALM, which nftables refuses; the watcher owns it while the halves exist (fail-open takes the
+# realm off); when they do not, apply is about to route via the primary, so it is armed again. Fail-closed: for every
+# lookup, and the table's default is prohibit, which needs no device: with the halves gone (a deleted or downed tunnel,
+# its address flushed, a hand-deleted route) nothing falls through to the host's own default route. nftables' own guard
+# (nft_closed) stands beside it; each holds when the other is damaged (docs/host.md).
+ks_clear() { for _ in 1 2 3 4; do [ -n "$(ip rule show priority "$1")" ] && ip rule del priority "$1"; done 2>/dev/null; }
+ks_rule() { if [ "$POLICY" = fail-closed ]; then echo "from all lookup $1"; else echo "from all oif $UPLINK lookup $1"; fi; }
 apply_killswitch() {
-  log "kill switch: nothing new leaves the uplink for the internet (rules $KS_PRIORITY-$((KS_PRIORITY + 1)), table $KS_TABLE, realm $REALM)"
-  ip rule show | grep -q "oif $UPLINK lookup main suppress_prefixlength 0" || run ip rule add priority "$KS_PRIORITY" oif "$UPLINK" lookup main suppress_prefixlength 0
-  ip rule show | grep -q "oif $UPLINK lookup $KS_TABLE" || run ip rule add priority $((KS_PRIORITY + 1)) oif "$UPLINK" lookup "$KS_TABLE"
-  { [ -n "$(ip route show exact 0.0.0.0/1 proto "$PROTO")" ] && [ -n "$(ip route show table "$KS_TABLE" exact default proto "$PROTO")" ]; } ||
-    run ip route replace default via "$VPC_ROUTER" dev "$UPLINK" table "$KS_TABLE" realm "$REALM" proto "$PROTO"
+  log "kill switch: nothing new leaves the uplink for the internet (rules $KS_PRIORITY-$((KS_PRIORITY + 1)), table $KS_TABLE, realm $REALM, $POLICY)"
+  o=
+  [ "$POLICY" = fail-closed ] || o="oif $UPLINK"
+  # A rule at these priorities that is not this policy's (an older script's) is replaced.
+  ip rule show priority "$KS_PRIORITY" | grep -qF "$(ks_rule 'main suppress_prefixlength 0')" || {
+    ks_clear "$KS_PRIORITY"
+    # shellcheck disable=SC2086 # o: no word or two
+    run ip rule add priority "$KS_PRIORITY" $o lookup main suppress_prefixlength 0
+  }
+  ip rule show priority $((KS_PRIORITY + 1)) | grep -qF "$(ks_rule "$KS_TABLE")" || {
+    ks_clear $((KS_PRIORITY + 1))
+    # shellcheck disable=SC2086
+    run ip rule add priority $((KS_PRIORITY + 1)) $o lookup "$KS_TABLE"
+  }
+  if [ "$POLICY" = fail-closed ]; then
+    [ -n "$(ip route show table "$KS_TABLE" exact default type prohibit proto "$PROTO")" ] || run ip route replace prohibit default table "$KS_TABLE" proto "$PROTO"
+    nft_raw_apply
+  else
+    { [ -n "$(ip route show exact 0.0.0.0/1 proto "$PROTO")" ] && [ -n "$(ip route show table "$KS_TABLE" exact default proto "$PROTO")" ]; } ||
+      run ip route replace default via "$VPC_ROUTER" dev "$UPLINK" table "$KS_TABLE" realm "$REALM" proto "$PROTO"
+  fi
 }
 down_killswitch() {
   while ip rule del priority "$KS_PRIORITY" lookup main 2>/dev/null; do :; done
   while ip rule del priority $((KS_PRIORITY + 1)) lookup "$KS_TABLE" 2>/dev/null; do :; done
   ip route flush table "$KS_TABLE" proto "$PROTO" 2>/dev/null
+  if nft list table netdev egress >/dev/null 2>&1; then nft delete table netdev egress; fi
 }
 check_killswitch() {
   begin killswitch.uplink
   c_nft 'overlay packets only from' drop
   c_nft "oifname \"$UPLINK\" ip saddr" 'tunnel address never leaves'
   c_nft "rtclassid $REALM" 'kill switch'
-  c_rule "oif $UPLINK lookup main suppress_prefixlength 0"
-  c_rule "oif $UPLINK lookup $KS_TABLE"
-  c_get "$PROBE_ADDRESS" " table $KS_TABLE " oif "$UPLINK"
+  c_rule "$(ks_rule 'main suppress_prefixlength 0')"
+  c_rule "$(ks_rule "$KS_TABLE")"
+  if [ "$POLICY" = fail-closed ]; then
+    c_nft 'ip daddr @allowed' accept
+    c_nft "ct mark $CT_MARK accept" 'arrived on the uplink'
+    c_nft 'fail-closed: nothing else leaves' reject
+    c_route default prohibit "$KS_TABLE"
+    if nft list table netdev egress >/dev/null 2>&1; then
+      n=$NFT NFT=$(nft list table netdev egress)
+      c_nft "device \"$UPLINK\"" 'hook egress'
+      c_nft 'fail-closed: frames that bypassed' drop
+      NFT=$n
+    else
+      warn "no netdev egress guard on $UPLINK: frames sent by AF_PACKET are not guarded (kernel 5.16+ has the hook)"
+    fi
+  else
+    c_get "$PROBE_ADDRESS" " table $KS_TABLE " oif "$UPLINK"
+  fi
   end
 }
 
@@ -147,15 +228,17 @@ c_default() {
 # Step watch: the failover watcher (its own verb, run by systemd); apply only announces it, down forgets its state.
 # Gateways in order of preference: item NAME TUNNEL ADDRESS, kept as N_i, D_i, V_i (index 0 = none).
 # shellcheck disable=SC2034 # read through eval ($N_$ACT with ACT=0)
-N_0=- D_0=- V_0=- GW_N=0
+N_0=- D_0=- V_0=- GW_N=0 APPLIED="$RUN_DIR/applied"
 gateway_add() { GW_N=$((GW_N + 1)); eval "N_$GW_N=\$1 D_$GW_N=\$2 V_$GW_N=\$3"; }
 gateways gateway_add
 apply_watch() {
   n='' i=1
   while [ "$i" -le "$GW_N" ]; do eval "n=\"\${n:+\$n, }\$N_$i\""; i=$((i + 1)); done
   log "failover watcher: $n every $PROBE_MS ms, $POLICY"
+  # The watcher's proof that egress is applied (a deleted tunnel proves nothing): written here, removed by down.
+  if ! mkdir -p "$RUN_DIR" || ! : >"$APPLIED"; then abort "cannot write $APPLIED"; fi
 }
-down_watch() { rm -f "$RUN_DIR/failover"; }
+down_watch() { rm -f "$RUN_DIR/failover" "$APPLIED"; }
 check_watch() {
   LIVE=
   begin failover.watcher
@@ -199,26 +282,22 @@ event() {
   ts=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   case $1 in route | none)
     lock "watch: $1 $n" "$ts" || { log "$1 $n: $3; deferred: $LOCK is held by ${HOLDER:-unknown}"; return 1; }
-    # After a manual down (the tunnels are gone) the watcher must not put routes back.
-    ip link show dev "$D_1" >/dev/null 2>&1 || { exec 9>&-; log "$1 $n: $3; egress is not applied ($D_1 missing): routes left alone"; return; } ;;
+    # After a manual down the watcher must not put routes back.
+    [ -f "$APPLIED" ] || { exec 9>&-; log "$1 $n: $3; egress is not applied ($APPLIED missing): routes left alone"; return; } ;;
   esac
-  # The kill switch's table: its default keeps the realm (refused) except in fail-open.
-  k="route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO"
   case $1 in
     route) msg="egress via $n ($d $v): $3"
-      printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$k realm $REALM" |
-        ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+      halves "$2" || msg="$msg; ROUTE CHANGE FAILED"
       dns_follow "$v" ;;
     none) if [ "$POLICY" = fail-open ]; then
         msg="FAIL-OPEN: $3: egress now leaves by this host's own internet gateway and address"
-        printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
+        halves 0
         dns_follow local
       else
         # Via the uplink with the kill switch's realm: new traffic is refused by nftables, while replies on
         # connections that arrived on the uplink (any protocol) are routed and pass.
         msg="fail-closed: $3: egress refused until a gateway answers (SSH, IMDS, VPC still work)"
-        printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
-          "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$k realm $REALM" | ip -batch - || msg="$msg; ROUTE CHANGE FAILED"
+        halves 0 || msg="$msg; ROUTE CHANGE FAILED"
         dns_follow none
       fi ;;
     *) msg="gateway $n $1: $3" ;;
@@ -325,10 +404,88 @@ do_watch() {
   WATCH=1
   find_active
   eval "log \"watching $GW_N gateways every $PROBE_MS ms (down after $DOWN_AFTER misses, up after $UP_AFTER answers, failback $FAILBACK after $HOLD_MS ms, $POLICY); active: \$N_$ACT\""
+  NFT_ID=$(nft_id) RAW_ID='' HEAL=0 HEAL_AT=0 HEAL_WAIT=5 HEAL_SAID=''
+  # The netdev guard is repaired only where apply could make it (a kernel with the egress hook).
+  if nft list table netdev egress >/dev/null 2>&1; then RAW_ID=$(nft_raw_id); fi
   while :; do
     # shellcheck disable=SC2046
     step $(probe)
+    heal
   done
+}
+
+# heal: the watcher repairs egress's state. Every round it reads egress's routes (one ip call): the halves must be what
+# ACT says; every fifth round also the tunnels, the rules and table ip egress. What is wrong is re-applied under the lock
+# (only while $APPLIED exists: never after down), the halves put back for ACT; what stays wrong is logged, and retried
+# after 1, 2, 4 ... 60 s. Meanwhile the kill switch holds (fail-closed: prohibit and nftables, each without the other).
+heal() {
+  HEAL=$((HEAL + 1))
+  [ "$HEAL" -ge "$HEAL_AT" ] || return 0
+  [ -f "$APPLIED" ] || { [ "$HEAL_SAID" = - ] || log "egress is not applied ($APPLIED missing): routes left alone"; HEAL_SAID=-; return 0; }
+  [ "$HEAL_SAID" != - ] || HEAL_SAID=
+  w=$(heal_what)
+  [ -n "$w" ] || { HEAL_WAIT=5 HEAL_SAID=; return 0; }
+  lock "watch: repair" || { log "repair deferred: $LOCK is held by ${HOLDER:-unknown}"; return 0; }
+  [ -f "$APPLIED" ] || { exec 9>&-; return 0; }
+  log "repairing:$w"
+  # Never roll back from here: a step that fails is logged and the rest goes on.
+  # shellcheck disable=SC2317 # called by the apply steps
+  abort() { log "error: $*"; }
+  apply_tunnels
+  apply_reply
+  apply_killswitch
+  apply_pins
+  halves "$ACT" || log "cannot restore the halves"
+  exec 9>&-
+  w=$(heal_what)
+  if [ -z "$w" ]; then log "repaired"; HEAL_WAIT=5 HEAL_SAID=; return 0; fi
+  [ "$HEAL_SAID" = "$w" ] || log "cannot repair:$w; retrying in $((HEAL_WAIT * PROBE_MS / 1000)) s"
+  HEAL_SAID=$w HEAL_AT=$((HEAL + HEAL_WAIT)) HEAL_WAIT=$((HEAL_WAIT * 2))
+  [ $((HEAL_WAIT * PROBE_MS)) -le 60000 ] || HEAL_WAIT=$((60000 / PROBE_MS))
+}
+# heal_what: what is damaged (empty: nothing); the deeper look every fifth round, or after a damaged round.
+heal_what() {
+  r=$(ip route show table all proto "$PROTO" 2>/dev/null)
+  eval "d=\$D_$ACT v=\$V_$ACT"
+  h="via $v dev $d "
+  [ "$ACT" != 0 ] || h="via $VPC_ROUTER dev $UPLINK "
+  for x in 0.0.0.0/1 128.0.0.0/1; do
+    if [ "$ACT" = 0 ] && [ "$POLICY" = fail-open ]; then
+      case "$r" in "$x "* | *"
+$x "*) echo " $x should not exist (fail-open)" ;; esac
+    else
+      case "$r" in "$x $h"* | *"
+$x $h"*) ;; *) echo " $x ${h% }" ;; esac
+    fi
+  done
+  [ $((HEAL % 5)) = 0 ] || [ -n "$HEAL_SAID" ] || return 0
+  case "$r" in *"default "*" table $MGMT_TABLE "*) ;; *) echo " table $MGMT_TABLE" ;; esac
+  x=" table $KS_TABLE "
+  [ "$POLICY" = fail-open ] || x="prohibit default table $KS_TABLE "
+  case "$r" in *"$x"*) ;; *) echo " table $KS_TABLE" ;; esac
+  tunnels heal_tunnel
+  x=$(ip rule show)
+  for y in "fwmark $MARK lookup $MGMT_TABLE" "$(ks_rule 'main suppress_prefixlength 0')" "$(ks_rule "$KS_TABLE")"; do
+    case "$x" in *"$y"*) ;; *) echo " rule $y" ;; esac
+  done
+  nft list table ip egress 2>/dev/null | grep -qF "comment \"$NFT_ID\"" || echo " table ip egress"
+  [ -z "$RAW_ID" ] || nft list table netdev egress 2>/dev/null | grep -qF "comment \"$RAW_ID\"" || echo " table netdev egress"
+}
+heal_tunnel() { case "$(ip -o -4 addr show dev "$1" up 2>/dev/null)" in *" inet $5 "*) ;; *) echo " $1 ($5, up)" ;; esac; }
+# halves I: the halves and table KS_TABLE's default for gateway I, or (I=0) the policy's state with none alive. Table
+# KS_TABLE: fail-open: its default keeps the realm (refused) except in fail-open itself; fail-closed: prohibit, always.
+halves() {
+  eval "d=\$D_$1 v=\$V_$1"
+  k="route replace default via $VPC_ROUTER dev $UPLINK table $KS_TABLE proto $PROTO" kr="$k realm $REALM"
+  [ "$POLICY" = fail-open ] || k="route replace prohibit default table $KS_TABLE proto $PROTO" kr=$k
+  if [ "$1" != 0 ]; then
+    printf '%s\n' "route replace 0.0.0.0/1 via $v dev $d proto $PROTO" "route replace 128.0.0.0/1 via $v dev $d proto $PROTO" "$kr" | ip -batch -
+  elif [ "$POLICY" = fail-open ]; then
+    printf '%s\n' "route del 0.0.0.0/1 proto $PROTO" "route del 128.0.0.0/1 proto $PROTO" "$k" | ip -force -batch -
+  else
+    printf '%s\n' "route replace 0.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" \
+      "route replace 128.0.0.0/1 via $VPC_ROUTER dev $UPLINK realm $REALM proto $PROTO" "$kr" | ip -batch -
+  fi
 }
 
 # Step dns: a DNS stub (dnsmasq on 127.0.0.1) and the system resolver (RESOLV) pointed at it. Internet names go through the
