@@ -806,7 +806,7 @@ internal sealed class FakeEc2(FakeAwsCloud cloud, string region) : IEc2Port
                 throw Error("InvalidKeyPair.NotFound", $"The key pair '{keyName}' does not exist", "RunInstances");
             }
 
-            if (System.Text.Encoding.UTF8.GetByteCount(launch.UserData) > DesiredStateBuilder.MaxUserDataBytes)
+            if (Egress.Core.UserDataWire.Encode(launch.UserData).Length > DesiredStateBuilder.MaxUserDataBytes)
             {
                 throw Error("InvalidParameterValue", "User data is limited to 16384 bytes", "RunInstances");
             }

@@ -166,8 +166,12 @@ public sealed class DesiredStateTests
     [Fact]
     public void Build_UserDataOver16KiB_FailsAsBadInputNamingTheHost()
     {
+        // What EC2 limits is the gzip form apply sends (UserDataWire): 16 KiB of one letter compresses to a few dozen bytes,
+        // 24 KiB of random base64 text stays above 16 KiB.
+        var noise = Convert.ToBase64String(new Random(1).GetItems<byte>(Enumerable.Range(0, 256).Select(i => (byte)i).ToArray(), 24 * 1024));
+        Assert.NotNull(DesiredStateBuilder.Build(TestTopologies.Seed, (_, _) => new string('x', 64 * 1024)));
         var ex = Assert.Throws<AwsProvisionException>(() =>
-            DesiredStateBuilder.Build(TestTopologies.Seed, (_, host) => new string('x', host == "tokyo-nat" ? 16 * 1024 + 1 : 10)));
+            DesiredStateBuilder.Build(TestTopologies.Seed, (_, host) => host == "tokyo-nat" ? noise : "#cloud-config\n"));
 
         Assert.Equal(AwsErrorKind.BadInput, ex.Kind);
         Assert.Equal("ap-northeast-1", ex.Region);

@@ -74,7 +74,7 @@ public class VerifyCliOptionsTests
 
         var ex = await Assert.ThrowsAsync<UsageException>(() => options.RunAsync(context, parse, environment, CancellationToken.None));
 
-        Assert.Equal("--html /nonexistent-egv-dir/report.html: the directory /nonexistent-egv-dir does not exist; create it or pick another path.", ex.Message);
+        Assert.Equal("--html /nonexistent-egv-dir/report.html: the directory /nonexistent-egv-dir does not exist. Fix: pick a file in a directory you can write to.", ex.Message);
     }
 
     private sealed class NeverRunner : ICommandRunner

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Egress.Core;
 using Egress.Core.Topology;
 
 namespace Egress.Aws.Model;
@@ -18,7 +19,7 @@ public sealed record ProvisionOptions
 public static class DesiredStateBuilder
 {
     /// <summary>EC2 limits user data to 16 KB before base64.</summary>
-    public const int MaxUserDataBytes = 16 * 1024;
+    public const int MaxUserDataBytes = UserDataWire.Limit;
 
     public const string MainName = "main";
 
@@ -70,11 +71,11 @@ public static class DesiredStateBuilder
                     $"egress {topology.Stack}: {host.Name} ({host.Role.ToString().ToLowerInvariant()})", IngressFor(topology, host)));
                 var instance = new ResourceAddress(r, ResourceKind.Instance, host.Name);
                 var data = userData(topology, host.Name);
-                var bytes = Encoding.UTF8.GetByteCount(data);
+                var bytes = UserDataWire.Encode(data).Length;
                 if (bytes > MaxUserDataBytes)
                 {
                     throw new AwsProvisionException(AwsErrorKind.BadInput, "RunInstances", r,
-                        $"the user data for host '{host.Name}' is {bytes} bytes; EC2 takes at most {MaxUserDataBytes} bytes",
+                        $"the user data for host '{host.Name}' is {bytes} bytes gzip-compressed; EC2 takes at most {MaxUserDataBytes} bytes",
                         "shorten the host's configuration (fewer tunnels or targets) or report it as a bug in the host renderer");
                 }
 

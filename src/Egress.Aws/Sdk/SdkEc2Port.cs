@@ -2,6 +2,7 @@ using System.Text;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using Egress.Aws.Model;
+using Egress.Core;
 using Egress.Aws.Ports;
 using SecurityGroupRule = Egress.Aws.Model.SecurityGroupRule;
 using Tag = Amazon.EC2.Model.Tag;
@@ -371,7 +372,7 @@ internal sealed class SdkEc2Port(IAmazonEC2 client, string region) : IEc2Port, I
                 ClientToken = launch.ClientToken,
                 KeyName = launch.KeyName,
                 IamInstanceProfile = launch.InstanceProfile is null ? null : new IamInstanceProfileSpecification { Name = launch.InstanceProfile },
-                UserData = Convert.ToBase64String(Encoding.UTF8.GetBytes(launch.UserData)),
+                UserData = Convert.ToBase64String(UserDataWire.Encode(launch.UserData)),
                 MetadataOptions = new InstanceMetadataOptionsRequest { HttpTokens = HttpTokensState.Required, HttpEndpoint = InstanceMetadataEndpointState.Enabled },
                 NetworkInterfaces =
                 [

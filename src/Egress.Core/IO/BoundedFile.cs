@@ -214,7 +214,7 @@ public static class OutputFile
             {
                 throw new FileAccessProblem(shown, File.Exists(directory)
                     ? $"{directory} is a file, not a directory"
-                    : $"the directory {directory} does not exist; create it or pick another path");
+                    : $"the directory {directory} does not exist");
             }
 
             return full;

@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using System.Text;
+using Egress.Core;
 using Egress.Core.Topology;
 using Egress.Host.Plan;
 
@@ -32,8 +32,8 @@ public static class HostScript
 
     public const string WatchUnitName = "egress-host-watch.service";
 
-    /// <summary>EC2's user-data limit (bytes, before base64).</summary>
-    public const int UserDataLimit = 16384;
+    /// <summary>EC2's user-data limit (bytes, before base64): for the gzip-compressed document (<see cref="UserDataWire"/>).</summary>
+    public const int UserDataLimit = UserDataWire.Limit;
 
     public static readonly IReadOnlyList<string> Packages = ["iproute2", "nftables", "curl", "mtr-tiny"];
 
@@ -95,14 +95,15 @@ public static class HostRenderer
 
         """.ReplaceLineEndings("\n");
 
-    /// <summary>EC2 rejects user data over 16 KB; say so here rather than at launch.</summary>
+    /// <summary>EC2 rejects user data over 16 KB (the gzip-compressed document it is sent as); say so here rather than at
+    /// launch.</summary>
     private static string FitUserData(HostPlan plan, string cloudInit)
     {
-        var bytes = Encoding.UTF8.GetByteCount(cloudInit);
+        var bytes = UserDataWire.Encode(cloudInit).Length;
         return bytes < HostScript.UserDataLimit
             ? cloudInit
             : throw new ArgumentException(
-                $"The cloud-init user data for '{plan.Host}' is {bytes} bytes even with the script gzip-compressed; EC2 allows {HostScript.UserDataLimit}. " +
+                $"The cloud-init user data for '{plan.Host}' is {bytes} bytes gzip-compressed; EC2 allows {HostScript.UserDataLimit}. " +
                 "Split its clients over more gateways.", nameof(plan));
     }
 
@@ -124,29 +125,11 @@ public static class HostRenderer
 
         """.ReplaceLineEndings("\n");
 
-    /// <summary>Plain when it fits EC2's limit; otherwise the script goes in as gzip+base64 (cloud-init's
-    /// <c>encoding: gz+b64</c>), about a third of its size. <c>egress render HOST</c> shows the script either way.</summary>
+    /// <summary>The #cloud-config document with the script in plain text; apply sends it gzip-compressed
+    /// (<see cref="UserDataWire"/>), about a third of its size.</summary>
     private static string CloudInit(HostPlan plan)
     {
         var script = ScriptRenderer.Render(plan);
-        var plain = CloudInit(plan, script, compress: false);
-        return Encoding.UTF8.GetByteCount(plain) < HostScript.UserDataLimit ? plain : CloudInit(plan, script, compress: true);
-    }
-
-    private static string Gzip(string text)
-    {
-        using var buffer = new MemoryStream();
-        using (var gzip = new GZipStream(buffer, CompressionLevel.SmallestSize, leaveOpen: true))
-        {
-            var bytes = Encoding.UTF8.GetBytes(text);
-            gzip.Write(bytes, 0, bytes.Length);
-        }
-
-        return Convert.ToBase64String(buffer.ToArray());
-    }
-
-    private static string CloudInit(HostPlan plan, string script, bool compress)
-    {
         var b = new StringBuilder();
         void L(string line) => b.Append(line).Append('\n');
         L("#cloud-config");
@@ -162,17 +145,8 @@ public static class HostRenderer
         L($"  - path: {HostScript.InstalledPath}");
         L("    owner: root:root");
         L("    permissions: '0755'");
-        if (compress)
-        {
-            L($"    # gzip+base64 to fit EC2's 16 KB user data; 'egress render {plan.Host}' shows the script.");
-            L("    encoding: gz+b64");
-            L($"    content: {Gzip(script)}");
-        }
-        else
-        {
-            L("    content: |");
-            Indent(b, script, "      ");
-        }
+        L("    content: |");
+        Indent(b, script, "      ");
 
         L($"  - path: {HostScript.UnitPath}");
         L("    owner: root:root");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Egress.Core;
 using Egress.Core.Net;
 using Egress.Processes;
 using Egress.Lab.World;
@@ -50,7 +51,8 @@ public sealed class VmFiles(LabStateDirectory state)
 /// <summary>What `lab up --instances vm` needs beyond the namespace lab.</summary>
 public sealed record VmLabOptions
 {
-    /// <summary>The exact user data `egress apply` sends for a host (HostUserData in the CLI).</summary>
+    /// <summary>The exact user data document `egress apply` sends for a host (HostUserData in the CLI); written for the
+    /// metadata service gzip-compressed, as apply sends it (<see cref="UserDataWire"/>).</summary>
     public required Func<string, string> UserData { get; init; }
 
     /// <summary>`egress lab metadata --id ID --region REGION`, started inside the region's router namespace.</summary>
@@ -146,7 +148,7 @@ public sealed partial class VmLab(ICommandRunner runner)
         await RunAsync(CommandSpec.Of("ssh-keygen", "-q", "-t", "ed25519", "-N", string.Empty, "-C", $"egress-lab-{plan.Id}", "-f", files.PrivateKey), cancellationToken);
         foreach (var instance in instances)
         {
-            await File.WriteAllTextAsync(files.UserData(instance.Host), options.UserData(instance.Host), cancellationToken);
+            await File.WriteAllBytesAsync(files.UserData(instance.Host), UserDataWire.Encode(options.UserData(instance.Host)), cancellationToken);
         }
 
         foreach (var region in instances.GroupBy(i => i.Region))
