@@ -326,7 +326,7 @@ public sealed class AwsInputTests
 
         Assert.Contains($"cannot connect to http://127.0.0.1:{port}/", AwsStacks.Flat(closed.Error), StringComparison.Ordinal);
         Assert.Contains("is not an http(s) URL", malformed.Error, StringComparison.Ordinal);
-        Assert.Contains("--ssh-public-key missing.pub: cannot be read", AwsStacks.Flat(missing.Error), StringComparison.Ordinal);
+        Assert.Contains("--ssh-public-key missing.pub: no such file", AwsStacks.Flat(missing.Error), StringComparison.Ordinal);
         Assert.Contains("not an OpenSSH public key", AwsStacks.Flat(wrong.Error), StringComparison.Ordinal);
         Assert.Contains("cannot connect", destroy.Error, StringComparison.Ordinal);
     }
