@@ -107,7 +107,13 @@ if "$egress" lab up -f "$seed_ipip" --id kmtu > "$work/kmtu.log" 2>&1; then
   edge() { measure "https://$geo/lab/edge" --resolve "$geo:443:$1"; }
   via_tokyo_edge=$(edge 192.0.2.242); via_singapore_edge=$(edge 192.0.2.241)
   via=$(measure)
-  "$egress" lab exec sg-client --id kmtu -- sh -c 'ip route del 0.0.0.0/1; ip route del 128.0.0.0/1' # fail-open: the own IGW
+  # Straight out of Singapore: egress taken down on the client (`egress-host down`; its watcher leaves the routes alone
+  # once down has run). Deleting the two halves no longer does it (issue 24): in fail-closed the prohibit route keeps
+  # egress closed and the watcher puts the halves back within a second.
+  h=/run/egress-lab/kmtu/hosts
+  "$egress" lab exec sg-client --id kmtu -- env EGRESS_NETNS_ONLY=1 EGRESS_RUN_DIR="$h/sg-client.run" \
+    EGRESS_STATE_DIR="$h/sg-client.state" sh "$h/sg-client.sh" down > "$work/kmtu-down.log" 2>&1 ||
+    echo "egress-host down on sg-client failed: $(tail -n 3 "$work/kmtu-down.log")"
   direct=$(measure)
   direct_tokyo_edge=$(edge 192.0.2.242); direct_singapore_edge=$(edge 192.0.2.241)
   net_via=$(awk -v a="$via" -v b="$base_ka" 'BEGIN { printf "%.1f", a - b }')
