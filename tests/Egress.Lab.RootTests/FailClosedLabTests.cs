@@ -28,7 +28,9 @@ public sealed partial class FailClosedLabTests(SeedLabFixture fixture) : IClassF
         }
 
         var after = await WaitForEchoAsync(lab, TimeSpan.FromSeconds(10));
-        var log = await File.ReadAllTextAsync(lab.State.WatcherLog("sg-client"));
+        // Egress works again as soon as the halves are back; the watcher writes "repaired" only after it has looked once
+        // more, so the line can follow the first good echo by a few milliseconds.
+        var log = await WaitForLogAsync(lab.State.WatcherLog("sg-client"), "repaired", TimeSpan.FromSeconds(10));
 
         Assert.DoesNotContain(own, seen);
         Assert.Equal(before, (await LabStatusCollector.CountersAsync(lab)).IgwNatOut["sg-client"]);
@@ -62,6 +64,19 @@ public sealed partial class FailClosedLabTests(SeedLabFixture fixture) : IClassF
     {
         var result = await lab.RunnerFor("sg-client").RunAsync(new CommandSpec("curl", ["-sS", "--max-time", "1", "https://ipinfo.io/json"]));
         return result.Succeeded && IpField().Match(result.StandardOutput) is { Success: true } m ? m.Groups[1].Value : null;
+    }
+
+    private static async Task<string> WaitForLogAsync(string path, string text, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        var log = await File.ReadAllTextAsync(path);
+        while (!log.Contains(text, StringComparison.Ordinal) && clock.Elapsed < timeout)
+        {
+            await Task.Delay(100);
+            log = await File.ReadAllTextAsync(path);
+        }
+
+        return log;
     }
 
     private static async Task<string?> WaitForEchoAsync(RunningLab lab, TimeSpan timeout)
