@@ -66,33 +66,24 @@ public sealed partial class FailClosedLabTests(SeedLabFixture fixture) : IClassF
         return result.Succeeded && IpField().Match(result.StandardOutput) is { Success: true } m ? m.Groups[1].Value : null;
     }
 
-    private static async Task<string> WaitForLogAsync(string path, string text, TimeSpan timeout)
+    private static Task<string> WaitForLogAsync(string path, string text, TimeSpan timeout) =>
+        PollAsync(() => File.ReadAllTextAsync(path), log => log.Contains(text, StringComparison.Ordinal), timeout);
+
+    private static Task<string?> WaitForEchoAsync(RunningLab lab, TimeSpan timeout) =>
+        PollAsync(() => EchoAsync(lab), ip => ip is not null, timeout);
+
+    /// <summary>Reads every 100 ms until <paramref name="done"/> holds or the timeout passes; returns the last read.</summary>
+    private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        var log = await File.ReadAllTextAsync(path);
-        while (!log.Contains(text, StringComparison.Ordinal) && clock.Elapsed < timeout)
+        var value = await read();
+        while (!done(value) && clock.Elapsed < timeout)
         {
             await Task.Delay(100);
-            log = await File.ReadAllTextAsync(path);
+            value = await read();
         }
 
-        return log;
-    }
-
-    private static async Task<string?> WaitForEchoAsync(RunningLab lab, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            if (await EchoAsync(lab) is { } ip)
-            {
-                return ip;
-            }
-
-            await Task.Delay(100);
-        }
-
-        return null;
+        return value;
     }
 
     [GeneratedRegex("\"ip\":\\s*\"([0-9.]+)\"")]
